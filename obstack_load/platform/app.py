@@ -1,0 +1,157 @@
+"""Assembles the reference platform's Starlette app: routes, health, /metrics, /openapi.json."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import yaml
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from obstack_load.config import REPO_ROOT
+from obstack_load.platform import api
+from obstack_load.platform.auth import AuthError
+from obstack_load.platform.ingest import make_handler
+from obstack_load.platform.live import live_logs
+from obstack_load.platform.settings import PlatformSettings
+from obstack_load.platform.state import PlatformState
+from obstack_load.tenants import load_population
+
+OPENAPI_FILE = REPO_ROOT / "config" / "openapi.yaml"
+
+
+@functools.cache
+def openapi_document(path: Path = OPENAPI_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state: PlatformState = request.app.state.platform
+    stored = {"log_records": 0, "traces": 0, "series": 0}
+    for store in state.stores.values():
+        for kind, value in store.counts().items():
+            stored[kind] += value
+    sweeper = request.app.state.sweeper
+    checks = {
+        "tenants": {"ok": bool(state.tenant_ids), "count": len(state.tenant_ids)},
+        "storage": {"ok": True, **stored},
+        "retention_sweeper": {"ok": sweeper is not None and not sweeper.done()},
+        "live_tail": {"ok": True, "subscribers": sum(len(s) for s in state.live.subscribers.values())},
+    }
+    ready = all(c["ok"] for c in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    state: PlatformState = request.app.state.platform
+    state.auth.any_principal(request.headers)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    request.app.state.platform.auth.any_principal(request.headers)
+    return JSONResponse(openapi_document())
+
+
+class CountRequests:
+    """Counts every HTTP request by handler and status. Plain ASGI, because Starlette's
+    BaseHTTPMiddleware costs a task per request on a path that must stay fast."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            endpoint = scope.get("endpoint")
+            handler = getattr(endpoint, "__name__", "unmatched")
+            state: PlatformState = scope["app"].state.platform
+            state.metrics.requests.labels(handler, scope["method"], str(status)).inc()
+
+
+ROUTES = [
+    Route("/healthz", healthz),
+    Route("/readyz", readyz),
+    Route("/metrics", metrics),
+    Route("/openapi.json", openapi),
+    Route("/v1/logs", make_handler("logs"), methods=["POST"]),
+    Route("/v1/metrics", make_handler("metrics"), methods=["POST"]),
+    Route("/v1/traces", make_handler("traces"), methods=["POST"]),
+    Route("/api/v1/auth/login", api.login, methods=["POST"]),
+    Route("/api/v1/auth/refresh", api.refresh, methods=["POST"]),
+    Route("/api/v1/auth/logout", api.logout, methods=["POST"]),
+    Route("/api/v1/auth/me", api.whoami),
+    Route("/api/v1/metrics/names", api.metric_names),
+    Route("/api/v1/metrics/query", api.metrics_query),
+    Route("/api/v1/logs/search", api.logs_search),
+    Route("/api/v1/traces/search", api.traces_search),
+    Route("/api/v1/traces/{trace_id}", api.trace_get),
+    Route("/api/v1/dashboards", api.dashboards_list),
+    Route("/api/v1/dashboards", api.dashboard_create, methods=["POST"]),
+    Route("/api/v1/dashboards/{dashboard_id}", api.dashboard_get),
+    Route("/api/v1/dashboards/{dashboard_id}/panels/{panel_id}/query", api.panel_query),
+    Route("/api/v1/alerts", api.alerts_list),
+    Route("/api/v1/alerts/{alert_id}/ack", api.alert_ack, methods=["POST"]),
+    Route("/api/v1/usage", api.usage),
+    Route("/api/v1/admin/tenant", api.admin_tenant),
+    Route("/api/v1/admin/users", api.admin_users_list),
+    Route("/api/v1/admin/users", api.admin_user_create, methods=["POST"]),
+    Route("/api/v1/admin/users/{user_id}", api.admin_user_delete, methods=["DELETE"]),
+    Route("/api/v1/admin/api-keys", api.admin_keys_list),
+    Route("/api/v1/admin/api-keys", api.admin_key_create, methods=["POST"]),
+    Route("/api/v1/admin/api-keys/{key_id}/rotate", api.admin_key_rotate, methods=["POST"]),
+    Route("/api/v1/admin/api-keys/{key_id}", api.admin_key_delete, methods=["DELETE"]),
+    WebSocketRoute("/api/v1/live/logs", live_logs),
+]
+
+
+async def _sweep_forever(state: PlatformState) -> None:
+    while True:
+        await asyncio.sleep(state.settings.sweep_interval_seconds)
+        state.sweep()
+
+
+def build_app(settings: PlatformSettings) -> Starlette:
+    state = PlatformState(settings, load_population(settings.tenants_file))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.sweeper = asyncio.create_task(_sweep_forever(state))
+        try:
+            yield
+        finally:
+            app.state.sweeper.cancel()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={api.ApiError: api.error_response, AuthError: api.error_response},
+    )
+    app.state.platform = state
+    app.state.sweeper = None
+    app.add_middleware(CountRequests)
+    return app

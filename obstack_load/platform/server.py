@@ -1,0 +1,45 @@
+"""Runs the reference platform under uvicorn (uvloop + httptools) until SIGTERM or Ctrl-C.
+
+We bind the socket ourselves so that ``--port 0`` takes a free port from the OS, and print the
+real address on one line that scripts and tests wait for.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import uvicorn
+
+from obstack_load.platform.app import build_app
+from obstack_load.platform.settings import PlatformSettings
+
+READY_LINE = "obstack platform listening on"
+
+
+def serve(settings: PlatformSettings) -> None:
+    app = build_app(settings)  # before binding: a bad tenants file fails with nothing listening
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise SystemExit(f"obstack-load platform: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    sock.listen(2048)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        ws_ping_interval=None,  # clients measure latency; server pings would add noise
+    )
+    server = uvicorn.Server(config)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"{READY_LINE} http://{host}:{port}", flush=True)
+    server.run(sockets=[sock])
+    print("obstack platform stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,205 @@
+"""Everything the running platform holds: auth, per-tenant stores, limiters, live tail, counters."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from obstack_load.platform.auth import AuthService
+from obstack_load.platform.ratelimit import TokenBucket, Unlimited
+from obstack_load.platform.settings import PlatformSettings
+from obstack_load.platform.storage import TenantStore
+from obstack_load.tenants import Population, Tenant
+
+# Panels of the seeded dashboards; each evaluates one metrics query.
+PANEL_TEMPLATES = (
+    ("CPU utilisation by service", "system.cpu.utilization", "avg", ["service.name"]),
+    ("Requests by route", "http.server.request.count", "sum", ["http.route"]),
+    ("Request duration (sum)", "http.server.request.duration_sum", "sum", ["service.name"]),
+    ("Request count (histogram)", "http.server.request.duration_count", "sum", []),
+    ("Peak CPU", "system.cpu.utilization", "max", []),
+)
+ALERT_TEMPLATES = (
+    ("HighErrorRate", "critical", "error rate above 5% on {service}"),
+    ("HighLatency", "warning", "p95 latency above 500ms on {service}"),
+    ("DiskFilling", "warning", "disk 85% full on {host}"),
+    ("PodCrashLooping", "critical", "{service} pod restarting"),
+)
+
+
+class Metrics:
+    """The platform's own Prometheus counters. No tenant labels: /metrics must not leak tenants."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "obstack_http_requests", "HTTP requests served", ["handler", "method", "code"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.accepted = Counter(
+            "obstack_ingested_items", "OTLP items accepted", ["signal"], registry=self.registry
+        )
+        self.rejected = Counter(
+            "obstack_rejected_items", "OTLP items rejected (partial success)", ["signal"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.throttled = Counter(
+            "obstack_throttled_requests", "OTLP requests answered 429", ["signal"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.live_dropped = Counter(
+            "obstack_live_dropped_messages", "live-tail messages dropped on full queues",
+            registry=self.registry,
+        )  # fmt: skip
+        self.live_subscribers = Gauge(
+            "obstack_live_subscribers", "open live-tail WebSockets", registry=self.registry
+        )
+        self.live_queue_depth = Gauge(
+            "obstack_live_queue_depth", "messages waiting in live-tail queues", registry=self.registry
+        )
+        self.stored = Gauge(
+            "obstack_stored_items", "items held in memory", ["kind"], registry=self.registry
+        )
+
+
+class LiveHub:
+    """Fans newly ingested log records out to each tenant's live-tail subscribers."""
+
+    def __init__(self, metrics: Metrics, queue_size: int) -> None:
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.subscribers: dict[str, set[asyncio.Queue]] = {}
+
+    def subscribe(self, tenant_id: str) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=self.queue_size)
+        self.subscribers.setdefault(tenant_id, set()).add(queue)
+        self.metrics.live_subscribers.inc()
+        return queue
+
+    def unsubscribe(self, tenant_id: str, queue: asyncio.Queue) -> None:
+        self.subscribers.get(tenant_id, set()).discard(queue)
+        self.metrics.live_subscribers.dec()
+
+    def publish(self, tenant_id: str, records: list[dict[str, Any]]) -> None:
+        queues = self.subscribers.get(tenant_id)
+        if not queues:
+            return
+        message = {
+            "type": "logs",
+            "tenant_id": tenant_id,
+            "ingested_at_ns": time.time_ns(),
+            "records": [
+                {
+                    "time_unix_nano": r["time_unix_nano"],
+                    "severity_text": r["severity_text"],
+                    "service": r["service"],
+                    "body": r["body"],
+                    "attributes": r["attributes"],
+                }
+                for r in records
+            ],
+        }
+        for queue in queues:
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:
+                self.metrics.live_dropped.inc()
+
+    def queue_depth(self) -> int:
+        return sum(q.qsize() for queues in self.subscribers.values() for q in queues)
+
+
+def stable_id(prefix: str, *parts: object) -> str:
+    return prefix + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+@dataclass
+class TenantObjects:
+    """A tenant's dashboards and alerts, keyed by id."""
+
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def seed_objects(tenant: Tenant) -> TenantObjects:
+    objects = TenantObjects()
+    for index in range(3 + len(tenant.services) // 8):
+        service = tenant.services[index % len(tenant.services)]
+        dashboard_id = stable_id("dsh_", tenant.tenant_id, index)
+        panels = [
+            {
+                "id": f"p{n}",
+                "title": title,
+                "query": {"metric": metric, "aggregation": agg, "by": by, "match": []},
+            }
+            for n, (title, metric, agg, by) in enumerate(PANEL_TEMPLATES[: 2 + index % 4])
+        ]
+        objects.dashboards[dashboard_id] = {
+            "id": dashboard_id,
+            "tenant_id": tenant.tenant_id,
+            "title": f"{service} overview",
+            "panels": panels,
+        }
+    for index in range(2 + len(tenant.hosts) // 20):
+        name, severity, summary = ALERT_TEMPLATES[index % len(ALERT_TEMPLATES)]
+        alert_id = stable_id("alr_", tenant.tenant_id, index)
+        objects.alerts[alert_id] = {
+            "id": alert_id,
+            "tenant_id": tenant.tenant_id,
+            "name": name,
+            "severity": severity,
+            "state": "firing",
+            "summary": summary.format(
+                service=tenant.services[index % len(tenant.services)],
+                host=tenant.hosts[index % len(tenant.hosts)],
+            ),
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+        }
+    return objects
+
+
+class PlatformState:
+    def __init__(self, settings: PlatformSettings, population: Population) -> None:
+        self.settings = settings
+        self.population = population
+        self.started_at = time.time()
+        self.metrics = Metrics()
+        self.auth = AuthService(population, settings.token_ttl_seconds, settings.refresh_ttl_seconds)
+        self.live = LiveHub(self.metrics, settings.live_queue_size)
+        self.tenant_ids = {t.tenant_id for t in population.tenants}
+        self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}
+        self.objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
+        self._limiters: dict[tuple[str, str], TokenBucket | Unlimited] = {}
+
+    def store(self, tenant_id: str) -> TenantStore:
+        return self.stores[tenant_id]
+
+    def limiter(self, tenant_id: str, signal: str) -> TokenBucket | Unlimited:
+        key = (tenant_id, signal)
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = (
+                TokenBucket(self.settings.ingest_rate_limit)
+                if self.settings.ingest_rate_limit > 0
+                else Unlimited()
+            )
+        return limiter
+
+    def sweep(self) -> None:
+        now = time.time()
+        for store in self.stores.values():
+            store.sweep(now)
+        self.auth.expire()
+        totals = {"log_records": 0, "traces": 0, "series": 0}
+        for store in self.stores.values():
+            for kind, value in store.counts().items():
+                totals[kind] += value
+        for kind, value in totals.items():
+            self.metrics.stored.labels(kind).set(value)
+        self.metrics.live_queue_depth.set(self.live.queue_depth())
