@@ -156,12 +156,13 @@ def traces_request(
     spans: int,
     extra: Mapping[str, object] | None = None,
     now_ns: int | None = None,
+    trace_id: bytes | None = None,
 ) -> ExportTraceServiceRequest:
     """One trace of ``spans`` spans: a server root span with client and database children."""
     now_ns = now_ns or time.time_ns()
     request = ExportTraceServiceRequest()
     scope = request.resource_spans.add(resource=resource(tenant, rng)).scope_spans.add(scope=SCOPE)
-    trace_id = random_id(rng, 16)
+    trace_id = trace_id or random_id(rng, 16)
     root_id = random_id(rng, 8)
     total_ns = int(rng.lognormvariate(17.5, 0.7))  # median about 40 ms
     root = scope.spans.add(

@@ -1,0 +1,104 @@
+"""End-of-run summary: a table on stdout and, with ``--summary-json PATH``, the same as JSON.
+
+It is computed where Locust's merged stats live: the master, or the single standalone process.
+Percentiles come from Locust's own histograms, so they match its report exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+from locust.stats import StatsEntry
+
+from obstack_load import __version__
+from obstack_load.accounting import ledger
+
+logger = logging.getLogger(__name__)
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def entry_summary(entry: StatsEntry) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "method": entry.method,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": round(entry.total_rps, 3),
+        "avg_ms": round(entry.avg_response_time, 3),
+        "min_ms": entry.min_response_time or 0,
+        "max_ms": entry.max_response_time,
+        **{
+            f"p{round(p * 100)}_ms": entry.get_response_time_percentile(p) if entry.num_requests else None
+            for p in PERCENTILES
+        },
+    }
+
+
+def build_summary(environment: Environment) -> dict[str, Any]:
+    stats = environment.stats
+    options = environment.parsed_options
+    return {
+        "suite_version": __version__,
+        "host": environment.host,
+        "finished_at": time.time(),
+        "locustfile": getattr(options, "locustfile", None),
+        "totals": entry_summary(stats.total),
+        "requests": [entry_summary(e) for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))],
+        "errors": [
+            {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+            for e in stats.errors.values()
+        ],
+        "ingest": ledger.as_dict(),
+        "exit_code": environment.process_exit_code,
+    }
+
+
+def result_locations(environment: Environment) -> list[str]:
+    options = environment.parsed_options
+    places = []
+    for label, attr in (("HTML report", "html_file"), ("CSV stats", "csv_prefix"), ("summary JSON", "summary_json")):
+        value = getattr(options, attr, None)
+        if value:
+            places.append(f"{label}: {value}{'_stats.csv' if attr == 'csv_prefix' else ''}")
+    return places
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    totals = summary["totals"]
+    lines = [
+        "",
+        "obstack-load summary",
+        f"  target {summary['host']}: {totals['requests']} requests, {totals['failures']} failures, "
+        f"{totals['rps']:.1f} req/s, p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms",
+    ]
+    for signal, counts in summary["ingest"]["by_signal"].items():
+        lines.append(
+            f"  {signal:<8} sent {counts['sent_items']} items, accepted {counts['accepted_items']}, "
+            f"rejected {counts['rejected_items']}, throttled requests {counts['throttled_requests']}, "
+            f"{counts['wire_bytes']} bytes on the wire"
+        )
+    return "\n".join(lines)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    try:
+        summary = build_summary(environment)
+        print(format_summary(summary), flush=True)
+        path = getattr(environment.parsed_options, "summary_json", None)
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        for place in result_locations(environment):
+            print(f"  results -> {place}", flush=True)
+    except Exception:  # a broken summary must never change the run's exit code
+        logger.exception("obstack-load: could not write the run summary")

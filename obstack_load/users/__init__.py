@@ -1,0 +1,1 @@
+"""Who sends the load: Locust user classes, their tenant assignment and the OTLP client rules."""

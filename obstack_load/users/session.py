@@ -1,0 +1,136 @@
+"""An authenticated API session: log in, refresh before expiry, retry once on 401, log out.
+
+Every JSON answer is checked to belong to the session's tenant; an answer naming another tenant
+is failed as a ``CrossTenantLeak``, an error of its own kind so it stands out in stats and gates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from obstack_load.tenants import Account, Tenant
+
+Check = Callable[[Any], str | None]
+
+
+class CrossTenantLeak(Exception):
+    """The platform answered with another tenant's data."""
+
+
+class ApiSession:
+    refresh_margin = 0.2  # refresh when less than this share of the token's lifetime is left
+
+    def __init__(self, client, tenant: Tenant, account: Account) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.account = account
+        self.access_token: str | None = None
+        self.refresh_token: str | None = None
+        self.expires_at = 0.0
+        self.lifetime = 0.0
+        self.refreshes = 0
+
+    def _store(self, answer: dict[str, Any]) -> None:
+        self.access_token = answer["access_token"]
+        self.refresh_token = answer["refresh_token"]
+        self.lifetime = float(answer.get("expires_in", 0))
+        self.expires_at = time.monotonic() + self.lifetime
+
+    def login(self) -> bool:
+        with self.client.post(
+            "/api/v1/auth/login",
+            json={"username": self.account.username, "password": self.account.password},
+            name="/api/v1/auth/login",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"login failed: HTTP {response.status_code}")
+                return False
+            self._store(response.json())
+            return True
+
+    def refresh(self) -> bool:
+        if not self.refresh_token:
+            return self.login()
+        with self.client.post(
+            "/api/v1/auth/refresh",
+            json={"refresh_token": self.refresh_token},
+            name="/api/v1/auth/refresh",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"refresh failed: HTTP {response.status_code}")
+                return self.login()
+            self._store(response.json())
+            self.refreshes += 1
+            return True
+
+    def logout(self) -> None:
+        if self.access_token:
+            self.client.post("/api/v1/auth/logout", headers=self._headers(), name="/api/v1/auth/logout")
+            self.access_token = None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def request(
+        self, method: str, path: str, name: str, check: Check | None = None, **kwargs: Any
+    ) -> Any | None:
+        """The decoded JSON answer, or None after marking the request failed.
+
+        ``check`` validates the answer's shape and content: it returns a problem or None.
+        """
+        if self.access_token is None:
+            self.login()
+        elif time.monotonic() > self.expires_at - self.lifetime * self.refresh_margin:
+            self.refresh()
+        for attempt in (1, 2):
+            with self.client.request(
+                method, path, name=name, headers=self._headers(), catch_response=True, **kwargs
+            ) as response:
+                if response.status_code == 401 and attempt == 1:
+                    response.success()  # not an error yet: refresh once and retry
+                    self.refresh()
+                    continue
+                if not 200 <= response.status_code < 300:
+                    response.failure(f"HTTP {response.status_code}")
+                    return None
+                if response.status_code == 204:
+                    return {}
+                try:
+                    body = response.json()
+                except ValueError:
+                    response.failure("answer is not JSON")
+                    return None
+                leaked = self.foreign_tenant(body)
+                if leaked:
+                    response.failure(CrossTenantLeak(f"answer holds data of tenant {leaked}"))
+                    return None
+                problem = check(body) if check else None
+                if problem:
+                    response.failure(problem)
+                    return None
+                return body
+        return None
+
+    def foreign_tenant(self, node: Any) -> str | None:
+        """The first tenant id in ``node`` that is not ours, searching nested answers."""
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                tenant = item.get("tenant_id")
+                if tenant is not None and tenant != self.tenant.tenant_id:
+                    return str(tenant)
+                stack.extend(v for v in item.values() if isinstance(v, dict | list))
+            elif isinstance(item, list):
+                stack.extend(v for v in item if isinstance(v, dict | list))
+        return None
+
+    def get(self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any) -> Any | None:
+        return self.request("GET", path, name or path, check, **kwargs)
+
+    def post(self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any) -> Any | None:
+        return self.request("POST", path, name or path, check, **kwargs)
