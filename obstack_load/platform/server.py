@@ -6,6 +6,7 @@ real address on one line that scripts and tests wait for.
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 
@@ -41,5 +42,8 @@ def serve(settings: PlatformSettings) -> None:
     server = uvicorn.Server(config)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"{READY_LINE} http://{host}:{port}", flush=True)
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a no-op
+    # handler for SIGTERM turns that into a clean exit with status 0, as service managers expect.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     server.run(sockets=[sock])
     print("obstack platform stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,113 @@
+"""Test helpers: start real processes (the platform, Locust) and wait on readiness, never on sleeps."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from obstack_load.platform.server import READY_LINE
+from obstack_load.tenants import Population, load_population
+
+REPO = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class RunningPlatform:
+    url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+    def login(self, username: str, password: str) -> dict:
+        response = requests.post(
+            f"{self.url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def token_for(self, population: Population, tenant_index: int, role: str = "admin") -> str:
+        account = population.tenants[tenant_index].accounts_with_role(role)[0]
+        return self.login(account.username, account.password)["access_token"]
+
+    def get(self, path: str, token: str, **kwargs) -> requests.Response:
+        return requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        return self.process.returncode
+
+
+def _pump(stream, lines: queue.Queue, sink: list[str]) -> None:
+    for line in stream:
+        sink.append(line)
+        lines.put(line)
+
+
+def start_platform(*args: str, env: dict[str, str] | None = None) -> RunningPlatform:
+    """Start ``obstack-load platform`` on a free port and return once /healthz answers."""
+    command = [sys.executable, "-m", "obstack_load.cli", "platform", "--host", "127.0.0.1", "--port", "0", *args]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    lines: queue.Queue = queue.Queue()
+    output: list[str] = []
+    threading.Thread(target=_pump, args=(process.stdout, lines, output), daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    url = None
+    while url is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("platform did not start:\n" + "".join(output))
+        try:
+            line = lines.get(timeout=min(remaining, 1.0))
+        except queue.Empty:
+            continue
+        if READY_LINE in line:
+            url = line.split(READY_LINE, 1)[1].strip()
+    wait_until_healthy(url, deadline)
+    return RunningPlatform(url, process, output)
+
+
+def wait_until_healthy(url: str, deadline: float) -> None:
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}/healthz never answered 200")
+        time.sleep(0.05)  # a poll interval, not a wait for readiness
+
+
+def population() -> Population:
+    return load_population()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; fail after a generous timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
