@@ -42,7 +42,12 @@ def _tenants(args: argparse.Namespace) -> int:
 
     population = load_population(args.tenants)
     if args.json:
-        print(json.dumps({"seed": population.seed, "tenants": [t.secret_dict() for t in population.tenants]}, indent=2))
+        print(
+            json.dumps(
+                {"seed": population.seed, "tenants": [t.secret_dict() for t in population.tenants]},
+                indent=2,
+            )
+        )
         return 0
     print(f"{len(population.tenants)} tenants from {population.source} (seed {population.seed})")
     print(f"{'tenant':<14} {'weight':>7} {'users':>6} {'services':>9} {'hosts':>6}")
@@ -76,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the reference Obstack platform (the target of the bundled tests).",
     )
     platform.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    platform.add_argument("--port", type=int, default=8080, help="port; 0 takes a free one (default 8080)")
-    platform.add_argument("--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)")
+    platform.add_argument(
+        "--port", type=int, default=8080, help="port; 0 takes a free one (default 8080)"
+    )
+    platform.add_argument(
+        "--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)"
+    )
     platform.add_argument("--token-ttl", type=positive(float), default=900.0, metavar="SECONDS",
                           help="access token lifetime (default 900)")  # fmt: skip
     platform.add_argument("--refresh-ttl", type=positive(float), default=86400.0, metavar="SECONDS",
@@ -101,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the tenant population",
         description="Print the tenant population; --json includes credentials, for test environments.",
     )
-    tenants.add_argument("--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)")
+    tenants.add_argument(
+        "--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)"
+    )
     tenants.add_argument("--json", action="store_true", help="print JSON, credentials included")
     tenants.set_defaults(func=_tenants)
     return parser

@@ -102,7 +102,9 @@ class Section:
         for name, weight in raw.items():
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
                 raise ConfigError(
-                    self.source, f"{self._key(key)}.{name}", f"must be a number >= 0, got {weight!r}"
+                    self.source,
+                    f"{self._key(key)}.{name}",
+                    f"must be a number >= 0, got {weight!r}",
                 )
             out[str(name)] = float(weight)
         if sum(out.values()) <= 0:

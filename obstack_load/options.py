@@ -8,6 +8,7 @@ the master's values with its first spawn message.
 from __future__ import annotations
 
 import os
+import sys
 
 from locust import events
 
@@ -35,3 +36,23 @@ def _add_options(parser) -> None:
         default=env_default("OBSTACK_SUMMARY_JSON", None),
         help="write a machine-readable end-of-run summary to this path (env OBSTACK_SUMMARY_JSON)",
     )
+
+
+@events.init.add_listener
+def _check_before_load(environment, **kwargs) -> None:
+    """Refuse a bad tenants file with one line naming file and key, before any user starts.
+
+    Workers skip this: they get the master's options later, and the master has checked them.
+    """
+    from locust.runners import WorkerRunner
+
+    from obstack_load.config import ConfigError
+    from obstack_load.users.tenancy import population
+
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return
+    try:
+        population(environment.parsed_options.tenants_file)
+    except ConfigError as exc:
+        print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)

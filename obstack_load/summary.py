@@ -35,7 +35,9 @@ def entry_summary(entry: StatsEntry) -> dict[str, Any]:
         "min_ms": entry.min_response_time or 0,
         "max_ms": entry.max_response_time,
         **{
-            f"p{round(p * 100)}_ms": entry.get_response_time_percentile(p) if entry.num_requests else None
+            f"p{round(p * 100)}_ms": entry.get_response_time_percentile(p)
+            if entry.num_requests
+            else None
             for p in PERCENTILES
         },
     }
@@ -50,9 +52,17 @@ def build_summary(environment: Environment) -> dict[str, Any]:
         "finished_at": time.time(),
         "locustfile": getattr(options, "locustfile", None),
         "totals": entry_summary(stats.total),
-        "requests": [entry_summary(e) for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))],
+        "requests": [
+            entry_summary(e)
+            for e in sorted(stats.entries.values(), key=lambda e: (e.name, e.method))
+        ],
         "errors": [
-            {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+            {
+                "method": e.method,
+                "name": e.name,
+                "error": str(e.error),
+                "occurrences": e.occurrences,
+            }
             for e in stats.errors.values()
         ],
         "ingest": ledger.as_dict(),
@@ -63,7 +73,11 @@ def build_summary(environment: Environment) -> dict[str, Any]:
 def result_locations(environment: Environment) -> list[str]:
     options = environment.parsed_options
     places = []
-    for label, attr in (("HTML report", "html_file"), ("CSV stats", "csv_prefix"), ("summary JSON", "summary_json")):
+    for label, attr in (
+        ("HTML report", "html_file"),
+        ("CSV stats", "csv_prefix"),
+        ("summary JSON", "summary_json"),
+    ):
         value = getattr(options, attr, None)
         if value:
             places.append(f"{label}: {value}{'_stats.csv' if attr == 'csv_prefix' else ''}")

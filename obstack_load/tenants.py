@@ -165,7 +165,9 @@ def generate_population(data: dict[str, Any], source: str | Path) -> Population:
         n_services = min(_count_between(spec, "services", share, (3, 40)), len(SERVICE_NAMES))
         n_hosts = _count_between(spec, "hosts", share, (2, 120))
         services = tuple(rng.sample(SERVICE_NAMES, n_services))
-        hosts = tuple(f"ip-10-{rank % 256}-{h // 256}-{h % 256}.ec2.internal" for h in range(n_hosts))
+        hosts = tuple(
+            f"ip-10-{rank % 256}-{h // 256}-{h % 256}.ec2.internal" for h in range(n_hosts)
+        )
         api_key = "obk_" + derive_secret(credential_seed, f"apikey:{tenant_id}", 32)
         tenants.append(
             Tenant(

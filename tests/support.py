@@ -29,7 +29,9 @@ class RunningPlatform:
 
     def login(self, username: str, password: str) -> dict:
         response = requests.post(
-            f"{self.url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30
+            f"{self.url}/api/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=30,
         )
         response.raise_for_status()
         return response.json()
@@ -39,7 +41,9 @@ class RunningPlatform:
         return self.login(account.username, account.password)["access_token"]
 
     def get(self, path: str, token: str, **kwargs) -> requests.Response:
-        return requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
+        return requests.get(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs
+        )
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -60,7 +64,17 @@ def _pump(stream, lines: queue.Queue, sink: list[str]) -> None:
 
 def start_platform(*args: str, env: dict[str, str] | None = None) -> RunningPlatform:
     """Start ``obstack-load platform`` on a free port and return once /healthz answers."""
-    command = [sys.executable, "-m", "obstack_load.cli", "platform", "--host", "127.0.0.1", "--port", "0", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "obstack_load.cli",
+        "platform",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *args,
+    ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         env={**os.environ, **(env or {})},

@@ -232,13 +232,17 @@ async def traces_search(request: Request) -> Response:
     except ValueError:
         raise ApiError(400, "min_duration_ms and max_duration_ms must be numbers") from None
     start_ns, end_ns = time_range(request)
-    traces = state_of(request).store(principal.tenant_id).search_traces(
-        service=params.get("service"),
-        min_ms=min_ms,
-        max_ms=max_ms,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        limit=int_param(request, "limit", 20, 1, MAX_LIMIT),
+    traces = (
+        state_of(request)
+        .store(principal.tenant_id)
+        .search_traces(
+            service=params.get("service"),
+            min_ms=min_ms,
+            max_ms=max_ms,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            limit=int_param(request, "limit", 20, 1, MAX_LIMIT),
+        )
     )
     return reply(principal, traces=traces)
 
@@ -259,7 +263,12 @@ async def dashboards_list(request: Request) -> Response:
     return reply(
         principal,
         dashboards=[
-            {"id": d["id"], "title": d["title"], "panels": len(d["panels"]), "tenant_id": d["tenant_id"]}
+            {
+                "id": d["id"],
+                "title": d["title"],
+                "panels": len(d["panels"]),
+                "tenant_id": d["tenant_id"],
+            }
             for d in dashboards
         ],
     )
@@ -268,7 +277,9 @@ async def dashboards_list(request: Request) -> Response:
 async def dashboard_get(request: Request) -> Response:
     principal = caller(request)
     table = state_of(request).objects[principal.tenant_id].dashboards
-    return reply(principal, dashboard=_owned(table, request.path_params["dashboard_id"], "dashboard"))
+    return reply(
+        principal, dashboard=_owned(table, request.path_params["dashboard_id"], "dashboard")
+    )
 
 
 async def dashboard_create(request: Request) -> Response:
@@ -301,7 +312,12 @@ async def dashboard_create(request: Request) -> Response:
         )
     objects = state_of(request).objects[principal.tenant_id]
     dashboard_id = stable_id("dsh_", principal.tenant_id, time.time_ns(), len(objects.dashboards))
-    dashboard = {"id": dashboard_id, "tenant_id": principal.tenant_id, "title": title, "panels": clean}
+    dashboard = {
+        "id": dashboard_id,
+        "tenant_id": principal.tenant_id,
+        "title": title,
+        "panels": clean,
+    }
     objects.dashboards[dashboard_id] = dashboard
     return JSONResponse({"tenant_id": principal.tenant_id, "dashboard": dashboard}, status_code=201)
 
@@ -332,7 +348,9 @@ async def alert_ack(request: Request) -> Response:
     principal = caller(request)
     table = state_of(request).objects[principal.tenant_id].alerts
     alert = _owned(table, request.path_params["alert_id"], "alert")
-    alert.update(state="acknowledged", acknowledged_by=principal.username, acknowledged_at=time.time())
+    alert.update(
+        state="acknowledged", acknowledged_by=principal.username, acknowledged_at=time.time()
+    )
     return reply(principal, alert=alert)
 
 

@@ -48,10 +48,15 @@ async def readyz(request: Request) -> Response:
         "tenants": {"ok": bool(state.tenant_ids), "count": len(state.tenant_ids)},
         "storage": {"ok": True, **stored},
         "retention_sweeper": {"ok": sweeper is not None and not sweeper.done()},
-        "live_tail": {"ok": True, "subscribers": sum(len(s) for s in state.live.subscribers.values())},
+        "live_tail": {
+            "ok": True,
+            "subscribers": sum(len(s) for s in state.live.subscribers.values()),
+        },
     }
     ready = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    )
 
 
 async def metrics(request: Request) -> Response:

@@ -45,7 +45,9 @@ class OtlpError(Exception):
 
 
 def status_response(error: OtlpError, content_type: str) -> Response:
-    status = status_pb2.Status(code=HTTP_CODES.get(error.status, code_pb2.UNKNOWN), message=error.message)
+    status = status_pb2.Status(
+        code=HTTP_CODES.get(error.status, code_pb2.UNKNOWN), message=error.message
+    )
     if error.status == 400:
         detail = error_details_pb2.BadRequest()
         detail.field_violations.add(field="body", description=error.message)
@@ -94,7 +96,9 @@ def _valid_ids(trace_id: bytes, span_id: bytes, required: bool) -> bool:
     return len(trace_id) in (0, 16) and len(span_id) in (0, 8)
 
 
-def store_logs(state: PlatformState, store: TenantStore, request: Any, now: float) -> tuple[int, int]:
+def store_logs(
+    state: PlatformState, store: TenantStore, request: Any, now: float
+) -> tuple[int, int]:
     accepted = rejected = 0
     published: list[dict[str, Any]] = []
     for resource_logs in request.resource_logs:
@@ -102,12 +106,17 @@ def store_logs(state: PlatformState, store: TenantStore, request: Any, now: floa
         service = str(resource.get("service.name", "unknown_service"))
         for scope_logs in resource_logs.scope_logs:
             for rec in scope_logs.log_records:
-                if not _valid_ids(rec.trace_id, rec.span_id, False) or not 0 <= rec.severity_number <= 24:
+                if (
+                    not _valid_ids(rec.trace_id, rec.span_id, False)
+                    or not 0 <= rec.severity_number <= 24
+                ):
                     rejected += 1
                     continue
                 body = rec.body
-                text = body.string_value if body.HasField("string_value") else str(
-                    json_format.MessageToDict(body)
+                text = (
+                    body.string_value
+                    if body.HasField("string_value")
+                    else str(json_format.MessageToDict(body))
                 )
                 record = {
                     "time_unix_nano": rec.time_unix_nano or rec.observed_time_unix_nano,
@@ -129,7 +138,9 @@ def store_logs(state: PlatformState, store: TenantStore, request: Any, now: floa
     return accepted, rejected
 
 
-def store_traces(state: PlatformState, store: TenantStore, request: Any, now: float) -> tuple[int, int]:
+def store_traces(
+    state: PlatformState, store: TenantStore, request: Any, now: float
+) -> tuple[int, int]:
     accepted = rejected = 0
     for resource_spans in request.resource_spans:
         resource = kv_dict(resource_spans.resource.attributes)
@@ -143,7 +154,7 @@ def store_traces(state: PlatformState, store: TenantStore, request: Any, now: fl
                 ):
                     rejected += 1
                     continue
-                store.add_span(
+                stored = store.add_span(
                     {
                         "trace_id": span.trace_id.hex(),
                         "span_id": span.span_id.hex(),
@@ -157,12 +168,16 @@ def store_traces(state: PlatformState, store: TenantStore, request: Any, now: fl
                         "status_code": span.status.code,
                         "attributes": kv_dict(span.attributes),
                         "events": [
-                            {"name": e.name, "attributes": kv_dict(e.attributes)} for e in span.events
+                            {"name": e.name, "attributes": kv_dict(e.attributes)}
+                            for e in span.events
                         ],
                     },
                     now,
                 )
-                accepted += 1
+                if stored:
+                    accepted += 1
+                else:
+                    rejected += 1
     return accepted, rejected
 
 
@@ -181,7 +196,9 @@ def _metric_points(metric: Any) -> list[tuple[str, Any, float]]:
     return out
 
 
-def store_metrics(state: PlatformState, store: TenantStore, request: Any, now: float) -> tuple[int, int]:
+def store_metrics(
+    state: PlatformState, store: TenantStore, request: Any, now: float
+) -> tuple[int, int]:
     accepted = rejected = 0
     for resource_metrics in request.resource_metrics:
         resource = kv_dict(resource_metrics.resource.attributes)
@@ -213,7 +230,7 @@ STORERS: dict[str, Callable[[PlatformState, TenantStore, Any, float], tuple[int,
 REJECT_REASONS = {
     "logs": "invalid trace/span id length or severity number",
     "metrics": "metric without a name, or the tenant's series limit was reached",
-    "traces": "invalid trace/span id length, or end before start",
+    "traces": "invalid trace/span id length, end before start, or the trace is full",
 }
 
 
@@ -258,7 +275,9 @@ def make_handler(signal_name: str) -> Callable:
         if rejected:
             partial = response.partial_success
             setattr(partial, signal.rejected_field, rejected)
-            partial.error_message = f"{rejected} {signal_name} item(s) rejected: {REJECT_REASONS[signal_name]}"
+            partial.error_message = (
+                f"{rejected} {signal_name} item(s) rejected: {REJECT_REASONS[signal_name]}"
+            )
         return Response(otlp.encode(response, content_type), media_type=content_type)
 
     handle.__name__ = f"ingest_{signal_name}"

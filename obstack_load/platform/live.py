@@ -31,7 +31,13 @@ async def live_logs(websocket: WebSocket) -> None:
     receiver = asyncio.create_task(_drain(websocket))
     try:
         await websocket.send_text(
-            json.dumps({"type": "subscribed", "tenant_id": principal.tenant_id, "sent_at_ns": time.time_ns()})
+            json.dumps(
+                {
+                    "type": "subscribed",
+                    "tenant_id": principal.tenant_id,
+                    "sent_at_ns": time.time_ns(),
+                }
+            )
         )
         while not receiver.done():
             getter = asyncio.ensure_future(queue.get())

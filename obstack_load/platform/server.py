@@ -26,7 +26,9 @@ def serve(settings: PlatformSettings) -> None:
     try:
         sock.bind((settings.host, settings.port))
     except OSError as exc:
-        raise SystemExit(f"obstack-load platform: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+        raise SystemExit(
+            f"obstack-load platform: cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+        ) from None
     sock.listen(2048)
     port = sock.getsockname()[1]
     config = uvicorn.Config(

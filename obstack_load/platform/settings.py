@@ -17,6 +17,7 @@ class PlatformSettings:
     retention_seconds: float = 3600.0
     max_log_records_per_tenant: int = 50_000
     max_traces_per_tenant: int = 5_000
+    max_spans_per_trace: int = 1_000
     max_series_per_tenant: int = 10_000
     max_points_per_series: int = 720
     live_queue_size: int = 1_000

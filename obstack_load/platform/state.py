@@ -60,7 +60,9 @@ class Metrics:
             "obstack_live_subscribers", "open live-tail WebSockets", registry=self.registry
         )
         self.live_queue_depth = Gauge(
-            "obstack_live_queue_depth", "messages waiting in live-tail queues", registry=self.registry
+            "obstack_live_queue_depth",
+            "messages waiting in live-tail queues",
+            registry=self.registry,
         )
         self.stored = Gauge(
             "obstack_stored_items", "items held in memory", ["kind"], registry=self.registry
@@ -170,7 +172,9 @@ class PlatformState:
         self.population = population
         self.started_at = time.time()
         self.metrics = Metrics()
-        self.auth = AuthService(population, settings.token_ttl_seconds, settings.refresh_ttl_seconds)
+        self.auth = AuthService(
+            population, settings.token_ttl_seconds, settings.refresh_ttl_seconds
+        )
         self.live = LiveHub(self.metrics, settings.live_queue_size)
         self.tenant_ids = {t.tenant_id for t in population.tenants}
         self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}

@@ -78,7 +78,8 @@ class TenantStore:
         record["seq"] = next(self._log_seq)
         self.logs.append(record)
 
-    def add_span(self, span: dict[str, Any], now: float) -> None:
+    def add_span(self, span: dict[str, Any], now: float) -> bool:
+        """Store a span; False when its trace already holds the most spans a trace may have."""
         trace_id = span["trace_id"]
         spans = self.traces.get(trace_id)
         if spans is None:
@@ -86,12 +87,17 @@ class TenantStore:
             if len(self.traces) > self.settings.max_traces_per_tenant:
                 evicted, _ = self.traces.popitem(last=False)
                 self.trace_ingested_at.pop(evicted, None)
+        elif len(spans) >= self.settings.max_spans_per_trace:
+            return False
         else:
             self.traces.move_to_end(trace_id)
         self.trace_ingested_at[trace_id] = now
         spans.append(span)
+        return True
 
-    def add_point(self, name: str, labels: dict[str, Any], t_ns: int, value: float, now: float) -> bool:
+    def add_point(
+        self, name: str, labels: dict[str, Any], t_ns: int, value: float, now: float
+    ) -> bool:
         """Store a data point; False when the tenant's series limit refuses a new series."""
         key = (name, tuple(sorted((k, str(v)) for k, v in labels.items())))
         series = self.series.get(key)
@@ -277,10 +283,7 @@ def evaluate_query(
     groups: dict[tuple, dict[int, list[float]]] = {}
     group_labels: dict[tuple, dict[str, Any]] = {}
     for item in series:
-        if by:
-            labels = {k: item.labels.get(k, "") for k in by}
-        else:
-            labels = item.labels
+        labels = {k: item.labels.get(k, "") for k in by} if by else item.labels
         key = tuple(sorted((k, str(v)) for k, v in labels.items()))
         group_labels[key] = labels
         buckets = groups.setdefault(key, {})

@@ -27,8 +27,15 @@ def export(
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {api_key}"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    with client.post(path or signal.path, data=body, headers=headers, name=signal.path, catch_response=True) as response:
-        counts = {"requests": 1, "sent_items": items, "raw_bytes": len(raw), "wire_bytes": len(body)}
+    with client.post(
+        path or signal.path, data=body, headers=headers, name=signal.path, catch_response=True
+    ) as response:
+        counts = {
+            "requests": 1,
+            "sent_items": items,
+            "raw_bytes": len(raw),
+            "wire_bytes": len(body),
+        }
         if response.status_code == 429:
             ledger.record(signal_name, tenant_id, throttled_requests=1, **counts)
             response.failure("throttled (429)")
@@ -45,7 +52,11 @@ def export(
             return False
         rejected = getattr(answer.partial_success, signal.rejected_field)
         ledger.record(
-            signal_name, tenant_id, accepted_items=items - rejected, rejected_items=rejected, **counts
+            signal_name,
+            tenant_id,
+            accepted_items=items - rejected,
+            rejected_items=rejected,
+            **counts,
         )
         if rejected:
             response.failure(f"partial success: {answer.partial_success.error_message}")

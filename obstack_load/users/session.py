@@ -69,7 +69,9 @@ class ApiSession:
 
     def logout(self) -> None:
         if self.access_token:
-            self.client.post("/api/v1/auth/logout", headers=self._headers(), name="/api/v1/auth/logout")
+            self.client.post(
+                "/api/v1/auth/logout", headers=self._headers(), name="/api/v1/auth/logout"
+            )
             self.access_token = None
 
     def _headers(self) -> dict[str, str]:
@@ -129,8 +131,12 @@ class ApiSession:
                 stack.extend(v for v in item if isinstance(v, dict | list))
         return None
 
-    def get(self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any) -> Any | None:
+    def get(
+        self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any
+    ) -> Any | None:
         return self.request("GET", path, name or path, check, **kwargs)
 
-    def post(self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any) -> Any | None:
+    def post(
+        self, path: str, name: str | None = None, check: Check | None = None, **kwargs: Any
+    ) -> Any | None:
         return self.request("POST", path, name or path, check, **kwargs)

@@ -56,7 +56,9 @@ class SmokeUser(FastHttpUser):
         metrics = builders.metrics_request(self.tenant, self.rng, METRIC_SERIES, marker)
         # a fresh trace id: a seeded one would repeat the previous run's on a long-lived platform
         trace_id = uuid.uuid4().bytes
-        traces = builders.traces_request(self.tenant, self.rng, TRACE_SPANS, marker, trace_id=trace_id)
+        traces = builders.traces_request(
+            self.tenant, self.rng, TRACE_SPANS, marker, trace_id=trace_id
+        )
 
         if self._send("logs", logs, otlp.PROTOBUF, gzip=True):
             self._expect(
@@ -69,7 +71,9 @@ class SmokeUser(FastHttpUser):
                 params={"name": "system.cpu.utilization", "match": f"obstack.marker={tag}", "range": "1h"},
             )  # fmt: skip
         if self._send("traces", traces, otlp.PROTOBUF, gzip=False):
-            self._expect(f"/api/v1/traces/{trace_id.hex()}", "spans", TRACE_SPANS, name="/api/v1/traces/[id]")
+            self._expect(
+                f"/api/v1/traces/{trace_id.hex()}", "spans", TRACE_SPANS, name="/api/v1/traces/[id]"
+            )
 
     def _expect(self, path: str, key: str, count: int, name: str | None = None, **kwargs) -> None:
         """Read back and check we got exactly what we sent: no more, no fewer."""

@@ -29,13 +29,25 @@ def test_login_refresh_logout(platform, tenants):
     tokens = platform.login(account.username, account.password)
     assert tokens["tenant_id"] == tenants.tenants[1].tenant_id
     assert platform.get("/api/v1/auth/me", tokens["access_token"]).status_code == 200
-    fresh = requests.post(f"{platform.url}/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=30)
+    fresh = requests.post(
+        f"{platform.url}/api/v1/auth/refresh",
+        json={"refresh_token": tokens["refresh_token"]},
+        timeout=30,
+    )
     assert fresh.status_code == 200
     # a refresh token is single use
-    again = requests.post(f"{platform.url}/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=30)
+    again = requests.post(
+        f"{platform.url}/api/v1/auth/refresh",
+        json={"refresh_token": tokens["refresh_token"]},
+        timeout=30,
+    )
     assert again.status_code == 401
     new_token = fresh.json()["access_token"]
-    logout = requests.post(f"{platform.url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {new_token}"}, timeout=30)
+    logout = requests.post(
+        f"{platform.url}/api/v1/auth/logout",
+        headers={"Authorization": f"Bearer {new_token}"},
+        timeout=30,
+    )
     assert logout.status_code == 204
     assert platform.get("/api/v1/auth/me", new_token).status_code == 401
 
@@ -43,7 +55,11 @@ def test_login_refresh_logout(platform, tenants):
 def test_wrong_password_and_unknown_user(platform, tenants):
     account = tenants.tenants[0].accounts[0]
     for username, password in ((account.username, "wrong"), ("nobody@nowhere", "x")):
-        response = requests.post(f"{platform.url}/api/v1/auth/login", json={"username": username, "password": password}, timeout=30)
+        response = requests.post(
+            f"{platform.url}/api/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=30,
+        )
         assert response.status_code == 401
     bad_body = requests.post(f"{platform.url}/api/v1/auth/login", data=b"nope", timeout=30)
     assert bad_body.status_code == 400
@@ -65,19 +81,46 @@ def test_admin_manages_users_and_rotates_keys(platform, tenants):
     assert "password" not in created.json()["user"]
     assert platform.login("temp@tenant-03", "pw-123")["role"] == "viewer"
     user_id = created.json()["user"]["id"]
-    assert requests.delete(f"{platform.url}/api/v1/admin/users/{user_id}", headers=admin, timeout=30).status_code == 204
-    login = requests.post(f"{platform.url}/api/v1/auth/login", json={"username": "temp@tenant-03", "password": "pw-123"}, timeout=30)
+    assert (
+        requests.delete(
+            f"{platform.url}/api/v1/admin/users/{user_id}", headers=admin, timeout=30
+        ).status_code
+        == 204
+    )
+    login = requests.post(
+        f"{platform.url}/api/v1/auth/login",
+        json={"username": "temp@tenant-03", "password": "pw-123"},
+        timeout=30,
+    )
     assert login.status_code == 401
 
-    key = requests.post(f"{platform.url}/api/v1/admin/api-keys", headers=admin, json={"name": "ci"}, timeout=30).json()["api_key"]
-    listed = requests.get(f"{platform.url}/api/v1/admin/api-keys", headers=admin, timeout=30).json()["api_keys"]
+    key = requests.post(
+        f"{platform.url}/api/v1/admin/api-keys", headers=admin, json={"name": "ci"}, timeout=30
+    ).json()["api_key"]
+    listed = requests.get(
+        f"{platform.url}/api/v1/admin/api-keys", headers=admin, timeout=30
+    ).json()["api_keys"]
     assert all("key" not in k for k in listed), "listing must never show full keys"
     old = key["key"]
-    rotated = requests.post(f"{platform.url}/api/v1/admin/api-keys/{key['id']}/rotate", headers=admin, timeout=30).json()["api_key"]
+    rotated = requests.post(
+        f"{platform.url}/api/v1/admin/api-keys/{key['id']}/rotate", headers=admin, timeout=30
+    ).json()["api_key"]
     assert rotated["key"] != old
     body_headers = {"Content-Type": "application/x-protobuf"}
-    assert requests.post(f"{platform.url}/v1/logs", headers={**body_headers, "X-API-Key": old}, timeout=30).status_code == 401
-    assert requests.post(f"{platform.url}/v1/logs", headers={**body_headers, "X-API-Key": rotated["key"]}, timeout=30).status_code == 200
+    assert (
+        requests.post(
+            f"{platform.url}/v1/logs", headers={**body_headers, "X-API-Key": old}, timeout=30
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.post(
+            f"{platform.url}/v1/logs",
+            headers={**body_headers, "X-API-Key": rotated["key"]},
+            timeout=30,
+        ).status_code
+        == 200
+    )
 
 
 def test_short_token_lifetime_forces_refresh(tenants):
@@ -86,8 +129,15 @@ def test_short_token_lifetime_forces_refresh(tenants):
         account = tenants.tenants[0].accounts[0]
         tokens = running.login(account.username, account.password)
         assert running.get("/api/v1/auth/me", tokens["access_token"]).status_code == 200
-        wait_for(lambda: running.get("/api/v1/auth/me", tokens["access_token"]).status_code == 401, timeout=30)
-        fresh = requests.post(f"{running.url}/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=30)
+        wait_for(
+            lambda: running.get("/api/v1/auth/me", tokens["access_token"]).status_code == 401,
+            timeout=30,
+        )
+        fresh = requests.post(
+            f"{running.url}/api/v1/auth/refresh",
+            json={"refresh_token": tokens["refresh_token"]},
+            timeout=30,
+        )
         assert fresh.status_code == 200
         assert running.get("/api/v1/auth/me", fresh.json()["access_token"]).status_code == 200
     finally:

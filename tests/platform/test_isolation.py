@@ -41,7 +41,9 @@ def test_tenant_a_sees_nothing_of_tenant_b(platform, tenants):
     users_b = platform.get("/api/v1/admin/users", token_b).json()["users"]
     keys_b = platform.get("/api/v1/admin/api-keys", token_b).json()["api_keys"]
     assert platform.get(f"/api/v1/traces/{trace_b}", token_b).status_code == 200
-    assert platform.get("/api/v1/logs/search", token_b, params={"attr": f"obstack.marker={marker}"}).json()["records"]
+    assert platform.get(
+        "/api/v1/logs/search", token_b, params={"attr": f"obstack.marker={marker}"}
+    ).json()["records"]
     assert dashboards_b and alerts_b and users_b and keys_b
 
     # A aims at B's ids: every one is simply not found
@@ -63,7 +65,10 @@ def test_tenant_a_sees_nothing_of_tenant_b(platform, tenants):
     reads = [
         ("/api/v1/logs/search", {"attr": f"obstack.marker={marker}", "range": "7d"}),
         ("/api/v1/logs/search", {"q": "GET", "range": "7d", "limit": 1000}),
-        ("/api/v1/metrics/query", {"name": "system.cpu.utilization", "match": f"obstack.marker={marker}", "range": "7d"}),
+        (
+            "/api/v1/metrics/query",
+            {"name": "system.cpu.utilization", "match": f"obstack.marker={marker}", "range": "7d"},
+        ),
         ("/api/v1/traces/search", {"range": "7d", "limit": 1000}),
         ("/api/v1/dashboards", {}),
         ("/api/v1/alerts", {}),

@@ -7,7 +7,9 @@ from obstack_load.platform.app import ROUTES, openapi_document
 
 def test_document_and_routes_agree():
     document = openapi_document()
-    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    documented = {
+        (path, method.upper()) for path, ops in document["paths"].items() for method in ops
+    }
     served = set()
     for route in ROUTES:
         methods = getattr(route, "methods", None) or {"GET"}
@@ -28,9 +30,13 @@ def test_health_metrics_readiness(platform, tenants):
 
     assert requests.get(f"{platform.url}/healthz", timeout=30).json() == {"status": "ok"}
     ready = requests.get(f"{platform.url}/readyz", timeout=30).json()
-    assert ready["status"] == "ready" and ready["checks"]["tenants"]["count"] == len(tenants.tenants)
+    assert ready["status"] == "ready" and ready["checks"]["tenants"]["count"] == len(
+        tenants.tenants
+    )
     assert requests.get(f"{platform.url}/metrics", timeout=30).status_code == 401
-    text = requests.get(f"{platform.url}/metrics", headers={"X-API-Key": tenants.tenants[0].api_key}, timeout=30).text
+    text = requests.get(
+        f"{platform.url}/metrics", headers={"X-API-Key": tenants.tenants[0].api_key}, timeout=30
+    ).text
     assert "obstack_http_requests_total" in text
     assert "obstack_ingested_items_total" in text
     assert "tenant-" not in text, "the platform's own metrics must not name tenants"

@@ -14,7 +14,9 @@ from obstack_load.telemetry import builders, otlp
 from tests.support import RunningPlatform, start_platform
 
 
-def post(platform: RunningPlatform, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+def post(
+    platform: RunningPlatform, path: str, body: bytes, headers: dict[str, str]
+) -> requests.Response:
     return requests.post(f"{platform.url}{path}", data=body, headers=headers, timeout=30)
 
 
@@ -38,7 +40,9 @@ def usage(platform: RunningPlatform, tenants, index: int) -> dict:
 @pytest.mark.parametrize("signal", ["logs", "metrics", "traces"])
 @pytest.mark.parametrize("content_type", [otlp.PROTOBUF, otlp.JSON])
 @pytest.mark.parametrize("compressed", [False, True])
-def test_accepts_both_encodings_with_and_without_gzip(platform, tenants, signal, content_type, compressed):
+def test_accepts_both_encodings_with_and_without_gzip(
+    platform, tenants, signal, content_type, compressed
+):
     tenant = tenants.tenants[3]
     message = build(signal, tenant)
     items = otlp.count_items(signal, message)
@@ -151,7 +155,12 @@ def test_body_over_limit_gets_413():
         assert len(packed) < 2000 * 4
         headers = key_headers(tenant, **{"Content-Encoding": "gzip"})
         assert post(small, "/v1/logs", packed, headers).status_code == 413
-        assert post(small, "/v1/logs", otlp.encode(build("logs", tenant, 2)), key_headers(tenant)).status_code == 200
+        assert (
+            post(
+                small, "/v1/logs", otlp.encode(build("logs", tenant, 2)), key_headers(tenant)
+            ).status_code
+            == 200
+        )
     finally:
         small.stop()
 
@@ -173,7 +182,12 @@ def test_rate_limit_answers_429_with_retry_after():
         assert status_pb2.Status.FromString(throttled[0].content).code == 8  # RESOURCE_EXHAUSTED
         # the limit is per tenant: another tenant is not throttled
         other = tenants.tenants[5]
-        assert post(limited, "/v1/logs", otlp.encode(build("logs", other, 40)), key_headers(other)).status_code == 200
+        assert (
+            post(
+                limited, "/v1/logs", otlp.encode(build("logs", other, 40)), key_headers(other)
+            ).status_code
+            == 200
+        )
         signals = limited.get("/api/v1/usage", limited.token_for(tenants, 0)).json()["signals"]
         assert signals["logs"]["throttled_requests"] == len(throttled)
         assert signals["logs"]["accepted"] == 40 * (3 - len(throttled))

@@ -47,16 +47,23 @@ def test_sdk_exports_all_three_signals_and_query_api_returns_them(platform, tena
     resource = Resource.create({"service.name": "sdk-checkout", "obstack.marker": marker})
 
     def exporter(cls, path):
-        return cls(endpoint=f"{platform.url}{path}", headers=headers, compression=Compression.Gzip, timeout=30)
+        return cls(
+            endpoint=f"{platform.url}{path}",
+            headers=headers,
+            compression=Compression.Gzip,
+            timeout=30,
+        )
 
     # traces
     span_exporter = Recording(exporter(OTLPSpanExporter, "/v1/traces"))
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     tracer = tracer_provider.get_tracer("sdk-test")
-    with tracer.start_as_current_span("checkout", attributes={"obstack.marker": marker}) as root:
-        with tracer.start_as_current_span("charge-card"):
-            pass
+    with (
+        tracer.start_as_current_span("checkout", attributes={"obstack.marker": marker}) as root,
+        tracer.start_as_current_span("charge-card"),
+    ):
+        pass
     trace_id = format(root.get_span_context().trace_id, "032x")
     tracer_provider.shutdown()
 
@@ -96,10 +103,16 @@ def test_sdk_exports_all_three_signals_and_query_api_returns_them(platform, tena
     assert sorted(r["severity_text"] for r in logs) == ["INFO", "WARN"]
     assert all(r["service"] == "sdk-checkout" for r in logs)
 
-    orders = platform.get("/api/v1/metrics/query", token, params={"name": "sdk.orders", "by": "region", "aggregation": "last"}).json()
+    orders = platform.get(
+        "/api/v1/metrics/query",
+        token,
+        params={"name": "sdk.orders", "by": "region", "aggregation": "last"},
+    ).json()
     values = {s["labels"]["region"]: s["points"][-1][1] for s in orders["series"]}
     assert values == {"eu": 5.0, "us": 2.0}
-    latency = platform.get("/api/v1/metrics/query", token, params={"name": "sdk.latency_count", "aggregation": "last"}).json()
+    latency = platform.get(
+        "/api/v1/metrics/query", token, params={"name": "sdk.latency_count", "aggregation": "last"}
+    ).json()
     assert latency["series"][0]["points"][-1][1] == 1.0
     usage = platform.get("/api/v1/usage", token).json()["signals"]
     assert all(usage[s]["rejected"] == 0 for s in ("logs", "metrics", "traces"))

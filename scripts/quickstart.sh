@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The first README command: set up, start the reference platform, run the smoke profile headless
+# with `locust --config config/smoke.conf`, print the summary and where the results went, then
+# stop the platform. Extra arguments go to locust, e.g. scripts/quickstart.sh --run-time 10s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${OBSTACK_VENV:-.venv}
+scripts/setup-venv.sh
+mkdir -p results
+platform_log=results/platform.log
+"$venv/bin/obstack-load" platform --host 127.0.0.1 --port "${OBSTACK_PORT:-0}" >"$platform_log" 2>&1 &
+platform_pid=$!
+trap 'kill -TERM "$platform_pid" 2>/dev/null; wait "$platform_pid" 2>/dev/null || true' EXIT
+
+url=""
+for _ in $(seq 1 600); do  # up to 60 s for the platform to bind and print its address
+    url=$(sed -n 's/^obstack platform listening on //p' "$platform_log")
+    [ -n "$url" ] && break
+    if ! kill -0 "$platform_pid" 2>/dev/null; then
+        echo "obstack-load: the reference platform did not start:" >&2
+        cat "$platform_log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "obstack-load: the platform did not report its address in 60 s" >&2; exit 1; }
+echo "reference platform at $url (log: $platform_log)"
+
+status=0
+"$venv/bin/locust" --config config/smoke.conf --host "$url" "$@" || status=$?
+echo
+echo "locust exit code: $status (0 = every request succeeded)"
+exit "$status"
