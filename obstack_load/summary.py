@@ -43,7 +43,7 @@ def entry_summary(entry: StatsEntry) -> dict[str, Any]:
     }
 
 
-def build_summary(environment: Environment) -> dict[str, Any]:
+def build_summary(environment: Environment, exit_code: int | None = None) -> dict[str, Any]:
     stats = environment.stats
     options = environment.parsed_options
     return {
@@ -66,7 +66,7 @@ def build_summary(environment: Environment) -> dict[str, Any]:
             for e in stats.errors.values()
         ],
         "ingest": ledger.as_dict(),
-        "exit_code": environment.process_exit_code,
+        "exit_code": exit_code,
     }
 
 
@@ -91,6 +91,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "obstack-load summary",
         f"  target {summary['host']}: {totals['requests']} requests, {totals['failures']} failures, "
         f"{totals['rps']:.1f} req/s, p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms",
+        f"  exit code {summary['exit_code']}",
     ]
     for signal, counts in summary["ingest"]["by_signal"].items():
         lines.append(
@@ -101,12 +102,22 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@events.quitting.add_listener
-def _on_quitting(environment: Environment, **kwargs: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+_environments: list[Environment] = []
+
+
+@events.init.add_listener
+def _remember(environment: Environment, **kwargs: Any) -> None:
+    _environments[:] = [environment]
+
+
+@events.quit.add_listener
+def _on_quit(exit_code: int, **kwargs: Any) -> None:
+    """Runs after Locust has printed its own tables, so the summary is the last thing shown."""
+    if not _environments or isinstance(_environments[0].runner, WorkerRunner):
         return
+    environment = _environments[0]
     try:
-        summary = build_summary(environment)
+        summary = build_summary(environment, exit_code)
         print(format_summary(summary), flush=True)
         path = getattr(environment.parsed_options, "summary_json", None)
         if path:

@@ -30,6 +30,7 @@ def test_smoke_profile_against_platform(tmp_path, tenants):
         summary = json.loads(summary_path.read_text())
         totals = summary["totals"]
         assert totals["requests"] > 0 and totals["failures"] == 0
+        assert summary["exit_code"] == 0
         names = {r["name"] for r in summary["requests"]}
         assert {
             "/v1/logs",
