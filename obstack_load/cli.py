@@ -1,4 +1,4 @@
-"""The ``obstack-load`` command: the reference platform and the tenant population.
+"""The ``obstack-load`` command: the reference platform, the tenants, and the results database.
 
 Each subcommand has ``--help``. Load tests themselves run through ``locust --config``; this
 command holds what Locust does not.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from obstack_load import __version__
 from obstack_load.config import ConfigError
+from obstack_load.results.store import StoreError
 
 
 def _platform(args: argparse.Namespace) -> int:
@@ -57,6 +59,94 @@ def _tenants(args: argparse.Namespace) -> int:
             f"{len(tenant.services):>9} {len(tenant.hosts):>6}"
         )
     print("credentials are hidden; use --json to print them for a test environment")
+    return 0
+
+
+def _open_results(args: argparse.Namespace):
+    from obstack_load.results.store import open_store
+
+    store = open_store(args.db)
+    store.migrate()
+    return store
+
+
+def _db_migrate(args: argparse.Namespace) -> int:
+    from obstack_load.results.schema import LATEST_VERSION
+
+    store = _open_results(args)
+    print(f"{store.location}: schema at version {LATEST_VERSION}")
+    return 0
+
+
+def _when(ts: float | None) -> str:
+    import datetime
+
+    return (
+        datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if ts
+        else "-"
+    )
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    from obstack_load.results.queries import list_runs
+
+    runs = list_runs(_open_results(args), args.limit)
+    if args.json:
+        print(json.dumps(runs, indent=2, default=str))
+        return 0
+    print(
+        f"{'run':<12} {'started (UTC)':<19} {'status':<9} {'exit':>4} {'requests':>9} {'failures':>8}  label / profile"
+    )
+    for run in runs:
+        flags = " generator-bound" if run["generator_bound"] else ""
+        print(
+            f"{run['run_id'][:12]:<12} {_when(run['started_at']):<19} {run['status'] or '-':<9} "
+            f"{'-' if run['exit_code'] is None else run['exit_code']:>4} {run['total_requests'] or 0:>9} "
+            f"{run['total_failures'] or 0:>8}  {run['label'] or '-'} / {run['profile'] or '-'}{flags}"
+        )
+    return 0
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    from obstack_load.results.queries import RunNotFound, resolve_run, run_report
+
+    store = _open_results(args)
+    try:
+        report = run_report(store, resolve_run(store, args.run))
+    except RunNotFound as exc:
+        print(f"obstack-load: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    run = report["run"]
+    print(
+        f"run {run['run_id']}  {run['label'] or ''}  profile {run['profile'] or '-'}  host {run['host']}"
+    )
+    print(
+        f"  {_when(run['started_at'])} -> {_when(run['ended_at'])} UTC, status {run['status']}, exit code {run['exit_code']}"
+    )
+    print(
+        f"  thresholds {run['thresholds_verdict'] or '-'}, dropped rows {run['dropped_rows'] or 0}, raw rows {report['raw_rows']}"
+    )
+    if run["generator_bound"]:
+        print(
+            f"  GENERATOR-BOUND: a load generator peaked at {run['max_cpu_percent']:.0f}% CPU; latencies measure it"
+        )
+    print(
+        f"  {'method':<7} {'name':<44} {'count':>8} {'fails':>6} {'rps':>8} {'p50':>6} {'p95':>6} {'p99':>6}"
+    )
+    for entry in [*report["requests"], report["totals"]]:
+        print(
+            f"  {entry['method']:<7} {entry['name'][:44]:<44} {entry['requests']:>8} {entry['failures']:>6} "
+            f"{entry['rps']:>8.1f} {entry['p50_ms'] if entry['p50_ms'] is not None else '-':>6} "
+            f"{entry['p95_ms'] if entry['p95_ms'] is not None else '-':>6} {entry['p99_ms'] if entry['p99_ms'] is not None else '-':>6}"
+        )
+    for error in report["errors"][:10]:
+        print(
+            f"  error x{error['occurrences']}: {error['method']} {error['name']}: {error['error'][:100]}"
+        )
     return 0
 
 
@@ -115,6 +205,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tenants.add_argument("--json", action="store_true", help="print JSON, credentials included")
     tenants.set_defaults(func=_tenants)
+
+    db_help = "postgresql:// DSN or SQLite path (default $OBSTACK_RESULTS_DB or results/obstack-results.db)"
+    default_db = os.environ.get("OBSTACK_RESULTS_DB")
+    runs = commands.add_parser(
+        "runs",
+        help="list and show runs in the results database",
+        description="Runs in the results database.",
+    )
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True, metavar="SUBCOMMAND")
+    runs_list = runs_commands.add_parser(
+        "list", help="recent runs, newest first", description="Recent runs, newest first."
+    )
+    runs_list.add_argument("--db", default=default_db, help=db_help)
+    runs_list.add_argument("--json", action="store_true", help="print JSON")
+    runs_list.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+    runs_list.set_defaults(func=_runs_list)
+    runs_show = runs_commands.add_parser(
+        "show",
+        help="one run: totals and per request name",
+        description="One run: totals, and per request name count, failures, rps, p50, p95, p99.",
+    )
+    runs_show.add_argument("run", help="run id, a unique prefix of it, or 'latest'")
+    runs_show.add_argument("--db", default=default_db, help=db_help)
+    runs_show.add_argument("--json", action="store_true", help="print JSON")
+    runs_show.set_defaults(func=_runs_show)
+
+    db = commands.add_parser(
+        "db", help="results database maintenance", description="Results database maintenance."
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    migrate = db_commands.add_parser(
+        "migrate",
+        help="create or upgrade the schema",
+        description="Create or upgrade the results schema.",
+    )
+    migrate.add_argument("--db", default=default_db, help=db_help)
+    migrate.set_defaults(func=_db_migrate)
     return parser
 
 
@@ -123,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
+        print(f"obstack-load: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
         print(f"obstack-load: {exc}", file=sys.stderr)
         return 2
 

@@ -19,19 +19,18 @@ def env_default(name: str, default: str | None) -> str | None:
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    group = parser.add_argument_group("obstack-load")
-    group.add_argument(
+    parser.add_argument(
         "--tenants-file",
         default=env_default("OBSTACK_TENANTS_FILE", None),
         help="tenant population file (default config/tenants.yaml; env OBSTACK_TENANTS_FILE)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--seed",
         type=int,
         default=int(env_default("OBSTACK_SEED", "1") or 1),
         help="seed for tenant choice and generated data (env OBSTACK_SEED)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--summary-json",
         default=env_default("OBSTACK_SUMMARY_JSON", None),
         help="write a machine-readable end-of-run summary to this path (env OBSTACK_SUMMARY_JSON)",

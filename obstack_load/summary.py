@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ from obstack_load.accounting import ledger
 
 logger = logging.getLogger(__name__)
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+
+# Other plugins (results, thresholds) add a section to the summary: called once at quit with the
+# exit code, each returns a dict merged into the summary.
+contributors: list[Callable[[int], dict[str, Any]]] = []
 
 
 def entry_summary(entry: StatsEntry) -> dict[str, Any]:
@@ -93,6 +98,21 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{totals['rps']:.1f} req/s, p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms",
         f"  exit code {summary['exit_code']}",
     ]
+    results = summary.get("results")
+    if results:
+        lines.append(f"  results database {results['results_db']}: run {results['run_id']}")
+        if results["dropped_rows"]:
+            lines.append(
+                f"  !! {results['dropped_rows']} raw request rows were DROPPED (results buffer full)"
+            )
+        if results["rows_not_written"]:
+            lines.append(
+                f"  !! {results['rows_not_written']} rows could NOT be written to the results database"
+            )
+        if results["generator_bound"]:
+            lines.append(
+                "  !! generator-bound: a load generator stayed CPU-saturated; latencies measure the generator"
+            )
     for signal, counts in summary["ingest"]["by_signal"].items():
         lines.append(
             f"  {signal:<8} sent {counts['sent_items']} items, accepted {counts['accepted_items']}, "
@@ -118,6 +138,11 @@ def _on_quit(exit_code: int, **kwargs: Any) -> None:
     environment = _environments[0]
     try:
         summary = build_summary(environment, exit_code)
+        for contribute in contributors:
+            try:
+                summary.update(contribute(exit_code))
+            except Exception:
+                logger.exception("obstack-load: a summary section failed")
         print(format_summary(summary), flush=True)
         path = getattr(environment.parsed_options, "summary_json", None)
         if path:

@@ -28,7 +28,12 @@ def export(
     if gzip:
         headers["Content-Encoding"] = "gzip"
     with client.post(
-        path or signal.path, data=body, headers=headers, name=signal.path, catch_response=True
+        path or signal.path,
+        data=body,
+        headers=headers,
+        name=signal.path,
+        catch_response=True,
+        context={"obstack_items": items},  # the results plugin counts ingested items from it
     ) as response:
         counts = {
             "requests": 1,

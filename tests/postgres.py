@@ -1,0 +1,117 @@
+"""A throwaway PostgreSQL server for tests: initdb + pg_ctl from PATH or Debian's install.
+
+It listens on a free loopback port in a temporary directory. Run as root (as CI is), the server
+runs as the ``postgres`` user, since PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PASSWORD = "pg-test-Secr3t"
+
+
+def find_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    datadir: Path
+    port: int
+    run_as: str | None
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://obstack:{PASSWORD}@127.0.0.1:{self.port}/obstack"
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        if self.run_as:
+            command = ("runuser", "-u", self.run_as, "--", *command)
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def start(self) -> None:
+        self._run(
+            find_bin("pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", "-l", str(self.datadir / "server.log"),
+            "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(
+            find_bin("pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-w",
+            "-t",
+            "60",
+            "-m",
+            mode,
+            "stop",
+            check=False,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(self.dsn, connect_timeout=5).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+def available() -> bool:
+    return bool(find_bin("initdb") and find_bin("pg_ctl"))
+
+
+def start_postgres() -> PostgresServer:
+    run_as = "postgres" if os.geteuid() == 0 else None
+    datadir = Path(tempfile.mkdtemp(prefix="obstack-pg-"))
+    if run_as:
+        shutil.chown(datadir, run_as)
+    server = PostgresServer(datadir / "data", free_port(), run_as)
+    pwfile = datadir / "pw"
+    pwfile.write_text(PASSWORD)
+    if run_as:
+        shutil.chown(pwfile, run_as)
+    server._run(
+        find_bin("initdb"), "-D", str(server.datadir), "-U", "obstack", "--pwfile", str(pwfile),
+        "-A", "scram-sha-256", "--no-sync", "-E", "UTF8",
+    )  # fmt: skip
+    server.start()
+    import psycopg
+
+    admin = server.dsn.rsplit("/", 1)[0] + "/postgres"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("CREATE DATABASE obstack")
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    return server
