@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.support import REPO, start_platform
-
-LOCUST_TIMEOUT = 240
-
-
-def run_locust(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "locust", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=LOCUST_TIMEOUT)
+from tests.support import run_locust, start_platform
 
 
 def test_smoke_profile_against_platform(tmp_path, tenants):
@@ -24,6 +15,7 @@ def test_smoke_profile_against_platform(tmp_path, tenants):
             "--config", "config/smoke.conf", "--host", platform.url, "--run-time", "8s",
             "--users", "6", "--spawn-rate", "6", "--summary-json", str(summary_path),
             "--html", str(tmp_path / "report.html"), "--csv", str(tmp_path / "stats"),
+            "--results-db", str(tmp_path / "results.db"),
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert "obstack-load summary" in result.stdout
@@ -68,6 +60,7 @@ def test_bad_tenants_file_fails_before_load(tmp_path):
     result = run_locust(
         "--config", "config/smoke.conf", "--host", "http://127.0.0.1:9", "--run-time", "5s",
         "--tenants-file", str(bad), "--html", "", "--csv", "", "--summary-json", "",
+        "--results-db", str(tmp_path / "results.db"),
     )  # fmt: skip
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
