@@ -1,31 +1,34 @@
 """Overhead of the results plugin: requests/s with --results-requests all into PostgreSQL,
 against the same GETs with no plugin, and against locust-plugins' Timescale listener.
 
-Variants alternate round by round in one run, each Locust pinned to the same core, the
-reference platform and PostgreSQL on the other, so drift of the shared machine hits all alike.
+Variants alternate round by round in one run. Locust is pinned to one core; the target (nginx,
+far faster than one Locust core) and PostgreSQL to the other, so the generator alone sets the
+pace and the machine's drift hits all variants alike. Requests/s are counted by nginx itself
+between two readings well inside each run, so start-up and the final flush are excluded.
 
-    python benchmarks/results_overhead.py [--rounds 3] [--duration 15] [--users 20]
+    python benchmarks/results_overhead.py [--rounds 5] [--duration 14] [--users 20]
 
-Needs the bench extra (pip install -e '.[bench]') and PostgreSQL server binaries.
+Needs the bench extra (pip install -e '.[bench]'), nginx, and PostgreSQL server binaries.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
+from benchmarks.sink import nginx_sink, requests_served  # noqa: E402
 from tests.postgres import start_postgres  # noqa: E402
-from tests.support import start_platform  # noqa: E402
 
+WARMUP_S = 3
 TIMESCALE_SCHEMA = Path("locust_plugins/dashboards/locust-timescale/timescale_schema.sql")
 
 
@@ -40,48 +43,53 @@ def timescale_schema() -> str:
     )
 
 
-def run_variant(
-    locustfile: str, extra: list[str], host: str, args, cpu: str, workdir: Path
-) -> tuple[float, int]:
-    prefix = workdir / "stats"
+def run_variant(locustfile: str, extra: list[str], host: str, args) -> float:
     command = [
-        "taskset", "-c", cpu, sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--host", host,
-        "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s", "--csv", str(prefix),
+        "taskset", "-c", args.locust_cpu, sys.executable, "-m", "locust", "-f", locustfile, "--headless",
+        "--host", host, "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s",
         "--only-summary", "--stop-timeout", "5", *extra,
     ]  # fmt: skip
-    result = subprocess.run(
-        command,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=args.duration + 180,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
-    if result.returncode not in (0, 1):
-        raise SystemExit(f"{locustfile} failed ({result.returncode}):\n{result.stderr[-2000:]}")
-    with open(f"{prefix}_stats.csv") as handle:
-        total = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
-    return float(total["Requests/s"]), int(total["Request Count"])
+    time.sleep(WARMUP_S)  # a measurement window, not a readiness wait
+    first, start = requests_served(host), time.monotonic()
+    time.sleep(args.duration - WARMUP_S - 2)
+    last, end = requests_served(host), time.monotonic()
+    _, err = process.communicate(timeout=300)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{locustfile} failed ({process.returncode}):\n{err[-2000:]}")
+    return (last - first - 1) / (end - start)
+
+
+def pin(pids: list[int], cpu: str) -> None:
+    for pid in pids:
+        subprocess.run(["taskset", "-pc", cpu, str(pid)], check=False, capture_output=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=14)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--locust-cpu", default="1")
     parser.add_argument("--target-cpu", default="0")
     args = parser.parse_args()
 
-    postgres = start_postgres()
-    platform = start_platform()
-    subprocess.run(
-        ["taskset", "-pc", args.target_cpu, str(platform.process.pid)],
-        check=True,
-        capture_output=True,
-    )
     import psycopg
 
+    postgres = start_postgres()
+    # new backends inherit the postmaster's affinity when it forks them
+    pin(
+        [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-f", str(postgres.datadir)], capture_output=True, text=True
+            ).stdout.split()
+        ],
+        args.target_cpu,
+    )
     with psycopg.connect(postgres.dsn, autocommit=True) as conn:
         conn.execute(timescale_schema())
     pg = [
@@ -111,36 +119,31 @@ def main() -> None:
     }
     rps: dict[str, list[float]] = {name: [] for name in variants}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with nginx_sink(args.target_cpu) as host:
             for round_number in range(args.rounds):
                 for name, (locustfile, extra) in variants.items():
-                    value, count = run_variant(
-                        locustfile, extra, platform.url, args, args.locust_cpu, Path(tmp)
-                    )
-                    rps[name].append(value)
+                    rps[name].append(run_variant(locustfile, extra, host, args))
                     print(
-                        f"round {round_number + 1} {name}: {value:,.0f} req/s ({count} requests)",
-                        flush=True,
+                        f"round {round_number + 1} {name}: {rps[name][-1]:,.0f} req/s", flush=True
                     )
-            with psycopg.connect(postgres.dsn) as conn:
-                ours = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-                theirs = conn.execute("SELECT COUNT(*) FROM request").fetchone()[0]
+        with psycopg.connect(postgres.dsn) as conn:
+            ours = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+            theirs = conn.execute("SELECT COUNT(*) FROM request").fetchone()[0]
     finally:
-        platform.stop()
         postgres.stop("immediate")
-    base = statistics.median(rps["plugin off"])
-    print()
-    print("| variant | median requests/s | ratio to plugin off | rows stored (all rounds) |")
-    print("| --- | ---: | ---: | ---: |")
     stored = {
         "plugin off": "-",
         "obstack-load results, all rows, PostgreSQL": f"{ours:,}",
         "obstack-load results, aggregates only": "0 raw rows",
         "locust-plugins Timescale listener": f"{theirs:,}",
     }
+    print()
+    print("Ratios are medians of per-round ratios to the plugin-off run of the same round.")
+    print("| variant | median requests/s | ratio to plugin off | rows stored (all rounds) |")
+    print("| --- | ---: | ---: | ---: |")
     for name, values in rps.items():
-        median = statistics.median(values)
-        print(f"| {name} | {median:,.0f} | {median / base:.3f} | {stored[name]} |")
+        ratio = statistics.median(v / b for v, b in zip(values, rps["plugin off"], strict=True))
+        print(f"| {name} | {statistics.median(values):,.0f} | {ratio:.3f} | {stored[name]} |")
 
 
 if __name__ == "__main__":

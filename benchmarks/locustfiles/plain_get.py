@@ -6,4 +6,4 @@ from locust import FastHttpUser, task
 class PlainGet(FastHttpUser):
     @task
     def get(self) -> None:
-        self.client.get("/healthz")
+        self.client.get("/")

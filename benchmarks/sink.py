@@ -1,0 +1,83 @@
+"""A fast HTTP sink for benchmarks: nginx answering 200 to anything, on a free loopback port.
+
+Benchmarks that measure the *generator* need a target far faster than the generator, so that
+the target never sets the pace; nginx on its own core answers many times what one Locust core sends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from tests.support import free_port
+
+CONFIG = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+{user}
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    client_max_body_size 64m;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /nginx_status {{ stub_status; }}
+        location / {{
+            # read the whole body (POSTs), then answer 200
+            client_body_buffer_size 1m;
+            return 200 "ok";
+        }}
+    }}
+}}
+"""
+
+
+def requests_served(url: str) -> int:
+    """nginx's own count of requests handled (stub_status), including this one."""
+    text = requests.get(f"{url}/nginx_status", timeout=30).text
+    return int(text.splitlines()[2].split()[2])
+
+
+@contextlib.contextmanager
+def nginx_sink(cpu: str | None = None) -> Iterator[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        raise SystemExit("benchmarks need nginx (apt-get install nginx-light)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        user = "user root;" if os.geteuid() == 0 else ""
+        config = Path(tmp) / "nginx.conf"
+        config.write_text(CONFIG.format(tmp=tmp, port=port, user=user))
+        command = [nginx, "-c", str(config), "-p", tmp]
+        if cpu is not None:
+            command = ["taskset", "-c", cpu, *command]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url, timeout=2)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"nginx did not start: {process.stderr.read().decode()}"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
