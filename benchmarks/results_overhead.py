@@ -80,16 +80,13 @@ def main() -> None:
     import psycopg
 
     postgres = start_postgres()
-    # new backends inherit the postmaster's affinity when it forks them
-    pin(
-        [
-            int(p)
-            for p in subprocess.run(
-                ["pgrep", "-f", str(postgres.datadir)], capture_output=True, text=True
-            ).stdout.split()
-        ],
-        args.target_cpu,
-    )
+    # the postmaster and its background processes (WAL writer, checkpointer...); new backends
+    # inherit the postmaster's affinity when it forks them
+    postmaster = int((postgres.datadir / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(
+        ["pgrep", "-P", str(postmaster)], capture_output=True, text=True
+    ).stdout.split()
+    pin([postmaster, *map(int, children)], args.target_cpu)
     with psycopg.connect(postgres.dsn, autocommit=True) as conn:
         conn.execute(timescale_schema())
     pg = [
