@@ -2,4 +2,6 @@
 
 import obstack_load.options  # noqa: F401  (registers --tenants-file, --seed, --summary-json)
 import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
+import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
+from obstack_load.shapes import ProfileShape  # noqa: F401  (--load-shape: stages, step, spike)
 from obstack_load.users.smoke import SmokeUser  # noqa: F401

@@ -34,6 +34,8 @@ def _platform(args: argparse.Namespace) -> int:
             max_log_records_per_tenant=args.max_log_records,
             max_traces_per_tenant=args.max_traces,
             max_series_per_tenant=args.max_series,
+            test_stall_after_requests=args.test_stall_after_requests,
+            test_stall_seconds=args.test_stall_seconds,
         )
     )
     return 0
@@ -150,6 +152,32 @@ def _runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles_check(args: argparse.Namespace) -> int:
+    import glob
+
+    from obstack_load.profiles import check_profile
+
+    paths = args.profiles or sorted(glob.glob("config/*.conf"))
+    failures = 0
+    for path in paths:
+        try:
+            check = check_profile(path)
+        except ConfigError as exc:
+            failures += 1
+            print(f"FAIL {exc}")
+            continue
+        load = (
+            f"{check.stages} stages ({check.shape})"
+            if check.stages
+            else f"{check.users} users for {check.run_time}s"
+        )
+        rate = f", {check.arrival_rate:g} iterations/s" if check.arrival_rate else ""
+        print(
+            f"ok   {path}: {check.locustfile} {', '.join(check.user_classes)}; {load}{rate}; {len(check.thresholds)} thresholds"
+        )
+    return 1 if failures else 0
+
+
 def positive(kind: type):
     def parse(text: str):
         value = kind(text)
@@ -193,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="traces kept per tenant (default 5000)")  # fmt: skip
     platform.add_argument("--max-series", type=positive(int), default=10_000,
                           help="metric series per tenant; new series past it are rejected (default 10000)")  # fmt: skip
+    platform.add_argument("--test-stall-after-requests", type=positive(int), default=0, metavar="N",
+                          help="testing only: after N requests, stall every request (see --test-stall-seconds)")  # fmt: skip
+    platform.add_argument("--test-stall-seconds", type=positive(float), default=0.0, metavar="SECONDS",
+                          help="testing only: how long the one stall lasts")  # fmt: skip
     platform.set_defaults(func=_platform)
 
     tenants = commands.add_parser(
@@ -230,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--db", default=default_db, help=db_help)
     runs_show.add_argument("--json", action="store_true", help="print JSON")
     runs_show.set_defaults(func=_runs_show)
+
+    profiles = commands.add_parser(
+        "profiles", help="check load profiles", description="Load profiles in config/."
+    )
+    profiles_commands = profiles.add_subparsers(
+        dest="profiles_command", required=True, metavar="SUBCOMMAND"
+    )
+    check = profiles_commands.add_parser(
+        "check",
+        help="parse and validate profiles without running them",
+        description="Parse and validate profiles (default config/*.conf).",
+    )
+    check.add_argument("profiles", nargs="*", help="profile files (default config/*.conf)")
+    check.set_defaults(func=_profiles_check)
 
     db = commands.add_parser(
         "db", help="results database maintenance", description="Results database maintenance."

@@ -6,12 +6,23 @@ Every configuration mistake a user can make should surface as one `ConfigError` 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``30s``, ``15m``, ``1h``, ``7d`` or a bare number of seconds; ValueError otherwise."""
+    match = DURATION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 1h or 7d")
+    return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
 class ConfigError(ValueError):

@@ -18,7 +18,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from locust.stats import StatsEntry
 
-from obstack_load import __version__
+from obstack_load import __version__, arrival
 from obstack_load.accounting import ledger
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def build_summary(environment: Environment, exit_code: int | None = None) -> dic
             for e in stats.errors.values()
         ],
         "ingest": ledger.as_dict(),
+        "arrival": arrival.run_summary(),
         "exit_code": exit_code,
     }
 
@@ -98,6 +99,20 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{totals['rps']:.1f} req/s, p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms",
         f"  exit code {summary['exit_code']}",
     ]
+    arrival_figures = summary.get("arrival")
+    if arrival_figures:
+        corrected = arrival_figures["corrected_total"]
+        lines.append(
+            f"  arrival-rate: {arrival_figures['iterations']} iterations, {arrival_figures['late_iterations']} late, "
+            f"{arrival_figures['dropped_iterations']} dropped; corrected for coordinated omission: "
+            f"p50 {corrected['p50_ms']} ms, p95 {corrected['p95_ms']} ms, p99 {corrected['p99_ms']} ms"
+        )
+    thresholds = summary.get("thresholds")
+    if thresholds:
+        passed = sum(r["passed"] for r in thresholds["results"])
+        lines.append(
+            f"  thresholds {thresholds['verdict'].upper()}: {passed}/{len(thresholds['results'])} passed"
+        )
     results = summary.get("results")
     if results:
         lines.append(f"  results database {results['results_db']}: run {results['run_id']}")

@@ -7,20 +7,18 @@ confirms that another tenant's object exists.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from obstack_load import config
 from obstack_load.platform.auth import AuthError, Principal
 from obstack_load.platform.state import PlatformState, stable_id
 from obstack_load.platform.storage import AGGREGATIONS, Matcher, evaluate_query, trace_summary
 from obstack_load.tenants import ROLES
 
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
-UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 MAX_LIMIT = 1000
 
 
@@ -45,10 +43,10 @@ def reply(principal: Principal, **data: Any) -> JSONResponse:
 
 
 def parse_duration(value: str, name: str) -> float:
-    match = DURATION.match(value.strip())
-    if not match:
-        raise ApiError(400, f"{name}: {value!r} is not a duration such as 30s, 15m, 1h or 7d")
-    return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    try:
+        return config.parse_duration(value)
+    except ValueError as exc:
+        raise ApiError(400, f"{name}: {exc}") from None
 
 
 def time_range(request: Request) -> tuple[int, int]:

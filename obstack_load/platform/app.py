@@ -70,6 +70,29 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
+class TestStall:
+    """Testing only (``--test-stall-after-requests N --test-stall-seconds S``): once the platform
+    has seen N requests it holds every request until S seconds have passed, like a long GC pause
+    or a stuck disk. Tests use it to show what coordinated omission hides."""
+
+    def __init__(self, app: ASGIApp, after_requests: int, seconds: float) -> None:
+        self.app = app
+        self.after_requests = after_requests
+        self.seconds = seconds
+        self.seen = 0
+        self.stall_until: float | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen += 1
+            loop = asyncio.get_running_loop()
+            if self.stall_until is None and self.seen >= self.after_requests:
+                self.stall_until = loop.time() + self.seconds
+            if self.stall_until is not None and loop.time() < self.stall_until:
+                await asyncio.sleep(self.stall_until - loop.time())
+        await self.app(scope, receive, send)
+
+
 class CountRequests:
     """Counts every HTTP request by handler and status. Plain ASGI, because Starlette's
     BaseHTTPMiddleware costs a task per request on a path that must stay fast."""
@@ -159,4 +182,10 @@ def build_app(settings: PlatformSettings) -> Starlette:
     app.state.platform = state
     app.state.sweeper = None
     app.add_middleware(CountRequests)
+    if settings.test_stall_after_requests and settings.test_stall_seconds:
+        app.add_middleware(
+            TestStall,
+            after_requests=settings.test_stall_after_requests,
+            seconds=settings.test_stall_seconds,
+        )
     return app

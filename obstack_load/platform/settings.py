@@ -22,3 +22,6 @@ class PlatformSettings:
     max_points_per_series: int = 720
     live_queue_size: int = 1_000
     sweep_interval_seconds: float = 5.0
+    # testing only: after this many requests, hold every request for stall_seconds (once)
+    test_stall_after_requests: int = 0
+    test_stall_seconds: float = 0.0

@@ -28,7 +28,13 @@ class Verdict:
 
     def as_dict(self) -> dict:
         t = self.threshold
-        return {"expression": t.expression, "scope": t.scope, "observed": self.observed, "passed": self.passed, "detail": self.detail}
+        return {
+            "expression": t.expression,
+            "scope": t.scope,
+            "observed": self.observed,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
 
 
 def _matching_entry(stats: RequestStats, threshold: Threshold) -> StatsEntry | None:
@@ -67,10 +73,14 @@ def _request_metric(entry: StatsEntry, threshold: Threshold) -> float:
     return float(values[metric]())
 
 
-def observe(threshold: Threshold, stats: RequestStats, ledger: IngestLedger, duration_s: float) -> tuple[float | None, str]:
+def observe(
+    threshold: Threshold, stats: RequestStats, ledger: IngestLedger, duration_s: float
+) -> tuple[float | None, str]:
     """The observed value, or None with a reason when there is nothing to observe."""
     if threshold.scope_kind == "error":
-        count = sum(e.occurrences for e in stats.errors.values() if threshold.scope_value in str(e.error))
+        count = sum(
+            e.occurrences for e in stats.errors.values() if threshold.scope_value in str(e.error)
+        )
         return float(count), f"{count} matching error(s)"
     if threshold.scope_kind == "signal":
         counts = ledger.by_signal().get(threshold.scope_value)
@@ -91,7 +101,9 @@ def observe(threshold: Threshold, stats: RequestStats, ledger: IngestLedger, dur
     return None, "no requests"
 
 
-def evaluate(thresholds: list[Threshold], stats: RequestStats, ledger: IngestLedger) -> list[Verdict]:
+def evaluate(
+    thresholds: list[Threshold], stats: RequestStats, ledger: IngestLedger
+) -> list[Verdict]:
     total = stats.total
     duration = max((total.last_request_timestamp or time.time()) - total.start_time, 1e-9)
     verdicts = []
@@ -105,7 +117,9 @@ def format_table(verdicts: list[Verdict]) -> str:
     lines = ["", "Thresholds", f"  {'result':<6} {'expression':<48} {'observed':>12}  detail"]
     for v in verdicts:
         observed = "-" if v.observed is None else f"{v.observed:.4g}"
-        lines.append(f"  {'PASS' if v.passed else 'FAIL':<6} {v.threshold.expression:<48} {observed:>12}  {v.detail}")
+        lines.append(
+            f"  {'PASS' if v.passed else 'FAIL':<6} {v.threshold.expression:<48} {observed:>12}  {v.detail}"
+        )
     passed = sum(v.passed for v in verdicts)
     lines.append(f"  {passed}/{len(verdicts)} passed")
     return "\n".join(lines)

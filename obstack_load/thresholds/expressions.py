@@ -103,7 +103,9 @@ def parse(expression: str) -> Threshold:
         )
     metric, arg = match["metric"], match["arg"]
     if metric not in METRICS:
-        raise ThresholdError(expression, f"unknown metric {metric!r}; use one of {', '.join(sorted(METRICS))}")
+        raise ThresholdError(
+            expression, f"unknown metric {metric!r}; use one of {', '.join(sorted(METRICS))}"
+        )
     percentile = None
     if metric == "p":
         if arg is None:
@@ -123,9 +125,14 @@ def parse(expression: str) -> Threshold:
         raise ThresholdError(expression, f"scope {{{scope_kind}=}} needs a value")
     if scope_kind not in METRICS[metric]:
         allowed = [s or "(none)" for s in METRICS[metric]]
-        raise ThresholdError(expression, f"{metric} cannot be scoped by {scope_kind or '(none)'}; scopes: {', '.join(allowed)}")
+        raise ThresholdError(
+            expression,
+            f"{metric} cannot be scoped by {scope_kind or '(none)'}; scopes: {', '.join(allowed)}",
+        )
     if scope_kind == "signal" and scope_value not in ("logs", "metrics", "traces"):
-        raise ThresholdError(expression, f"signal must be logs, metrics or traces, got {scope_value!r}")
+        raise ThresholdError(
+            expression, f"signal must be logs, metrics or traces, got {scope_value!r}"
+        )
     return Threshold(
         expression=expression.strip(),
         metric=metric,

@@ -11,6 +11,7 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
+from obstack_load import arrival
 from obstack_load.telemetry import builders, otlp
 from obstack_load.users.otlp_client import export
 from obstack_load.users.session import ApiSession
@@ -22,7 +23,7 @@ TRACE_SPANS = 5
 
 
 class SmokeUser(FastHttpUser):
-    wait_time = between(0.5, 1.5)
+    wait_time = arrival.wait_time(between(0.5, 1.5))
     run_marker = uuid.uuid4().hex[:8]  # tells this run's data apart from earlier runs'
 
     def on_start(self) -> None:
@@ -30,6 +31,9 @@ class SmokeUser(FastHttpUser):
         self.session = ApiSession(self.client, self.tenant, pick_account(self.tenant, self.rng))
         self.session.login()
         self.sequence = itertools.count()
+
+    def context(self) -> dict:
+        return arrival.context(self)
 
     def on_stop(self) -> None:
         self.session.logout()

@@ -1,0 +1,7 @@
+"""Health probe: one GET /healthz per iteration; pairs with --arrival-rate for open-model runs."""
+
+import obstack_load.options  # noqa: F401
+import obstack_load.results.plugin  # noqa: F401
+import obstack_load.thresholds.plugin  # noqa: F401
+from obstack_load.shapes import ProfileShape  # noqa: F401
+from obstack_load.users.probe import HealthProbeUser  # noqa: F401

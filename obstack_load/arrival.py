@@ -1,0 +1,186 @@
+"""Open-model load: a target arrival rate of iterations/s that holds whatever the latency.
+
+Locust's users are a closed model: a slow server makes them send less, hiding its own stall
+("coordinated omission"). With ``--arrival-rate R`` our users instead take start times from one
+schedule, ``R`` per second, as k6's constant-arrival-rate executor does, with ``--users`` as the
+pool of virtual users. An iteration that starts more than 10 ms after its slot is *late*; one
+more than ``--arrival-max-lag`` behind is *dropped* (skipped), and both are counted: they show
+the generator or the target could not keep up. Each request's latency is also measured from its
+iteration's *scheduled* start, as wrk2 does, and reported beside the raw latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from locust import events
+from locust.runners import WorkerRunner
+
+from obstack_load.results.intervals import percentile
+
+LATE_AFTER_S = 0.010
+REPORT_KEY = "obstack_arrival"
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser) -> None:
+    parser.add_argument(
+        "--arrival-rate",
+        type=float,
+        default=0.0,
+        help="open model: iterations/s in total (0 = closed model, the default)",
+    )
+    parser.add_argument(
+        "--arrival-max-lag",
+        type=float,
+        default=1.0,
+        help="seconds behind schedule before an iteration is dropped (default 1)",
+    )
+
+
+class Schedule:
+    def __init__(self) -> None:
+        self.rate = 0.0
+        self.max_lag = 1.0
+        self.start = 0.0
+        self.issued = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def configure(self, rate: float, max_lag: float, start: float) -> None:
+        self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
+
+    def take(self, now: float) -> tuple[float, int]:
+        """The next slot's start time, and how many slots were dropped to reach it."""
+        dropped = 0
+        while True:
+            slot = self.start + self.issued / self.rate
+            self.issued += 1
+            if now - slot <= self.max_lag:
+                return slot, dropped
+            dropped += 1
+
+
+class ArrivalStats:
+    """Iterations, late and dropped counts, and corrected latencies; mergeable across workers."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.iterations = self.late = self.dropped = 0
+        self.corrected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def ship(self) -> dict[str, Any]:
+        data = {
+            "iterations": self.iterations,
+            "late": self.late,
+            "dropped": self.dropped,
+            "corrected": {name: list(h.items()) for name, h in self.corrected.items()},
+        }
+        self.reset()
+        return data
+
+    def merge(self, data: dict[str, Any]) -> None:
+        self.iterations += data["iterations"]
+        self.late += data["late"]
+        self.dropped += data["dropped"]
+        for name, histogram in data["corrected"].items():
+            for key, count in histogram:
+                self.corrected[name][int(key)] += count
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "iterations": self.iterations,
+            "late_iterations": self.late,
+            "dropped_iterations": self.dropped,
+        }
+        per_name = {}
+        total: dict[int, int] = defaultdict(int)
+        for name, histogram in sorted(self.corrected.items()):
+            count = sum(histogram.values())
+            per_name[name] = {
+                f"p{round(p * 100)}_ms": percentile(histogram, count, p) for p in (0.5, 0.95, 0.99)
+            }
+            for key, value in histogram.items():
+                total[key] += value
+        count = sum(total.values())
+        out["corrected_total"] = {
+            f"p{round(p * 100)}_ms": percentile(total, count, p) for p in (0.5, 0.95, 0.99)
+        }
+        out["corrected_by_name"] = per_name
+        return out
+
+
+schedule = Schedule()
+stats = ArrivalStats()  # this process's counts (workers ship theirs away)
+totals = ArrivalStats()  # master or standalone: the run's counts
+
+
+def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
+    """A Locust ``wait_time`` that follows the arrival schedule when one is set, else ``fallback``."""
+
+    def wait(user) -> float:
+        if not schedule.enabled:
+            return fallback(user)
+        now = time.time()
+        slot, dropped = schedule.take(now)
+        stats.dropped += dropped
+        stats.iterations += 1
+        if now - slot > LATE_AFTER_S:
+            stats.late += 1
+        user.obstack_scheduled = slot
+        return max(0.0, slot - now)
+
+    return wait
+
+
+def context(user) -> dict[str, Any]:
+    """Request context for a user's requests: the scheduled start of its current iteration."""
+    scheduled = getattr(user, "obstack_scheduled", None)
+    return {"obstack_scheduled": scheduled} if scheduled is not None and schedule.enabled else {}
+
+
+@events.request.add_listener
+def _corrected(name: str, context: dict | None = None, **kwargs: Any) -> None:
+    scheduled = context.get("obstack_scheduled") if context else None
+    if scheduled is not None:
+        from locust import stats as locust_stats
+
+        corrected_ms = (time.time() - scheduled) * 1000
+        stats.corrected[name][locust_stats.bucket_response_time(corrected_ms)] += 1
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs: Any) -> None:
+    options = environment.parsed_options
+    rate = getattr(options, "arrival_rate", 0.0) or 0.0
+    if isinstance(environment.runner, WorkerRunner):
+        rate /= max(getattr(options, "expect_workers", 1) or 1, 1)  # each worker takes its share
+    schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
+    stats.reset()
+    totals.reset()
+
+
+@events.report_to_master.add_listener
+def _ship(client_id: str, data: dict) -> None:
+    data[REPORT_KEY] = stats.ship()
+
+
+@events.worker_report.add_listener
+def _merge(client_id: str, data: dict) -> None:
+    if REPORT_KEY in data:
+        totals.merge(data[REPORT_KEY])
+
+
+def run_summary() -> dict[str, Any] | None:
+    """For the summary: the run's arrival figures (master/standalone), or None when closed model."""
+    if not schedule.enabled and not totals.iterations and not stats.iterations:
+        return None
+    totals.merge(stats.ship())  # the local process's own share (standalone)
+    return totals.summary()

@@ -1,0 +1,203 @@
+"""The thresholds plugin: SLO gates for ``locust --config``, k6-style.
+
+Options: ``--threshold EXPR`` (repeatable), ``--thresholds-file FILE`` (a YAML list, usually named
+by the profile), ``--threshold-abort-on-fail`` with ``--threshold-abort-delay`` and
+``--threshold-check-interval``. Thresholds are checked before any load (a bad one is a one-line
+error, exit 2), optionally during the run, and at the end, on the master or standalone process.
+
+Exit codes when thresholds are given: 0 all passed, 3 a threshold failed, 4 the run was aborted
+by a failing threshold. Without thresholds Locust's own rule applies (1 when any request failed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from obstack_load.accounting import ledger
+from obstack_load.config import ConfigError, load_yaml
+from obstack_load.summary import contributors
+from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
+from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
+
+logger = logging.getLogger("obstack_load.thresholds")
+EXIT_BREACH = 3
+EXIT_ABORTED = 4
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser) -> None:
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[t for t in os.environ.get("OBSTACK_THRESHOLDS", "").split(";") if t.strip()],
+        help="SLO gate such as 'p(95)<500', 'rate<0.01', 'p(99){name=/api/v1/login}<800'; repeatable (env OBSTACK_THRESHOLDS, ';'-separated)",
+    )
+    parser.add_argument(
+        "--thresholds-file",
+        default=os.environ.get("OBSTACK_THRESHOLDS_FILE"),
+        help="YAML file with a 'thresholds:' list of expressions (env OBSTACK_THRESHOLDS_FILE)",
+    )
+    parser.add_argument(
+        "--threshold-abort-on-fail",
+        action="store_true",
+        default=False,
+        help="check thresholds during the run and stop it at the first failure (exit code 4)",
+    )
+    parser.add_argument(
+        "--threshold-abort-delay",
+        type=float,
+        default=10.0,
+        help="seconds before checks during the run start (default 10)",
+    )
+    parser.add_argument(
+        "--threshold-check-interval",
+        type=float,
+        default=2.0,
+        help="seconds between checks during the run (default 2)",
+    )
+
+
+def load_thresholds(options: Any) -> list[Threshold]:
+    """Every threshold from the command line and the thresholds file; errors name their source."""
+    thresholds = []
+    for expression in options.threshold or []:
+        try:
+            thresholds.append(parse(expression))
+        except ThresholdError as exc:
+            raise ConfigError("--threshold", "", str(exc)) from None
+    path = options.thresholds_file
+    if path:
+        data = load_yaml(path)
+        items = data.get("thresholds")
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(path, "thresholds", "must be a list of expressions")
+        for index, expression in enumerate(items):
+            try:
+                thresholds.append(parse(expression))
+            except ThresholdError as exc:
+                raise ConfigError(path, f"thresholds[{index}]", str(exc)) from None
+    return thresholds
+
+
+class Gate:
+    def __init__(self, environment: Environment, thresholds: list[Threshold]) -> None:
+        self.environment = environment
+        self.thresholds = thresholds
+        self.aborted_by: list[Verdict] = []
+        self.final: list[Verdict] = []
+        self.watcher: gevent.Greenlet | None = None
+
+    def check(self) -> list[Verdict]:
+        return evaluate(self.thresholds, self.environment.stats, ledger)
+
+    def watch(self) -> None:
+        options = self.environment.parsed_options
+        gevent.sleep(options.threshold_abort_delay)
+        while True:
+            failed = [v for v in self.check() if not v.passed]
+            if failed:
+                self.aborted_by = failed
+                names = ", ".join(v.threshold.expression for v in failed)
+                logger.error("obstack-load: aborting the run: threshold(s) failed: %s", names)
+                runner = self.environment.runner
+                if runner is not None:
+                    if options.headless:
+                        runner.quit()
+                    else:
+                        runner.stop()
+                return
+            gevent.sleep(options.threshold_check_interval)
+
+    def start_watching(self) -> None:
+        self.aborted_by = []
+        if self.environment.parsed_options.threshold_abort_on_fail and self.thresholds:
+            if self.watcher is not None:
+                self.watcher.kill(block=False)
+            self.watcher = gevent.spawn(self.watch)
+
+    def finish(self) -> int:
+        """Final evaluation: print the table, store it, and return the exit code."""
+        if self.watcher is not None:
+            self.watcher.kill(block=False)
+        self.final = self.check()
+        print(format_table(self.final), flush=True)
+        if self.aborted_by:
+            print(
+                "  run ABORTED by: " + ", ".join(v.threshold.expression for v in self.aborted_by),
+                flush=True,
+            )
+        passed = all(v.passed for v in self.final) and not self.aborted_by
+        verdict = "passed" if passed else ("aborted" if self.aborted_by else "failed")
+        try:
+            from obstack_load.results import plugin as results
+
+            recorder = results.current()
+            if recorder is not None:
+                now = time.time()
+                recorder.set_thresholds(verdict, [v.row(now) for v in self.final])
+        except ImportError:
+            pass
+        if passed:
+            return 0
+        return EXIT_ABORTED if self.aborted_by else EXIT_BREACH
+
+    def summary(self, exit_code: int) -> dict[str, Any]:
+        return {
+            "thresholds": {
+                "verdict": "passed"
+                if exit_code == 0
+                else ("aborted" if self.aborted_by else "failed"),
+                "results": [v.as_dict() for v in self.final],
+                "aborted_by": [v.threshold.expression for v in self.aborted_by],
+            }
+        }
+
+
+_gates: list[Gate] = []
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return
+    try:
+        thresholds = load_thresholds(environment.parsed_options)
+    except ConfigError as exc:
+        print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    if thresholds:
+        gate = Gate(environment, thresholds)
+        _gates[:] = [gate]
+        contributors.append(lambda exit_code: gate.summary(exit_code))
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **kwargs: Any) -> None:
+    if _gates:
+        try:
+            _gates[0].start_watching()
+        except Exception:
+            logger.exception("obstack-load: could not start threshold checks")
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **kwargs: Any) -> None:
+    if not _gates:
+        return
+    try:
+        environment.process_exit_code = _gates[0].finish()
+    except Exception:
+        logger.exception("obstack-load: threshold evaluation failed")
+        environment.process_exit_code = EXIT_BREACH  # a gate that cannot decide must not pass
+
+
+__all__ = ["EXIT_ABORTED", "EXIT_BREACH", "load_thresholds"]
