@@ -45,7 +45,7 @@ METRICS = {
 }
 PATTERN = re.compile(
     r"""^\s*
-    (?P<metric>[a-z_]+)
+    (?P<metric>[A-Za-z_][A-Za-z0-9_]*)
     (?:\(\s*(?P<arg>[^)]*?)\s*\))?
     \s*(?:\{\s*(?P<scope>[a-z]+)\s*=\s*(?P<value>[^}]*?)\s*\})?
     \s*(?P<op><=|>=|==|!=|<|>)
@@ -103,8 +103,9 @@ def parse(expression: str) -> Threshold:
         )
     metric, arg = match["metric"], match["arg"]
     if metric not in METRICS:
+        hint = f" (did you mean p({metric[1:]})?)" if re.fullmatch(r"p\d+(\.\d+)?", metric) else ""
         raise ThresholdError(
-            expression, f"unknown metric {metric!r}; use one of {', '.join(sorted(METRICS))}"
+            expression, f"unknown metric {metric!r}{hint}; use one of {', '.join(sorted(METRICS))}"
         )
     percentile = None
     if metric == "p":

@@ -1,0 +1,93 @@
+"""Thresholds gate real runs: `locust --config config/smoke.conf` passes or fails the build."""
+
+from __future__ import annotations
+
+import json
+
+from obstack_load.results.store import open_store
+from obstack_load.thresholds.plugin import EXIT_ABORTED, EXIT_BREACH
+from tests.support import run_locust
+
+FAST = ("--run-time", "6s", "--users", "4", "--spawn-rate", "4", "--html", "", "--csv", "")
+
+
+def smoke(platform, tmp_path, *extra: str):
+    summary = tmp_path / "summary.json"
+    db = tmp_path / "results.db"
+    result = run_locust(
+        "--config", "config/smoke.conf", "--host", platform.url, *FAST,
+        "--summary-json", str(summary), "--results-db", str(db), *extra,
+    )  # fmt: skip
+    return result, json.loads(summary.read_text()) if summary.exists() else None, str(db)
+
+
+def test_loose_threshold_exits_0_and_tight_one_fails_the_build(platform, tmp_path):
+    loose, summary, db = smoke(
+        platform, tmp_path, "--threshold", "p(95)<60000", "--threshold", "rate<0.5"
+    )
+    assert loose.returncode == 0, loose.stderr[-2000:]
+    assert summary["thresholds"]["verdict"] == "passed"
+    # the profile's own thresholds file (config/thresholds/smoke.yaml) is evaluated too
+    assert {r["expression"] for r in summary["thresholds"]["results"]} >= {
+        "p(95)<200",
+        "rate<0.01",
+        "p(95)<60000",
+    }
+
+    tight, summary, db = smoke(platform, tmp_path, "--threshold", "p(50){name=/v1/logs}<0.001")
+    assert tight.returncode == EXIT_BREACH, tight.stderr[-2000:]
+    failed = [r for r in summary["thresholds"]["results"] if not r["passed"]]
+    assert [r["expression"] for r in failed] == ["p(50){name=/v1/logs}<0.001"]
+    assert "FAIL   p(50){name=/v1/logs}<0.001" in tight.stdout
+    store = open_store(db)
+    try:
+        run = store.fetch(
+            "SELECT run_id, thresholds_verdict, exit_code FROM runs ORDER BY started_at DESC LIMIT 1"
+        )[0]
+        rows = store.fetch(
+            "SELECT expression, passed FROM threshold_results WHERE run_id = ?", (run["run_id"],)
+        )
+    finally:
+        store.close()
+    assert run["thresholds_verdict"] == "failed" and run["exit_code"] == EXIT_BREACH
+    assert {r["expression"]: bool(r["passed"]) for r in rows}["p(50){name=/v1/logs}<0.001"] is False
+
+
+def test_abort_on_fail_stops_the_run_early(platform, tmp_path):
+    result, summary, _ = smoke(
+        platform, tmp_path, "--run-time", "300s", "--threshold", "max<0.0001",
+        "--threshold-abort-on-fail", "--threshold-abort-delay", "2", "--threshold-check-interval", "1",
+    )  # fmt: skip
+    # a 300 s run that ends with exit code 4 can only have been stopped by the gate
+    assert result.returncode == EXIT_ABORTED, result.stderr[-2000:]
+    assert summary["thresholds"]["verdict"] == "aborted"
+    assert summary["thresholds"]["aborted_by"] == ["max<0.0001"]
+    assert "run ABORTED by: max<0.0001" in result.stdout
+
+
+def test_bad_threshold_is_one_line_before_load(platform, tmp_path):
+    result, summary, _ = smoke(platform, tmp_path, "--threshold", "p(95)<<500")
+    assert result.returncode == 2
+    assert summary is None
+    lines = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
+    assert lines == [
+        "obstack-load: --threshold: threshold 'p(95)<<500': expected METRIC[{scope=value}] OP NUMBER, e.g. p(95)<500, rate<0.01, p(99){name=/api/x}<800"
+    ]
+    bad_file = tmp_path / "t.yaml"
+    bad_file.write_text("thresholds:\n  - rate<0.01\n  - p(95)<fast\n")
+    result, _, _ = smoke(platform, tmp_path, "--thresholds-file", str(bad_file))
+    assert result.returncode == 2
+    assert f"obstack-load: {bad_file}: thresholds[1]: threshold 'p(95)<fast'" in result.stderr
+
+
+def test_ci_profile_runs_for_real_and_passes(platform, tmp_path):
+    summary_path = tmp_path / "ci.json"
+    result = run_locust(
+        "--config", "config/ci.conf", "--host", platform.url, "--summary-json", str(summary_path),
+        "--html", str(tmp_path / "ci.html"), "--csv", str(tmp_path / "ci"), "--results-db", str(tmp_path / "r.db"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = json.loads(summary_path.read_text())
+    assert summary["thresholds"]["verdict"] == "passed"
+    assert len(summary["thresholds"]["results"]) == 5
+    assert summary["totals"]["failures"] == 0
