@@ -1,0 +1,305 @@
+"""Result stores: PostgreSQL through psycopg 3 (COPY) and embedded SQLite (executemany).
+
+A store writes whole `Batch`es, each in one transaction together with its batch id, so a batch
+retried after a lost connection is written exactly once: the id is checked first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from obstack_load.results.schema import (
+    ERRORS,
+    MIGRATIONS,
+    REQUEST_INTERVALS,
+    REQUESTS,
+    RUNS,
+    SCHEMA_MIGRATIONS,
+    SYSTEM_METRICS,
+    THRESHOLD_RESULTS,
+    USER_COUNTS,
+    WRITTEN_BATCHES,
+    Table,
+)
+
+DEFAULT_SQLITE_PATH = "results/obstack-results.db"
+
+
+class StoreError(RuntimeError):
+    """The results database cannot be reached or written; the message holds no password."""
+
+
+@dataclass
+class Batch:
+    """Rows to write together. Row values are plain scalars: JSON columns arrive as JSON text,
+    because converting value by value here would cost on every raw row."""
+
+    batch_id: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[tuple] = field(default_factory=list)
+    intervals: list[tuple] = field(default_factory=list)
+    user_counts: list[tuple] = field(default_factory=list)
+    system: list[tuple] = field(default_factory=list)
+    errors: list[tuple] = field(default_factory=list)
+    thresholds: list[tuple] = field(default_factory=list)
+
+    def appended_tables(self) -> list[tuple[Table, list[tuple]]]:
+        return [
+            (REQUESTS, self.requests),
+            (REQUEST_INTERVALS, self.intervals),
+            (USER_COUNTS, self.user_counts),
+            (SYSTEM_METRICS, self.system),
+        ]
+
+    def size(self) -> int:
+        parts = (self.runs, self.requests, self.intervals, self.user_counts, self.system, self.errors, self.thresholds)
+        return sum(len(p) for p in parts)
+
+
+def is_postgres(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://")) or "host=" in target or "dbname=" in target
+
+
+def password_of(target: str) -> str | None:
+    if not is_postgres(target):
+        return None
+    if "://" in target:
+        return urlsplit(target).password
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(target).get("password")  # type: ignore[return-value]
+    except Exception:
+        return None
+
+
+def redact(target: str) -> str:
+    """The database location with any password removed: safe for logs, reports and the DB."""
+    if not is_postgres(target):
+        return target
+    if "://" in target:
+        parts = urlsplit(target)
+        if parts.password is None:
+            return target
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    password = password_of(target)
+    return target.replace(password, "***") if password else target
+
+
+def _scrub(message: str, target: str) -> str:
+    password = password_of(target)
+    message = " ".join(str(message).split())  # one line
+    return message.replace(password, "***") if password else message
+
+
+class Store:
+    dialect = ""
+    placeholder = "?"
+    least, greatest = "min", "max"
+    blocking = True  # True: run writes in a native thread so gevent's loop never waits
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.location = redact(target)
+
+    # ---- subclasses ---------------------------------------------------------------------------
+    def _execute(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def _append(self, table: Table, rows: list[tuple]) -> None:
+        self._executemany(self._insert_sql(table), rows)
+
+    def _transaction(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # ---- shared -------------------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def _insert_sql(self, table: Table, conflict: str = "") -> str:
+        cols = table.column_names
+        marks = ", ".join([self.placeholder] * len(cols))
+        return f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({marks}) {conflict}"
+
+    def fetch(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        try:
+            return self._execute(self._sql(sql), params)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: {exc}", self.target)) from None
+
+    def migrate(self) -> int:
+        """Apply the migrations this database lacks; returns how many were applied."""
+        try:
+            with self._transaction():
+                for statement in SCHEMA_MIGRATIONS.create(self.dialect):
+                    self._execute(statement)
+                rows = self._execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
+                current = int(rows[0]["version"])
+                applied = 0
+                for migration in MIGRATIONS:
+                    if migration.version <= current:
+                        continue
+                    for statement in migration.sql(self.dialect):
+                        self._execute(statement)
+                    self._execute(
+                        self._sql("INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)"),
+                        (migration.version, migration.description, time.time()),
+                    )
+                    applied += 1
+            return applied
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: cannot migrate: {exc}", self.target)) from None
+
+    def write(self, batch: Batch) -> bool:
+        """Write the batch in one transaction; False if it had been written already."""
+        try:
+            with self._transaction():
+                seen = self._execute(self._sql("SELECT 1 AS seen FROM written_batches WHERE batch_id = ?"), (batch.batch_id,))
+                if seen:
+                    return False
+                for run in batch.runs:
+                    self._upsert_run(run)
+                for table, rows in batch.appended_tables():
+                    if rows:
+                        self._append(table, rows)
+                if batch.errors:
+                    self._executemany(
+                        self._insert_sql(
+                            ERRORS,
+                            "ON CONFLICT (run_id, method, name, error) DO UPDATE SET "
+                            "occurrences = excluded.occurrences, "
+                            f"first_seen = {self.least}(errors.first_seen, excluded.first_seen), "
+                            f"last_seen = {self.greatest}(errors.last_seen, excluded.last_seen)",
+                        ),
+                        batch.errors,
+                    )
+                if batch.thresholds:
+                    updates = ", ".join(f"{c} = excluded.{c}" for c in THRESHOLD_RESULTS.column_names[3:])
+                    self._executemany(
+                        self._insert_sql(THRESHOLD_RESULTS, f"ON CONFLICT (run_id, expression, scope) DO UPDATE SET {updates}"),
+                        batch.thresholds,
+                    )
+                run_id = batch.runs[0]["run_id"] if batch.runs else None
+                self._execute(self._insert_sql(WRITTEN_BATCHES), (batch.batch_id, run_id, time.time(), batch.size()))
+            return True
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
+
+    def _upsert_run(self, run: dict[str, Any]) -> None:
+        columns = RUNS.column_names
+        values = tuple(_db_value(run.get(c)) for c in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+        self._execute(self._insert_sql(RUNS, f"ON CONFLICT (run_id) DO UPDATE SET {updates}"), values)
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+class _NoTransaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN")
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+class SqliteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        path = Path(target)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit off by hand (isolation_level=None) so BEGIN/COMMIT are ours; the writer
+            # uses this connection from one native thread at a time, hence check_same_thread=False.
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{target}: cannot open SQLite database: {exc}") from None
+        self.conn.row_factory = sqlite3.Row
+
+    def _execute(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _transaction(self):
+        return _NoTransaction(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+    placeholder = "%s"
+    least, greatest = "LEAST", "GREATEST"
+    blocking = False  # psycopg 3 cooperates with gevent: it waits on patched sockets
+
+    def __init__(self, target: str, connect_timeout: int = 5) -> None:
+        super().__init__(target)
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            self.conn = psycopg.connect(
+                target, connect_timeout=connect_timeout, application_name="obstack-load", row_factory=dict_row
+            )
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: cannot connect: {exc}", target)) from None
+
+    def _execute(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        with self.conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+    def _append(self, table: Table, rows: list[tuple]) -> None:
+        """COPY: one round trip for the whole batch, the reason psycopg was chosen."""
+        with self.conn.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(table.column_names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _transaction(self):
+        return self.conn.transaction()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_store(target: str | None) -> Store:
+    target = target or DEFAULT_SQLITE_PATH
+    return PostgresStore(target) if is_postgres(target) else SqliteStore(target)

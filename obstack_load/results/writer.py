@@ -1,0 +1,181 @@
+"""The one writer: an outbox the listeners fill, drained into the store by a single greenlet.
+
+Listeners only append to memory. The writer copies a batch off the head of the outbox, writes
+it, and removes it only once the store has committed it, so a failed write loses nothing: it is
+retried, with backoff, on a fresh connection. Raw request rows are bounded; past the bound they
+are counted as dropped rather than growing memory. SQLite writes run in gevent's native thread
+pool, PostgreSQL writes cooperate with gevent, so the load never waits on the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+from itertools import islice
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+from obstack_load.results.store import Batch, Store, StoreError
+
+logger = logging.getLogger("obstack_load.results")
+MAX_BATCH_REQUEST_ROWS = 50_000
+
+
+class Outbox:
+    def __init__(self, max_request_rows: int) -> None:
+        self.max_request_rows = max_request_rows
+        self.requests: deque[tuple] = deque()
+        self.intervals: deque[tuple] = deque()
+        self.user_counts: deque[tuple] = deque()
+        self.system: deque[tuple] = deque()
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.dirty_runs: set[str] = set()
+        self.errors: dict[tuple, list] = {}  # (run, method, name, error) -> [count, first, last]
+        self.dirty_errors: set[tuple] = set()
+        self.thresholds: deque[tuple] = deque()
+        self.dropped = 0
+
+    def add_requests(self, rows: list[tuple]) -> None:
+        room = self.max_request_rows - len(self.requests)
+        if room < len(rows):
+            self.dropped += len(rows) - max(room, 0)
+            rows = rows[: max(room, 0)]
+        self.requests.extend(rows)
+
+    def set_run(self, run: dict[str, Any]) -> None:
+        self.runs[run["run_id"]] = dict(run)
+        self.dirty_runs.add(run["run_id"])
+
+    def count_error(self, run_id: str, method: str, name: str, error: str, count: int, first: float, last: float) -> None:
+        key = (run_id, method, name, error)
+        entry = self.errors.get(key)
+        if entry is None:
+            self.errors[key] = [count, first, last]
+        else:
+            entry[0] += count
+            entry[1] = min(entry[1], first)
+            entry[2] = max(entry[2], last)
+        self.dirty_errors.add(key)
+
+    def pending(self) -> int:
+        return (
+            len(self.requests) + len(self.intervals) + len(self.user_counts) + len(self.system)
+            + len(self.thresholds) + len(self.dirty_runs) + len(self.dirty_errors)
+        )  # fmt: skip
+
+    def take(self) -> tuple[Batch, Callable[[], None], Callable[[], None]]:
+        """A batch from the head of the outbox, plus what to do once it is written or failed."""
+        runs = sorted(self.dirty_runs)
+        errors = sorted(self.dirty_errors)
+        self.dirty_runs.clear()
+        self.dirty_errors.clear()
+        batch = Batch(
+            batch_id=uuid.uuid4().hex,
+            runs=[dict(self.runs[r]) for r in runs],
+            requests=list(islice(self.requests, MAX_BATCH_REQUEST_ROWS)),
+            intervals=list(self.intervals),
+            user_counts=list(self.user_counts),
+            system=list(self.system),
+            errors=[(*key, *self.errors[key]) for key in errors],
+            thresholds=list(self.thresholds),
+        )
+        counts = {
+            "requests": len(batch.requests), "intervals": len(batch.intervals),
+            "user_counts": len(batch.user_counts), "system": len(batch.system),
+            "thresholds": len(batch.thresholds),
+        }  # fmt: skip
+
+        def written() -> None:
+            for name, count in counts.items():
+                queue: deque = getattr(self, name)
+                for _ in range(count):
+                    queue.popleft()
+
+        def failed() -> None:
+            self.dirty_runs.update(runs)
+            self.dirty_errors.update(errors)
+
+        return batch, written, failed
+
+
+class ResultsWriter:
+    def __init__(self, connect: Callable[[], Store], outbox: Outbox, flush_interval: float = 2.0) -> None:
+        self.connect = connect
+        self.outbox = outbox
+        self.flush_interval = flush_interval
+        self.store: Store | None = None
+        self.greenlet: gevent.Greenlet | None = None
+        self.wake = Event()
+        self.idle = Event()
+        self.failures = 0
+        self.last_error: str | None = None
+        self.rows_written = 0
+
+    def start(self) -> None:
+        if self.greenlet is None or self.greenlet.dead:
+            self.greenlet = gevent.spawn(self._run)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            self.wake.wait(timeout=self.flush_interval)
+            self.wake.clear()
+            try:
+                while self.outbox.pending():
+                    self.idle.clear()
+                    self._write_one()
+                backoff = 0.5
+                self.idle.set()
+            except StoreError as exc:
+                self._lost(exc)
+                gevent.sleep(backoff)  # back off, then retry the same rows on a new connection
+                backoff = min(backoff * 2, 10.0)
+                self.wake.set()
+            except Exception as exc:  # never let the writer die: the rows are still in the outbox
+                logger.exception("obstack-load results: unexpected writer error")
+                self._lost(exc)
+                gevent.sleep(backoff)
+                self.wake.set()
+
+    def _write_one(self) -> None:
+        if self.store is None:
+            self.store = self.connect()
+        batch, written, failed = self.outbox.take()
+        try:
+            if self.store.blocking:
+                gevent.get_hub().threadpool.apply(self.store.write, (batch,))
+            else:
+                self.store.write(batch)
+        except BaseException:
+            failed()
+            raise
+        written()
+        self.rows_written += batch.size()
+
+    def _lost(self, exc: Exception) -> None:
+        self.failures += 1
+        message = str(exc)
+        if message != self.last_error:
+            logger.warning("obstack-load results: database unavailable, buffering (%s)", message)
+        self.last_error = message
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception:
+                pass
+            self.store = None
+
+    def flush(self, timeout: float) -> bool:
+        """Ask for a write now and wait until the outbox is empty; False on timeout."""
+        self.start()
+        with gevent.Timeout(timeout, False):
+            while self.outbox.pending():
+                self.idle.clear()
+                self.wake.set()
+                self.idle.wait(timeout=1.0)
+            return True
+        return False
