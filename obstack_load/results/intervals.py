@@ -69,7 +69,16 @@ class Bucket:
         return locust_stats.calculate_response_time_percentile(self.histogram, self.count, fraction)
 
     def ship(self) -> list:
-        return [self.count, self.failures, self.total_ms, self.min_ms, self.max_ms, self.bytes, self.items, list(self.histogram.items())]
+        return [
+            self.count,
+            self.failures,
+            self.total_ms,
+            self.min_ms,
+            self.max_ms,
+            self.bytes,
+            self.items,
+            list(self.histogram.items()),
+        ]
 
     @classmethod
     def unship(cls, data: list) -> Bucket:
@@ -88,7 +97,16 @@ class IntervalAggregator:
         self.interval_s = interval_s
         self.buckets: dict[Key, Bucket] = {}
 
-    def add(self, ts: float, method: str, name: str, response_time: float, length: int, failed: bool, items: int) -> None:
+    def add(
+        self,
+        ts: float,
+        method: str,
+        name: str,
+        response_time: float,
+        length: int,
+        failed: bool,
+        items: int,
+    ) -> None:
         key = (ts - ts % self.interval_s, method, name)
         bucket = self.buckets.get(key)
         if bucket is None:
@@ -97,7 +115,10 @@ class IntervalAggregator:
 
     def ship(self) -> list:
         """Everything counted so far, for the master; this side starts again from zero."""
-        out = [[start, method, name, bucket.ship()] for (start, method, name), bucket in self.buckets.items()]
+        out = [
+            [start, method, name, bucket.ship()]
+            for (start, method, name), bucket in self.buckets.items()
+        ]
         self.buckets = {}
         return out
 
@@ -112,7 +133,11 @@ class IntervalAggregator:
 
     def close(self, before: float | None = None) -> list[tuple[Key, Bucket]]:
         """Remove and return the buckets that ended before ``before`` (all when None)."""
-        closed = [(k, b) for k, b in self.buckets.items() if before is None or k[0] + self.interval_s <= before]
+        closed = [
+            (k, b)
+            for k, b in self.buckets.items()
+            if before is None or k[0] + self.interval_s <= before
+        ]
         for key, _ in closed:
             del self.buckets[key]
         return closed

@@ -35,7 +35,13 @@ from locust.runners import MasterRunner, WorkerRunner
 from obstack_load import __version__
 from obstack_load.config import REPO_ROOT
 from obstack_load.results.intervals import IntervalAggregator, interval_row
-from obstack_load.results.store import DEFAULT_SQLITE_PATH, StoreError, open_store, password_of, redact
+from obstack_load.results.store import (
+    DEFAULT_SQLITE_PATH,
+    StoreError,
+    open_store,
+    password_of,
+    redact,
+)
 from obstack_load.results.writer import Outbox, ResultsWriter
 from obstack_load.summary import contributors
 
@@ -55,7 +61,11 @@ def _add_options(parser) -> None:
         is_secret=True,
         help=f"postgresql:// DSN or SQLite path (default {DEFAULT_SQLITE_PATH}; env OBSTACK_RESULTS_DB)",
     )
-    parser.add_argument("--run-label", default=os.environ.get("OBSTACK_RUN_LABEL", ""), help="a name for this run (env OBSTACK_RUN_LABEL)")
+    parser.add_argument(
+        "--run-label",
+        default=os.environ.get("OBSTACK_RUN_LABEL", ""),
+        help="a name for this run (env OBSTACK_RUN_LABEL)",
+    )
     parser.add_argument(
         "--run-tag",
         action="append",
@@ -74,7 +84,12 @@ def _add_options(parser) -> None:
         default=int(os.environ.get("OBSTACK_RESULTS_BUFFER_ROWS", "1000000")),
         help="raw rows held in memory while the database is slow or away; more are dropped and counted",
     )
-    parser.add_argument("--results-interval", type=float, default=5.0, help="seconds per interval aggregate (default 5)")
+    parser.add_argument(
+        "--results-interval",
+        type=float,
+        default=5.0,
+        help="seconds per interval aggregate (default 5)",
+    )
 
 
 def parse_tags(values: list[str] | None) -> dict[str, str]:
@@ -106,7 +121,9 @@ def safe_options(options: Any) -> dict[str, Any]:
 
 def git_revision() -> str | None:
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+        )
         return result.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -143,7 +160,9 @@ class NodeRecorder:
         # again; workers do not know it (None) and the master stamps their rows.
         self.run_id = run_id
 
-    def on_request(self, method: str, name: str, response_time: float, length: int, exception: Any, items: int) -> None:
+    def on_request(
+        self, method: str, name: str, response_time: float, length: int, exception: Any, items: int
+    ) -> None:
         # the hot path: runs inline for every request, so no I/O and as few operations as possible
         now = time.time()
         failed = exception is not None
@@ -152,7 +171,17 @@ class NodeRecorder:
         if self.keep_all or (failed and self.keep_failures):
             if len(self.requests) < self.max_rows:
                 self.requests.append(
-                    (self.run_id, now, self.node, method, name, response_time, length or 0, not failed, str(exception) if failed else None)
+                    (
+                        self.run_id,
+                        now,
+                        self.node,
+                        method,
+                        name,
+                        response_time,
+                        length or 0,
+                        not failed,
+                        str(exception) if failed else None,
+                    )
                 )
             else:
                 self.dropped += 1
@@ -171,7 +200,16 @@ class NodeRecorder:
         while True:
             gevent.sleep(SAMPLE_INTERVAL)
             memory = process.memory_info().rss
-            self.system.append((time.time(), self.node, self.role, process.cpu_percent(None), memory, process.memory_percent()))
+            self.system.append(
+                (
+                    time.time(),
+                    self.node,
+                    self.role,
+                    process.cpu_percent(None),
+                    memory,
+                    process.memory_percent(),
+                )
+            )
 
     def start_sampler(self) -> None:
         if self.sampler is None or self.sampler.dead:
@@ -287,10 +325,19 @@ class RunRecorder:
         cutoff = None if close_all else time.time() - 7.0
         run_id = self.run_id
         for key, bucket in self.aggregator.close(cutoff):
-            self.outbox.intervals.append(interval_row(run_id, self.aggregator.interval_s, key, bucket))
+            self.outbox.intervals.append(
+                interval_row(run_id, self.aggregator.interval_s, key, bucket)
+            )
         runner = self.environment.runner
         if runner is not None and self.run["status"] == "running":
-            self.outbox.user_counts.append((run_id, time.time(), runner.user_count, json.dumps(dict(runner.user_classes_count))))
+            self.outbox.user_counts.append(
+                (
+                    run_id,
+                    time.time(),
+                    runner.user_count,
+                    json.dumps(dict(runner.user_classes_count)),
+                )
+            )
 
     def generator_bound(self) -> tuple[bool, float | None]:
         peak = None
@@ -354,10 +401,16 @@ class RunRecorder:
         }
         if not written:
             logger.error(
-                "obstack-load results: %d rows could not be written to %s (%s)", pending, self.location, self.writer.last_error
+                "obstack-load results: %d rows could not be written to %s (%s)",
+                pending,
+                self.location,
+                self.writer.last_error,
             )
         if dropped:
-            logger.error("obstack-load results: %d raw request rows were DROPPED (buffer full while the database was away)", dropped)
+            logger.error(
+                "obstack-load results: %d raw request rows were DROPPED (buffer full while the database was away)",
+                dropped,
+            )
         return info
 
 
@@ -403,7 +456,9 @@ def _on_init(environment: Environment, **kwargs: Any) -> None:
 
 
 @events.request.add_listener
-def _on_request(request_type, name, response_time, response_length, exception=None, context=None, **kwargs) -> None:
+def _on_request(
+    request_type, name, response_time, response_length, exception=None, context=None, **kwargs
+) -> None:
     try:
         items = context.get("obstack_items", 0) if context else 0
         recorder.on_request(request_type, name, response_time, response_length, exception, items)
@@ -421,7 +476,12 @@ def _on_test_start(environment: Environment, **kwargs: Any) -> None:
         role = "master" if isinstance(runner, MasterRunner) else "standalone"
         if _run_recorder:
             _run_recorder[0].start_run()
-        recorder.configure(environment.parsed_options, role, role, _run_recorder[0].run_id if _run_recorder else None)
+        recorder.configure(
+            environment.parsed_options,
+            role,
+            role,
+            _run_recorder[0].run_id if _run_recorder else None,
+        )
     recorder.start_sampler()
 
 

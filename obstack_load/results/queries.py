@@ -34,7 +34,9 @@ def resolve_run(store: Store, ref: str) -> str:
     if ref == "latest":
         rows = store.fetch("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")
     else:
-        rows = store.fetch("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC", (ref + "%",))
+        rows = store.fetch(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC", (ref + "%",)
+        )
     if not rows:
         raise RunNotFound(f"no run matches {ref!r}")
     if len(rows) > 1:
@@ -59,7 +61,9 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["name"], row["method"]), []).append(row)
-    per_name = [_entry(name, method, items, duration) for (name, method), items in sorted(groups.items())]
+    per_name = [
+        _entry(name, method, items, duration) for (name, method), items in sorted(groups.items())
+    ]
     totals = _entry("Aggregated", "", rows, duration)
     errors = store.fetch(
         "SELECT method, name, error, occurrences, first_seen, last_seen FROM errors WHERE run_id = ? ORDER BY occurrences DESC",
@@ -70,7 +74,14 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
         (run_id,),
     )
     raw = store.fetch("SELECT COUNT(*) AS n FROM requests WHERE run_id = ?", (run_id,))[0]["n"]
-    return {"run": run, "totals": totals, "requests": per_name, "errors": errors, "thresholds": thresholds, "raw_rows": raw}
+    return {
+        "run": run,
+        "totals": totals,
+        "requests": per_name,
+        "errors": errors,
+        "thresholds": thresholds,
+        "raw_rows": raw,
+    }
 
 
 def _entry(name: str, method: str, rows: list[dict[str, Any]], duration: float) -> dict[str, Any]:

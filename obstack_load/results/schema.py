@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 # Generic column types, rendered per dialect below.
 TYPES = {
-    "postgresql": {"text": "TEXT", "real": "DOUBLE PRECISION", "int": "BIGINT", "bool": "BOOLEAN", "json": "JSONB"},
+    "postgresql": {
+        "text": "TEXT",
+        "real": "DOUBLE PRECISION",
+        "int": "BIGINT",
+        "bool": "BOOLEAN",
+        "json": "JSONB",
+    },
     "sqlite": {"text": "TEXT", "real": "REAL", "int": "INTEGER", "bool": "INTEGER", "json": "TEXT"},
 }
 
@@ -111,7 +117,16 @@ SCHEMA_MIGRATIONS = Table(
     primary_key=("version",),
 )
 
-TABLES = (RUNS, REQUESTS, REQUEST_INTERVALS, USER_COUNTS, ERRORS, SYSTEM_METRICS, THRESHOLD_RESULTS, WRITTEN_BATCHES)
+TABLES = (
+    RUNS,
+    REQUESTS,
+    REQUEST_INTERVALS,
+    USER_COUNTS,
+    ERRORS,
+    SYSTEM_METRICS,
+    THRESHOLD_RESULTS,
+    WRITTEN_BATCHES,
+)
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,24 @@ class Batch:
         ]
 
     def size(self) -> int:
-        parts = (self.runs, self.requests, self.intervals, self.user_counts, self.system, self.errors, self.thresholds)
+        parts = (
+            self.runs,
+            self.requests,
+            self.intervals,
+            self.user_counts,
+            self.system,
+            self.errors,
+            self.thresholds,
+        )
         return sum(len(p) for p in parts)
 
 
 def is_postgres(target: str) -> bool:
-    return target.startswith(("postgresql://", "postgres://")) or "host=" in target or "dbname=" in target
+    return (
+        target.startswith(("postgresql://", "postgres://"))
+        or "host=" in target
+        or "dbname=" in target
+    )
 
 
 def password_of(target: str) -> str | None:
@@ -150,7 +162,9 @@ class Store:
             with self._transaction():
                 for statement in SCHEMA_MIGRATIONS.create(self.dialect):
                     self._execute(statement)
-                rows = self._execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
+                rows = self._execute(
+                    "SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations"
+                )
                 current = int(rows[0]["version"])
                 applied = 0
                 for migration in MIGRATIONS:
@@ -159,19 +173,26 @@ class Store:
                     for statement in migration.sql(self.dialect):
                         self._execute(statement)
                     self._execute(
-                        self._sql("INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)"),
+                        self._sql(
+                            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)"
+                        ),
                         (migration.version, migration.description, time.time()),
                     )
                     applied += 1
             return applied
         except Exception as exc:
-            raise StoreError(_scrub(f"{self.location}: cannot migrate: {exc}", self.target)) from None
+            raise StoreError(
+                _scrub(f"{self.location}: cannot migrate: {exc}", self.target)
+            ) from None
 
     def write(self, batch: Batch) -> bool:
         """Write the batch in one transaction; False if it had been written already."""
         try:
             with self._transaction():
-                seen = self._execute(self._sql("SELECT 1 AS seen FROM written_batches WHERE batch_id = ?"), (batch.batch_id,))
+                seen = self._execute(
+                    self._sql("SELECT 1 AS seen FROM written_batches WHERE batch_id = ?"),
+                    (batch.batch_id,),
+                )
                 if seen:
                     return False
                 for run in batch.runs:
@@ -191,13 +212,21 @@ class Store:
                         batch.errors,
                     )
                 if batch.thresholds:
-                    updates = ", ".join(f"{c} = excluded.{c}" for c in THRESHOLD_RESULTS.column_names[3:])
+                    updates = ", ".join(
+                        f"{c} = excluded.{c}" for c in THRESHOLD_RESULTS.column_names[3:]
+                    )
                     self._executemany(
-                        self._insert_sql(THRESHOLD_RESULTS, f"ON CONFLICT (run_id, expression, scope) DO UPDATE SET {updates}"),
+                        self._insert_sql(
+                            THRESHOLD_RESULTS,
+                            f"ON CONFLICT (run_id, expression, scope) DO UPDATE SET {updates}",
+                        ),
                         batch.thresholds,
                     )
                 run_id = batch.runs[0]["run_id"] if batch.runs else None
-                self._execute(self._insert_sql(WRITTEN_BATCHES), (batch.batch_id, run_id, time.time(), batch.size()))
+                self._execute(
+                    self._insert_sql(WRITTEN_BATCHES),
+                    (batch.batch_id, run_id, time.time(), batch.size()),
+                )
             return True
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
@@ -206,7 +235,9 @@ class Store:
         columns = RUNS.column_names
         values = tuple(_db_value(run.get(c)) for c in columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-        self._execute(self._insert_sql(RUNS, f"ON CONFLICT (run_id) DO UPDATE SET {updates}"), values)
+        self._execute(
+            self._insert_sql(RUNS, f"ON CONFLICT (run_id) DO UPDATE SET {updates}"), values
+        )
 
 
 def _db_value(value: Any) -> Any:
@@ -240,7 +271,9 @@ class SqliteStore(Store):
             path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit off by hand (isolation_level=None) so BEGIN/COMMIT are ours; the writer
             # uses this connection from one native thread at a time, hence check_same_thread=False.
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
@@ -273,7 +306,10 @@ class PostgresStore(Store):
 
         try:
             self.conn = psycopg.connect(
-                target, connect_timeout=connect_timeout, application_name="obstack-load", row_factory=dict_row
+                target,
+                connect_timeout=connect_timeout,
+                application_name="obstack-load",
+                row_factory=dict_row,
             )
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: cannot connect: {exc}", target)) from None
@@ -289,7 +325,10 @@ class PostgresStore(Store):
 
     def _append(self, table: Table, rows: list[tuple]) -> None:
         """COPY: one round trip for the whole batch, the reason psycopg was chosen."""
-        with self.conn.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(table.column_names)}) FROM STDIN") as copy:
+        with (
+            self.conn.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(table.column_names)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
 

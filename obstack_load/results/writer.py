@@ -9,6 +9,7 @@ pool, PostgreSQL writes cooperate with gevent, so the load never waits on the da
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections import deque
@@ -50,7 +51,9 @@ class Outbox:
         self.runs[run["run_id"]] = dict(run)
         self.dirty_runs.add(run["run_id"])
 
-    def count_error(self, run_id: str, method: str, name: str, error: str, count: int, first: float, last: float) -> None:
+    def count_error(
+        self, run_id: str, method: str, name: str, error: str, count: int, first: float, last: float
+    ) -> None:
         key = (run_id, method, name, error)
         entry = self.errors.get(key)
         if entry is None:
@@ -103,7 +106,9 @@ class Outbox:
 
 
 class ResultsWriter:
-    def __init__(self, connect: Callable[[], Store], outbox: Outbox, flush_interval: float = 2.0) -> None:
+    def __init__(
+        self, connect: Callable[[], Store], outbox: Outbox, flush_interval: float = 2.0
+    ) -> None:
         self.connect = connect
         self.outbox = outbox
         self.flush_interval = flush_interval
@@ -163,10 +168,8 @@ class ResultsWriter:
             logger.warning("obstack-load results: database unavailable, buffering (%s)", message)
         self.last_error = message
         if self.store is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.store.close()
-            except Exception:
-                pass
             self.store = None
 
     def flush(self, timeout: float) -> bool:

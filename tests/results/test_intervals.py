@@ -6,7 +6,12 @@ import random
 
 from locust.stats import RequestStats
 
-from obstack_load.results.intervals import IntervalAggregator, interval_row, merged_histogram, percentile
+from obstack_load.results.intervals import (
+    IntervalAggregator,
+    interval_row,
+    merged_histogram,
+    percentile,
+)
 
 
 def test_merged_worker_intervals_equal_locusts_percentiles():
@@ -29,7 +34,9 @@ def test_merged_worker_intervals_equal_locusts_percentiles():
     assert count == entry.num_requests == 20_000
     assert histogram == dict(entry.response_times)
     for fraction in (0.5, 0.9, 0.95, 0.99, 0.999):
-        assert percentile(histogram, count, fraction) == entry.get_response_time_percentile(fraction)
+        assert percentile(histogram, count, fraction) == entry.get_response_time_percentile(
+            fraction
+        )
     assert sum(row[5] for row in rows) == 20_000
     assert len({row[1] for row in rows}) == 40  # 200 s of requests in 5 s intervals
 

@@ -24,12 +24,21 @@ def counts(target: str, run_id: str) -> dict:
         one = lambda sql: store.fetch(sql, (run_id,))[0]  # noqa: E731
         return {
             "raw": one("SELECT COUNT(*) AS n FROM requests WHERE run_id = ?")["n"],
-            "raw_failures": one("SELECT COUNT(*) AS n FROM requests WHERE run_id = ? AND NOT success")["n"]
+            "raw_failures": one(
+                "SELECT COUNT(*) AS n FROM requests WHERE run_id = ? AND NOT success"
+            )["n"]
             if store.dialect == "postgresql"
             else one("SELECT COUNT(*) AS n FROM requests WHERE run_id = ? AND success = 0")["n"],
-            "intervals": one("SELECT COALESCE(SUM(count), 0) AS n FROM request_intervals WHERE run_id = ?")["n"],
+            "intervals": one(
+                "SELECT COALESCE(SUM(count), 0) AS n FROM request_intervals WHERE run_id = ?"
+            )["n"],
             "run": one("SELECT * FROM runs WHERE run_id = ?"),
-            "system_nodes": {r["node"] for r in store.fetch("SELECT DISTINCT node FROM system_metrics WHERE run_id = ?", (run_id,))},
+            "system_nodes": {
+                r["node"]
+                for r in store.fetch(
+                    "SELECT DISTINCT node FROM system_metrics WHERE run_id = ?", (run_id,)
+                )
+            },
         }
     finally:
         store.close()
@@ -69,7 +78,11 @@ def assert_complete(summary: dict, target: str) -> dict:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_standalone_rows_equal_locust_total(backend, platform, tmp_path, request):
-    target = str(tmp_path / "results.db") if backend == "sqlite" else request.getfixturevalue("postgres").dsn
+    target = (
+        str(tmp_path / "results.db")
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres").dsn
+    )
     summary_path = tmp_path / "summary.json"
     result = run_locust(
         *SMOKE, "--host", platform.url, "--run-time", "8s", "--users", "8", "--spawn-rate", "8",
@@ -97,7 +110,11 @@ def test_standalone_rows_equal_locust_total(backend, platform, tmp_path, request
     for entry in summary["requests"]:
         mine = ours[(entry["method"], entry["name"])]
         assert mine["requests"] == entry["requests"]
-        assert (mine["p50_ms"], mine["p95_ms"], mine["p99_ms"]) == (entry["p50_ms"], entry["p95_ms"], entry["p99_ms"])
+        assert (mine["p50_ms"], mine["p95_ms"], mine["p99_ms"]) == (
+            entry["p50_ms"],
+            entry["p95_ms"],
+            entry["p99_ms"],
+        )
 
 
 def test_master_and_two_workers_into_postgres(platform, postgres, tmp_path):
@@ -109,7 +126,15 @@ def test_master_and_two_workers_into_postgres(platform, postgres, tmp_path):
         "--results-db", postgres.dsn, "--results-requests", "all", "--summary-json", str(summary_path),
     )  # fmt: skip
     workers = [
-        start_locust("-f", "locustfiles/smoke.py", "--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
+        start_locust(
+            "-f",
+            "locustfiles/smoke.py",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+        )
         for _ in range(2)
     ]
     try:
@@ -124,7 +149,9 @@ def test_master_and_two_workers_into_postgres(platform, postgres, tmp_path):
     summary = summary_of(summary_path)
     found = assert_complete(summary, postgres.dsn)
     nodes = found["system_nodes"]
-    assert "master" in nodes and len(nodes - {"master"}) == 2, nodes  # both workers' CPU was recorded
+    assert "master" in nodes and len(nodes - {"master"}) == 2, (
+        nodes
+    )  # both workers' CPU was recorded
 
 
 def test_postgres_down_for_10_seconds_loses_no_row(platform, tmp_path):
@@ -211,10 +238,20 @@ def test_no_secret_reaches_database_logs_or_output(platform, postgres, tenants, 
     store = open_store(postgres.dsn)
     try:
         dump = ""
-        for table in ("runs", "requests", "request_intervals", "errors", "user_counts", "system_metrics", "threshold_results"):
+        for table in (
+            "runs",
+            "requests",
+            "request_intervals",
+            "errors",
+            "user_counts",
+            "system_metrics",
+            "threshold_results",
+        ):
             dump += json.dumps(store.fetch(f"SELECT * FROM {table}"), default=str)
     finally:
         store.close()
     assert summary_of(summary_path)["results"]["run_id"] in dump
     assert not [s for s in secrets if s in dump]
-    assert "postgresql://obstack:***@" in dump, "the redacted DSN is kept, so the run says where it went"
+    assert "postgresql://obstack:***@" in dump, (
+        "the redacted DSN is kept, so the run says where it went"
+    )

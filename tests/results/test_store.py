@@ -18,7 +18,16 @@ def store(request, tmp_path):
         target = server.dsn
     opened = open_store(target)
     if request.param == "postgresql":  # a clean slate per test on the shared server
-        for table in ("runs", "requests", "request_intervals", "errors", "written_batches", "threshold_results", "user_counts", "system_metrics"):
+        for table in (
+            "runs",
+            "requests",
+            "request_intervals",
+            "errors",
+            "written_batches",
+            "threshold_results",
+            "user_counts",
+            "system_metrics",
+        ):
             opened.fetch(f"DROP TABLE IF EXISTS {table}")
         opened.fetch("DROP TABLE IF EXISTS schema_migrations")
         opened.conn.commit()
@@ -29,9 +38,40 @@ def store(request, tmp_path):
 def batch(batch_id: str, run_id: str = "run1") -> Batch:
     return Batch(
         batch_id,
-        runs=[{"run_id": run_id, "label": "nightly", "tags": {"env": "ci"}, "started_at": 100.0, "ended_at": 110.0, "status": "finished", "generator_bound": False}],
+        runs=[
+            {
+                "run_id": run_id,
+                "label": "nightly",
+                "tags": {"env": "ci"},
+                "started_at": 100.0,
+                "ended_at": 110.0,
+                "status": "finished",
+                "generator_bound": False,
+            }
+        ],
         requests=[(run_id, 101.0, "local", "GET", "/x", 12.5, 10, True, None)] * 3,
-        intervals=[(run_id, 100.0, 5.0, "GET", "/x", 3, 1, 10.0, 12.0, 14.0, 12, 14, 14, 14, 36.0, 30, 0, '{"10": 1, "12": 1, "14": 1}')],
+        intervals=[
+            (
+                run_id,
+                100.0,
+                5.0,
+                "GET",
+                "/x",
+                3,
+                1,
+                10.0,
+                12.0,
+                14.0,
+                12,
+                14,
+                14,
+                14,
+                36.0,
+                30,
+                0,
+                '{"10": 1, "12": 1, "14": 1}',
+            )
+        ],
         errors=[(run_id, "GET", "/x", "HTTP 500", 1, 101.0, 101.0)],
     )
 
