@@ -62,15 +62,24 @@ def _pump(stream, lines: queue.Queue, sink: list[str]) -> None:
         lines.put(line)
 
 
-def start_platform(*args: str, env: dict[str, str] | None = None) -> RunningPlatform:
-    """Start ``obstack-load platform`` on a free port and return once /healthz answers."""
+def start_platform(
+    *args: str,
+    env: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+    prefix: tuple[str, ...] = (),
+) -> RunningPlatform:
+    """Start ``obstack-load platform`` on a free port and return once /healthz answers.
+
+    ``prefix`` wraps the command, e.g. ``("ip", "netns", "exec", "ns1")`` to run it in a namespace.
+    """
     command = [
+        *prefix,
         sys.executable,
         "-m",
         "obstack_load.cli",
         "platform",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         "0",
         *args,
