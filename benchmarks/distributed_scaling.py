@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
-from benchmarks.sink import nginx_sink, requests_served  # noqa: E402
+from benchmarks.sink import nginx_sink, steady_rps  # noqa: E402
 
 WARMUP_S = 4
 
@@ -35,18 +33,9 @@ def run(processes: int, host: str, args, workdir: Path) -> float:
         "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s", "--processes", str(processes),
         "--only-summary", "--results-db", str(workdir / "results.db"), "--results-requests", "none",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    return steady_rps(
+        command, host, args.duration, {**os.environ, "PYTHONPATH": str(REPO)}, WARMUP_S
     )
-    time.sleep(WARMUP_S)  # a measurement window, not a readiness wait
-    first, start = requests_served(host), time.monotonic()
-    time.sleep(args.duration - WARMUP_S - 2)
-    last, end = requests_served(host), time.monotonic()
-    _, err = process.communicate(timeout=300)
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"--processes {processes} failed ({process.returncode}):\n{err[-2000:]}")
-    return (last - first - 1) / (end - start)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import free_port
+from tests.support import REPO, free_port
 
 CONFIG = """
 worker_processes 1;
@@ -81,3 +81,27 @@ def nginx_sink(cpu: str | None = None) -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def steady_rps(
+    command: list[str], host: str, duration: float, env: dict[str, str], warmup: float = 3.0
+) -> float:
+    """Run a load command against the sink; requests/s counted by nginx inside the run.
+
+    Two readings of nginx's counter, ``warmup`` seconds in and 2 s before the end, exclude start-up
+    and shutdown (which differ between variants: a plugin flushes at the end), and are the same
+    yardstick for every variant.
+    """
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    time.sleep(warmup)  # a measurement window, not a readiness wait
+    first, start = requests_served(host), time.monotonic()
+    time.sleep(duration - warmup - 2)
+    last, end = requests_served(host), time.monotonic()
+    _, err = process.communicate(timeout=300)
+    if process.returncode not in (0, 1):
+        raise SystemExit(
+            f"{' '.join(command[:8])} ... failed ({process.returncode}):\n{err[-2000:]}"
+        )
+    return (last - first - 1) / (end - start)  # minus our own status request

@@ -125,7 +125,9 @@ def format_summary(summary: dict[str, Any]) -> str:
                 f"  !! {results['rows_not_written']} rows could NOT be written to the results database"
             )
         if results.get("missing_workers"):
-            lines.append(f"  !! worker(s) went missing during the run: {', '.join(results['missing_workers'])}")
+            lines.append(
+                f"  !! worker(s) went missing during the run: {', '.join(results['missing_workers'])}"
+            )
         if results["generator_bound"]:
             lines.append(
                 "  !! generator-bound: a load generator stayed CPU-saturated; latencies measure the generator"

@@ -40,6 +40,20 @@ class RunningPlatform:
         account = population.tenants[tenant_index].accounts_with_role(role)[0]
         return self.login(account.username, account.password)["access_token"]
 
+    def live_tail(self, token: str):
+        """A WebSocket on /api/v1/live/logs, past its "subscribed" greeting."""
+        import json
+
+        import websocket
+
+        ws = websocket.create_connection(
+            self.url.replace("http", "ws", 1) + "/api/v1/live/logs",
+            header=[f"Authorization: Bearer {token}"],
+            timeout=30,
+        )
+        assert json.loads(ws.recv())["type"] == "subscribed"
+        return ws
+
     def get(self, path: str, token: str, **kwargs) -> requests.Response:
         return requests.get(
             f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs

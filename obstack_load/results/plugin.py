@@ -345,12 +345,19 @@ class RunRecorder:
         """Record workers that stopped sending heartbeats: the run goes on without them, and its
         row says so, since its load was lower than asked from then on."""
         known = {w["worker"] for w in self.run["notes"].get("missing_workers", [])}
-        missing = [c.id for c in runner.clients.values() if c.state == "missing" and c.id not in known]
+        missing = [
+            c.id for c in runner.clients.values() if c.state == "missing" and c.id not in known
+        ]
         if missing:
             notes = self.run["notes"]
-            notes.setdefault("missing_workers", []).extend({"worker": w, "noticed_at": time.time()} for w in missing)
+            notes.setdefault("missing_workers", []).extend(
+                {"worker": w, "noticed_at": time.time()} for w in missing
+            )
             for worker in missing:
-                logger.warning("obstack-load results: worker %s went missing; the run goes on without it", worker)
+                logger.warning(
+                    "obstack-load results: worker %s went missing; the run goes on without it",
+                    worker,
+                )
             self.outbox.set_run(self.run)
 
     def generator_bound(self) -> tuple[bool, float | None]:
@@ -412,7 +419,9 @@ class RunRecorder:
             "rows_not_written": pending,
             "dropped_rows": dropped,
             "generator_bound": bool(self.run and self.run["generator_bound"]),
-            "missing_workers": [w["worker"] for w in (self.run or {}).get("notes", {}).get("missing_workers", [])],
+            "missing_workers": [
+                w["worker"] for w in (self.run or {}).get("notes", {}).get("missing_workers", [])
+            ],
         }
         if not written:
             logger.error(
