@@ -29,7 +29,7 @@ WARMUP_S = 4
 
 def run(processes: int, host: str, args, workdir: Path) -> float:
     command = [
-        sys.executable, "-m", "locust", "-f", "benchmarks/locustfiles/results_get.py", "--headless", "--host", host,
+        sys.executable, "-m", "locust", "-f", args.locustfile, "--headless", "--host", host,
         "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s", "--processes", str(processes),
         "--only-summary", "--results-db", str(workdir / "results.db"), "--results-requests", "none",
     ]  # fmt: skip
@@ -43,6 +43,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--users", type=int, default=40)
+    parser.add_argument(
+        "--locustfile",
+        default="benchmarks/locustfiles/results_get.py",
+        help="what each worker runs",
+    )
+    parser.add_argument(
+        "--items-per-request",
+        type=int,
+        default=0,
+        help="to report items/s too (100 for ingest_logs.py)",
+    )
     args = parser.parse_args()
     import tempfile
 
@@ -57,11 +68,14 @@ def main() -> None:
                 )
     ratio = statistics.median(b / a for a, b in zip(rps[1], rps[2], strict=True))
     print()
-    print("| worker processes | median requests/s | per worker |")
-    print("| ---: | ---: | ---: |")
+    items = args.items_per_request
+    print(f"{args.locustfile}:")
+    print("| worker processes | median requests/s | per worker | items/s per worker |")
+    print("| ---: | ---: | ---: | ---: |")
     for processes, values in rps.items():
         median = statistics.median(values)
-        print(f"| {processes} | {median:,.0f} | {median / processes:,.0f} |")
+        per_worker_items = f"{median / processes * items:,.0f}" if items else "-"
+        print(f"| {processes} | {median:,.0f} | {median / processes:,.0f} | {per_worker_items} |")
     print(f"\n2 workers / 1 worker (median of per-round ratios): {ratio:.2f}")
 
 

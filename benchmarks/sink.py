@@ -37,7 +37,7 @@ http {{
         location / {{
             # read the whole body (POSTs), then answer 200
             client_body_buffer_size 1m;
-            return 200 "ok";
+            return 200;  # an empty 200 is also a valid, empty OTLP export response
         }}
     }}
 }}
