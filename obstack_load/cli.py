@@ -36,6 +36,7 @@ def _platform(args: argparse.Namespace) -> int:
             max_series_per_tenant=args.max_series,
             test_stall_after_requests=args.test_stall_after_requests,
             test_stall_seconds=args.test_stall_seconds,
+            test_leak_every=args.test_leak_every,
         )
     )
     return 0
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="testing only: after N requests, stall every request (see --test-stall-seconds)")  # fmt: skip
     platform.add_argument("--test-stall-seconds", type=positive(float), default=0.0, metavar="SECONDS",
                           help="testing only: how long the one stall lasts")  # fmt: skip
+    platform.add_argument("--test-leak-every", type=positive(int), default=0, metavar="N",
+                          help="testing only: every Nth dashboards listing leaks another tenant's dashboard")  # fmt: skip
     platform.set_defaults(func=_platform)
 
     tenants = commands.add_parser(

@@ -16,7 +16,7 @@ from typing import Any
 from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
-from locust.stats import StatsEntry
+from locust.stats import StatsEntry, StatsError
 
 from obstack_load import __version__, arrival
 from obstack_load.accounting import ledger
@@ -65,7 +65,7 @@ def build_summary(environment: Environment, exit_code: int | None = None) -> dic
             {
                 "method": e.method,
                 "name": e.name,
-                "error": str(e.error),
+                "error": StatsError.parse_error(e.error),
                 "occurrences": e.occurrences,
             }
             for e in stats.errors.values()

@@ -72,6 +72,7 @@ class Principal:
 class Session:
     principal: Principal
     expires_at: float
+    session_id: str = ""  # shared by an access token and its refresh token
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:
@@ -168,16 +169,20 @@ class AuthService:
         return self._issue(principal)
 
     def logout(self, token: str) -> None:
+        """End this session only: the same account may be logged in elsewhere."""
         session = self.access.pop(token, None)
         if session is not None:
-            name = session.principal.username
-            self._revoke(lambda p: p.username == name, access=False)
+            for refresh in [
+                t for t, s in self.refresh.items() if s.session_id == session.session_id
+            ]:
+                del self.refresh[refresh]
 
     def _issue(self, principal: Principal) -> dict[str, object]:
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
         now = time.monotonic()
-        self.access[access] = Session(principal, now + self.token_ttl)
-        self.refresh[refresh] = Session(principal, now + self.refresh_ttl)
+        session_id = secrets.token_hex(8)
+        self.access[access] = Session(principal, now + self.token_ttl, session_id)
+        self.refresh[refresh] = Session(principal, now + self.refresh_ttl, session_id)
         return {
             "access_token": access,
             "refresh_token": refresh,
@@ -188,9 +193,8 @@ class AuthService:
             "role": principal.role,
         }
 
-    def _revoke(self, predicate, access: bool = True) -> None:
-        tables = (self.access, self.refresh) if access else (self.refresh,)
-        for table in tables:
+    def _revoke(self, predicate) -> None:
+        for table in (self.access, self.refresh):
             for token in [t for t, s in table.items() if predicate(s.principal)]:
                 del table[token]
 

@@ -25,3 +25,5 @@ class PlatformSettings:
     # testing only: after this many requests, hold every request for stall_seconds (once)
     test_stall_after_requests: int = 0
     test_stall_seconds: float = 0.0
+    # testing only: every Nth dashboards listing also shows another tenant's dashboard (a leak)
+    test_leak_every: int = 0

@@ -180,6 +180,7 @@ class PlatformState:
         self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}
         self.objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
         self._limiters: dict[tuple[str, str], TokenBucket | Unlimited] = {}
+        self.leak_counter = 0  # for the test-only deliberate leak
 
     def store(self, tenant_id: str) -> TenantStore:
         return self.stores[tenant_id]

@@ -31,6 +31,7 @@ from locust import __version__ as locust_version
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import StatsError
 
 from obstack_load import __version__
 from obstack_load.config import REPO_ROOT
@@ -180,13 +181,13 @@ class NodeRecorder:
                         response_time,
                         length or 0,
                         not failed,
-                        str(exception) if failed else None,
+                        StatsError.parse_error(exception) if failed else None,
                     )
                 )
             else:
                 self.dropped += 1
         if failed:
-            key = (method, name, str(exception))
+            key = (method, name, StatsError.parse_error(exception))
             entry = self.errors.get(key)
             if entry is None:
                 self.errors[key] = [1, now, now]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from locust.stats import RequestStats, StatsEntry
+from locust.stats import RequestStats, StatsEntry, StatsError
 
 from obstack_load.accounting import IngestLedger
 from obstack_load.thresholds.expressions import Threshold
@@ -78,8 +78,11 @@ def observe(
 ) -> tuple[float | None, str]:
     """The observed value, or None with a reason when there is nothing to observe."""
     if threshold.scope_kind == "error":
+        # Locust's own text for an error: the repr of an exception, so it names the error's kind
         count = sum(
-            e.occurrences for e in stats.errors.values() if threshold.scope_value in str(e.error)
+            e.occurrences
+            for e in stats.errors.values()
+            if threshold.scope_value in StatsError.parse_error(e.error)
         )
         return float(count), f"{count} matching error(s)"
     if threshold.scope_kind == "signal":

@@ -13,6 +13,11 @@ from typing import Any
 from obstack_load.tenants import Account, Tenant
 
 Check = Callable[[Any], str | None]
+AUTH_PATHS = {
+    "login": "/api/v1/auth/login",
+    "refresh": "/api/v1/auth/refresh",
+    "logout": "/api/v1/auth/logout",
+}
 
 
 class CrossTenantLeak(Exception):
@@ -22,8 +27,11 @@ class CrossTenantLeak(Exception):
 class ApiSession:
     refresh_margin = 0.2  # refresh when less than this share of the token's lifetime is left
 
-    def __init__(self, client, tenant: Tenant, account: Account) -> None:
+    def __init__(
+        self, client, tenant: Tenant, account: Account, paths: dict[str, str] | None = None
+    ) -> None:
         self.client = client
+        self.paths = {**AUTH_PATHS, **(paths or {})}
         self.tenant = tenant
         self.account = account
         self.access_token: str | None = None
@@ -40,9 +48,9 @@ class ApiSession:
 
     def login(self) -> bool:
         with self.client.post(
-            "/api/v1/auth/login",
+            self.paths["login"],
             json={"username": self.account.username, "password": self.account.password},
-            name="/api/v1/auth/login",
+            name=self.paths["login"],
             catch_response=True,
         ) as response:
             if response.status_code != 200:
@@ -55,9 +63,9 @@ class ApiSession:
         if not self.refresh_token:
             return self.login()
         with self.client.post(
-            "/api/v1/auth/refresh",
+            self.paths["refresh"],
             json={"refresh_token": self.refresh_token},
-            name="/api/v1/auth/refresh",
+            name=self.paths["refresh"],
             catch_response=True,
         ) as response:
             if response.status_code != 200:
@@ -68,10 +76,9 @@ class ApiSession:
             return True
 
     def logout(self) -> None:
+        """Log out like any other call: refreshed first if due, retried once after a 401."""
         if self.access_token:
-            self.client.post(
-                "/api/v1/auth/logout", headers=self._headers(), name="/api/v1/auth/logout"
-            )
+            self.request("POST", self.paths["logout"], self.paths["logout"])
             self.access_token = None
 
     def _headers(self) -> dict[str, str]:
@@ -87,7 +94,7 @@ class ApiSession:
         if self.access_token is None:
             self.login()
         elif time.monotonic() > self.expires_at - self.lifetime * self.refresh_margin:
-            self.refresh()
+            self.refresh()  # before expiry, so a request rarely meets a 401
         for attempt in (1, 2):
             with self.client.request(
                 method, path, name=name, headers=self._headers(), catch_response=True, **kwargs

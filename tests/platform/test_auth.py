@@ -142,3 +142,27 @@ def test_short_token_lifetime_forces_refresh(tenants):
         assert running.get("/api/v1/auth/me", fresh.json()["access_token"]).status_code == 200
     finally:
         assert running.stop() == 0
+
+
+def test_logout_ends_only_its_own_session(platform, tenants):
+    account = tenants.tenants[4].accounts[0]
+    first = platform.login(account.username, account.password)
+    second = platform.login(account.username, account.password)
+    logout = requests.post(
+        f"{platform.url}/api/v1/auth/logout",
+        headers={"Authorization": f"Bearer {first['access_token']}"},
+        timeout=30,
+    )
+    assert logout.status_code == 204
+    gone = requests.post(
+        f"{platform.url}/api/v1/auth/refresh",
+        json={"refresh_token": first["refresh_token"]},
+        timeout=30,
+    )
+    assert gone.status_code == 401
+    kept = requests.post(
+        f"{platform.url}/api/v1/auth/refresh",
+        json={"refresh_token": second["refresh_token"]},
+        timeout=30,
+    )
+    assert kept.status_code == 200, "the same account's other session keeps working"

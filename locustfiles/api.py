@@ -1,0 +1,7 @@
+"""Multi-tenant API sessions: dashboards, log search, traces, alerts and admin, in a weighted mix."""
+
+import obstack_load.options  # noqa: F401
+import obstack_load.results.plugin  # noqa: F401
+import obstack_load.thresholds.plugin  # noqa: F401
+from obstack_load.shapes import ProfileShape  # noqa: F401
+from obstack_load.users.api import ApiUser  # noqa: F401
