@@ -45,13 +45,16 @@ async def live_logs(websocket: WebSocket) -> None:
             if getter not in done:
                 getter.cancel()
                 break
-            message = getter.result()
+            item = getter.result()
             if service:
-                records = [r for r in message["records"] if r["service"] == service]
+                records = [r for r in item.message["records"] if r["service"] == service]
                 if not records:
                     continue
-                message = {**message, "records": records}
-            await websocket.send_text(json.dumps({**message, "sent_at_ns": time.time_ns()}))
+                await websocket.send_text(
+                    json.dumps({**item.message, "records": records, "sent_at_ns": time.time_ns()})
+                )
+            else:
+                await websocket.send_text(item.encode(time.time_ns()))
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,15 @@ class Metrics:
         )
 
 
+@dataclass(frozen=True)
+class LiveMessage:
+    message: dict[str, Any]
+    encoded_without_close: str  # the JSON object minus its closing brace
+
+    def encode(self, sent_at_ns: int) -> str:
+        return f'{self.encoded_without_close},"sent_at_ns":{sent_at_ns}}}'
+
+
 class LiveHub:
     """Fans newly ingested log records out to each tenant's live-tail subscribers."""
 
@@ -106,9 +116,11 @@ class LiveHub:
                 for r in records
             ],
         }
+        # Encode once for every subscriber; each send only appends its own send time.
+        item = LiveMessage(message, json.dumps(message, separators=(",", ":"))[:-1])
         for queue in queues:
             try:
-                queue.put_nowait(message)
+                queue.put_nowait(item)
             except asyncio.QueueFull:
                 self.metrics.live_dropped.inc()
 

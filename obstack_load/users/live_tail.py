@@ -13,6 +13,7 @@ that gevent has patched, so thousands of sessions share one process.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import websocket
@@ -30,6 +31,24 @@ def _add_options(parser) -> None:
     parser.add_argument(
         "--live-path", default=LIVE_PATH, help=f"live-tail WebSocket path (default {LIVE_PATH})"
     )
+
+
+HEAD = re.compile(r'\{"type":\s*"(?P<type>[^"]*)",\s*"tenant_id":\s*"(?P<tenant_id>[^"]*)"')
+TAIL = re.compile(r'"sent_at_ns":\s*(\d+)\s*\}\s*$')
+
+
+def read_header(raw: str) -> dict:
+    """The message's tenant and send time without decoding its records: decoding every record
+    of every message costs more CPU than the rest of the user together. Falls back to a full
+    decode for a message laid out differently."""
+    head, tail = HEAD.match(raw), TAIL.search(raw[-64:])
+    if head and tail:
+        return {
+            "type": head["type"],
+            "tenant_id": head["tenant_id"],
+            "sent_at_ns": int(tail.group(1)),
+        }
+    return json.loads(raw)
 
 
 class LiveTailUser(FastHttpUser):
@@ -100,7 +119,7 @@ class LiveTailUser(FastHttpUser):
                 except websocket.WebSocketTimeoutException:
                     break
                 arrived = time.time_ns()
-                message = json.loads(raw)
+                message = read_header(raw)
                 if message.get("tenant_id") != self.tenant.tenant_id:
                     self.fire(
                         "message",
