@@ -10,6 +10,20 @@ from tests.support import start_platform, wait_for
 PUBLIC = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/auth/refresh"}
 
 
+def refresh(platform, refresh_token: str) -> requests.Response:
+    return requests.post(
+        f"{platform.url}/api/v1/auth/refresh", json={"refresh_token": refresh_token}, timeout=30
+    )
+
+
+def logout(platform, access_token: str) -> requests.Response:
+    return requests.post(
+        f"{platform.url}/api/v1/auth/logout",
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=30,
+    )
+
+
 def test_every_endpoint_but_health_and_login_requires_auth(platform):
     for route in ROUTES:
         if route.path in PUBLIC or route.path.startswith("/v1/"):
@@ -29,26 +43,14 @@ def test_login_refresh_logout(platform, tenants):
     tokens = platform.login(account.username, account.password)
     assert tokens["tenant_id"] == tenants.tenants[1].tenant_id
     assert platform.get("/api/v1/auth/me", tokens["access_token"]).status_code == 200
-    fresh = requests.post(
-        f"{platform.url}/api/v1/auth/refresh",
-        json={"refresh_token": tokens["refresh_token"]},
-        timeout=30,
-    )
+    fresh = refresh(platform, tokens["refresh_token"])
     assert fresh.status_code == 200
     # a refresh token is single use
-    again = requests.post(
-        f"{platform.url}/api/v1/auth/refresh",
-        json={"refresh_token": tokens["refresh_token"]},
-        timeout=30,
-    )
+    again = refresh(platform, tokens["refresh_token"])
     assert again.status_code == 401
     new_token = fresh.json()["access_token"]
-    logout = requests.post(
-        f"{platform.url}/api/v1/auth/logout",
-        headers={"Authorization": f"Bearer {new_token}"},
-        timeout=30,
-    )
-    assert logout.status_code == 204
+    ended = logout(platform, new_token)
+    assert ended.status_code == 204
     assert platform.get("/api/v1/auth/me", new_token).status_code == 401
 
 
@@ -133,11 +135,7 @@ def test_short_token_lifetime_forces_refresh(tenants):
             lambda: running.get("/api/v1/auth/me", tokens["access_token"]).status_code == 401,
             timeout=30,
         )
-        fresh = requests.post(
-            f"{running.url}/api/v1/auth/refresh",
-            json={"refresh_token": tokens["refresh_token"]},
-            timeout=30,
-        )
+        fresh = refresh(running, tokens["refresh_token"])
         assert fresh.status_code == 200
         assert running.get("/api/v1/auth/me", fresh.json()["access_token"]).status_code == 200
     finally:
@@ -148,21 +146,9 @@ def test_logout_ends_only_its_own_session(platform, tenants):
     account = tenants.tenants[4].accounts[0]
     first = platform.login(account.username, account.password)
     second = platform.login(account.username, account.password)
-    logout = requests.post(
-        f"{platform.url}/api/v1/auth/logout",
-        headers={"Authorization": f"Bearer {first['access_token']}"},
-        timeout=30,
-    )
-    assert logout.status_code == 204
-    gone = requests.post(
-        f"{platform.url}/api/v1/auth/refresh",
-        json={"refresh_token": first["refresh_token"]},
-        timeout=30,
-    )
+    ended = logout(platform, first["access_token"])
+    assert ended.status_code == 204
+    gone = refresh(platform, first["refresh_token"])
     assert gone.status_code == 401
-    kept = requests.post(
-        f"{platform.url}/api/v1/auth/refresh",
-        json={"refresh_token": second["refresh_token"]},
-        timeout=30,
-    )
+    kept = refresh(platform, second["refresh_token"])
     assert kept.status_code == 200, "the same account's other session keeps working"
