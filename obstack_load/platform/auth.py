@@ -91,8 +91,6 @@ class AuthService:
         self.api_keys: dict[str, ApiKeyRecord] = {}  # by key
         self.access: dict[str, Session] = {}
         self.refresh: dict[str, Session] = {}
-        self.tokens_issued = 0
-        self.tokens_refreshed = 0
         for tenant in population.tenants:
             for account in tenant.accounts:
                 self.add_user(tenant.tenant_id, account.username, account.password, account.role)
@@ -155,7 +153,6 @@ class AuthService:
         expected = user.password if user else "x" * len(password or "x")
         if not hmac.compare_digest(expected.encode(), (password or "").encode()) or user is None:
             raise AuthError(401, "invalid username or password")
-        self.tokens_issued += 1
         return self._issue(Principal(user.tenant_id, user.role, user.username))
 
     def refresh_session(self, refresh_token: str) -> dict[str, object]:
@@ -165,7 +162,6 @@ class AuthService:
         principal = session.principal
         if principal.username not in self.users:
             raise AuthError(401, "user no longer exists")
-        self.tokens_refreshed += 1
         return self._issue(principal)
 
     def logout(self, token: str) -> None:

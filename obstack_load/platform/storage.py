@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -298,7 +297,3 @@ def evaluate_query(
         points = [[t // 1_000_000_000, reduce(vals)] for t, vals in sorted(buckets.items())]
         out.append({"labels": group_labels[key], "points": points})
     return out
-
-
-def now() -> float:
-    return time.time()

@@ -40,7 +40,6 @@ from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
     StoreError,
     open_store,
-    password_of,
     redact,
 )
 from obstack_load.results.writer import Outbox, ResultsWriter
@@ -539,6 +538,3 @@ def current() -> RunRecorder | None:
 
 def _contribute(exit_code: int) -> dict[str, Any]:
     return {"results": _run_recorder[0].finalize(exit_code)} if _run_recorder else {}
-
-
-__all__ = ["current", "parse_tags", "password_of", "safe_options"]

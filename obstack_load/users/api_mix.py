@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from obstack_load.config import REPO_ROOT, ConfigError, Section, load_yaml, parse_duration
+from obstack_load.config import REPO_ROOT, Section, load_yaml, parse_duration
 
 DEFAULT_MIX_FILE = REPO_ROOT / "config" / "api-mix.yaml"
 BEHAVIOURS = ("dashboards", "logs", "traces", "alerts", "admin")
@@ -85,6 +85,3 @@ def load_mix(path: str | None = None) -> ApiMix:
             raise paths_section.error(key, f"must be a path starting with /, got {value!r}")
         paths[key] = value
     return ApiMix(behaviours, low, high, tuple(ranges), roles, paths)
-
-
-__all__ = ["ApiMix", "ConfigError", "load_mix"]
