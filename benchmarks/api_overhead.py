@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -26,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
+from benchmarks.sink import steady_rps  # noqa: E402
 from obstack_load.tenants import load_population  # noqa: E402
 from obstack_load.users.api_mix import DEFAULT_MIX_FILE  # noqa: E402
 from tests.support import start_platform  # noqa: E402
@@ -55,17 +55,14 @@ def run(locustfile: str, extra: list[str], platform, api_key: str, args) -> floa
         "--results-requests", "none", *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    return steady_rps(
+        command,
+        platform.url,
+        args.duration,
+        env,
+        WARMUP_S,
+        counter=lambda: served(platform, api_key),
     )
-    time.sleep(WARMUP_S)  # a measurement window, not a readiness wait
-    first, start = served(platform, api_key), time.monotonic()
-    time.sleep(args.duration - WARMUP_S - 2)
-    last, end = served(platform, api_key), time.monotonic()
-    _, err = process.communicate(timeout=300)
-    if process.returncode not in (0, 1, 3):
-        raise SystemExit(f"{locustfile} failed ({process.returncode}):\n{err[-2000:]}")
-    return (last - first) / (end - start)
 
 
 def main() -> None:

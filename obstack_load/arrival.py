@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from locust import events
+from locust import stats as locust_stats
 from locust.runners import WorkerRunner
 
 from obstack_load.results.intervals import percentile
@@ -150,8 +151,6 @@ def context(user) -> dict[str, Any]:
 def _corrected(name: str, context: dict | None = None, **kwargs: Any) -> None:
     scheduled = context.get("obstack_scheduled") if context else None
     if scheduled is not None:
-        from locust import stats as locust_stats
-
         corrected_ms = (time.time() - scheduled) * 1000
         stats.corrected[name][locust_stats.bucket_response_time(corrected_ms)] += 1
 

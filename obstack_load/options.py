@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from locust import events
+
+from obstack_load.config import ConfigError
 
 
 def env_default(name: str, default: str | None) -> str | None:
@@ -37,21 +41,32 @@ def _add_options(parser) -> None:
     )
 
 
-@events.init.add_listener
-def _check_before_load(environment, **kwargs) -> None:
-    """Refuse a bad tenants file with one line naming file and key, before any user starts.
+def preflight(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Run ``check(environment)`` at start on the master or standalone process, before any user.
 
-    Workers skip this: they get the master's options later, and the master has checked them.
+    A ``ConfigError`` it raises becomes one line on stderr naming the file or option, and exit
+    code 2. Workers skip checks: they get the master's options later, and the master has checked
+    them. Every plugin's start-up validation goes through here.
     """
-    from locust.runners import WorkerRunner
 
-    from obstack_load.config import ConfigError
+    @events.init.add_listener
+    def run(environment, **kwargs) -> None:
+        from locust.runners import WorkerRunner
+
+        if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+            return
+        try:
+            check(environment)
+        except ConfigError as exc:
+            print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
+    return check
+
+
+@preflight
+def _check_tenants(environment) -> None:
+    """A bad tenants file stops the run before load."""
     from obstack_load.users.tenancy import population
 
-    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
-        return
-    try:
-        population(environment.parsed_options.tenants_file)
-    except ConfigError as exc:
-        print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    population(environment.parsed_options.tenants_file)

@@ -18,6 +18,7 @@ from typing import Any
 from locust import LoadTestShape, events
 
 from obstack_load.config import ConfigError, parse_duration
+from obstack_load.options import preflight
 
 SHAPES = ("constant", "stages", "step", "spike")
 
@@ -166,17 +167,7 @@ class ProfileShape(LoadTestShape):
         return None  # the last stage is over: the run ends
 
 
-@events.init.add_listener
-def _check_shape(environment, **kwargs) -> None:
+@preflight
+def _check_shape(environment) -> None:
     """A bad shape is a one-line error before any user starts."""
-    from locust.runners import WorkerRunner
-
-    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
-        return
-    try:
-        stages_for(environment.parsed_options)
-    except ConfigError as exc:
-        import sys
-
-        print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    stages_for(environment.parsed_options)

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -34,7 +33,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsError
 
 from obstack_load import __version__
-from obstack_load.config import REPO_ROOT
+from obstack_load.config import REPO_ROOT, ConfigError
+from obstack_load.options import preflight
 from obstack_load.results.intervals import IntervalAggregator, interval_row
 from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
@@ -97,7 +97,7 @@ def parse_tags(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--run-tag {item!r}: expected k=v")
+            raise ConfigError("--run-tag", "", f"{item!r} is not k=v")
         tags[key.strip()] = value.strip()
     return tags
 
@@ -462,19 +462,17 @@ def _guard(function):
     return wrapped
 
 
-@events.init.add_listener
-def _on_init(environment: Environment, **kwargs: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
-        return
+@preflight
+def _on_init(environment: Environment) -> None:
+    """An unreachable database or a bad tag stops the run before any load."""
     options = environment.parsed_options
+    parse_tags(options.run_tag)
     try:
-        parse_tags(options.run_tag)
         store = open_store(options.results_db)
         store.migrate()
         store.close()
-    except (StoreError, ValueError) as exc:
-        print(f"obstack-load: --results-db/--run-tag: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    except StoreError as exc:
+        raise ConfigError("--results-db", "", str(exc)) from None
     _run_recorder[:] = [RunRecorder(environment)]
     contributors.append(_contribute)
 

@@ -20,10 +20,10 @@ from typing import Any
 import gevent
 from locust import events
 from locust.env import Environment
-from locust.runners import WorkerRunner
 
 from obstack_load.accounting import ledger
 from obstack_load.config import ConfigError, load_yaml
+from obstack_load.options import preflight
 from obstack_load.summary import contributors
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
@@ -94,6 +94,7 @@ class Gate:
         self.thresholds = thresholds
         self.aborted_by: list[Verdict] = []
         self.final: list[Verdict] = []
+        self.verdict = "not evaluated"
         self.watcher: gevent.Greenlet | None = None
 
     def check(self) -> list[Verdict]:
@@ -136,16 +137,13 @@ class Gate:
                 flush=True,
             )
         passed = all(v.passed for v in self.final) and not self.aborted_by
-        verdict = "passed" if passed else ("aborted" if self.aborted_by else "failed")
-        try:
-            from obstack_load.results import plugin as results
-
-            recorder = results.current()
-            if recorder is not None:
-                now = time.time()
-                recorder.set_thresholds(verdict, [v.row(now) for v in self.final])
-        except ImportError:
-            pass
+        self.verdict = "passed" if passed else ("aborted" if self.aborted_by else "failed")
+        # Stored only when the locustfile loaded the results plugin; importing it here would not.
+        results = sys.modules.get("obstack_load.results.plugin")
+        recorder = results.current() if results else None
+        if recorder is not None:
+            now = time.time()
+            recorder.set_thresholds(self.verdict, [v.row(now) for v in self.final])
         if passed:
             return 0
         return EXIT_ABORTED if self.aborted_by else EXIT_BREACH
@@ -153,9 +151,7 @@ class Gate:
     def summary(self, exit_code: int) -> dict[str, Any]:
         return {
             "thresholds": {
-                "verdict": "passed"
-                if exit_code == 0
-                else ("aborted" if self.aborted_by else "failed"),
+                "verdict": self.verdict,
                 "results": [v.as_dict() for v in self.final],
                 "aborted_by": [v.threshold.expression for v in self.aborted_by],
             }
@@ -165,15 +161,9 @@ class Gate:
 _gates: list[Gate] = []
 
 
-@events.init.add_listener
-def _on_init(environment: Environment, **kwargs: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
-        return
-    try:
-        thresholds = load_thresholds(environment.parsed_options)
-    except ConfigError as exc:
-        print(f"obstack-load: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+@preflight
+def _on_init(environment: Environment) -> None:
+    thresholds = load_thresholds(environment.parsed_options)
     if thresholds:
         gate = Gate(environment, thresholds)
         _gates[:] = [gate]
@@ -198,6 +188,7 @@ def _on_quitting(environment: Environment, **kwargs: Any) -> None:
     except Exception:
         logger.exception("obstack-load: threshold evaluation failed")
         environment.process_exit_code = EXIT_BREACH  # a gate that cannot decide must not pass
+        _gates[0].verdict = "failed"
 
 
 __all__ = ["EXIT_ABORTED", "EXIT_BREACH", "load_thresholds"]
