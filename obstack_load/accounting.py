@@ -1,4 +1,5 @@
-"""Exact ingestion accounting: items and bytes per signal and tenant, as sent and as answered.
+"""Exact ingestion accounting: items and bytes per signal and tenant, as sent and as answered
+(accepted, rejected, throttled, failed), plus batches lost after their last retry.
 
 Listeners only add to in-memory counters. In distributed mode each worker ships what it counted
 since its last report to the master (``report_to_master``), which adds it up (``worker_report``),
@@ -15,16 +16,47 @@ from locust import events
 REPORT_KEY = "obstack_ingest"
 
 
+OUTCOMES = ("sent", "accepted", "rejected", "throttled", "failed")
+MEASURES = ("requests", "items", "raw_bytes", "wire_bytes")
+
+
 @dataclass
 class IngestCounts:
-    requests: int = 0
+    """One signal's (and tenant's) counts. Every HTTP attempt is *sent* and then exactly one of
+    *accepted* (2xx; a partial success's refused items move to rejected), *rejected* (a 4xx other
+    than 429: never retried), *throttled* (429) or *failed* (502/503/504, connection errors), so
+    ``sent_x == accepted_x + rejected_x + throttled_x + failed_x`` for every measure. A *batch*
+    may take several attempts; a *lost* batch is one given up on after its last retry."""
+
+    batches: int = 0
+    retries: int = 0
+    lost_batches: int = 0
+    lost_items: int = 0
+    skipped_batches: int = 0  # a paced user fell over a second behind its rate and skipped these
+    sent_requests: int = 0
     sent_items: int = 0
+    sent_raw_bytes: int = 0
+    sent_wire_bytes: int = 0
+    accepted_requests: int = 0
     accepted_items: int = 0
+    accepted_raw_bytes: int = 0
+    accepted_wire_bytes: int = 0
+    rejected_requests: int = 0
     rejected_items: int = 0
+    rejected_raw_bytes: int = 0
+    rejected_wire_bytes: int = 0
     throttled_requests: int = 0
+    throttled_items: int = 0
+    throttled_raw_bytes: int = 0
+    throttled_wire_bytes: int = 0
     failed_requests: int = 0
-    raw_bytes: int = 0
-    wire_bytes: int = 0
+    failed_items: int = 0
+    failed_raw_bytes: int = 0
+    failed_wire_bytes: int = 0
+    # ingest-then-verify: tagged items written, then found (or not) through the query API
+    verify_items: int = 0
+    verify_visible_items: int = 0
+    verify_missing_items: int = 0
 
     def add(self, other: IngestCounts) -> None:
         for key, value in asdict(other).items():
@@ -41,6 +73,43 @@ class IngestLedger:
             entry = table[(signal, tenant_id)]
             for key, value in deltas.items():
                 setattr(entry, key, getattr(entry, key) + value)
+
+    def attempt(
+        self,
+        signal: str,
+        tenant_id: str,
+        outcome: str,
+        items: int,
+        raw_bytes: int,
+        wire_bytes: int,
+        rejected_items: int = 0,
+    ) -> None:
+        """One HTTP attempt's answer. Written out by hand: it runs for every request."""
+        key = (signal, tenant_id)
+        for entry in (self.counts[key], self._unreported[key]):
+            entry.sent_requests += 1
+            entry.sent_items += items
+            entry.sent_raw_bytes += raw_bytes
+            entry.sent_wire_bytes += wire_bytes
+            if outcome == "accepted":
+                entry.accepted_requests += 1
+                entry.accepted_items += items - rejected_items
+                entry.rejected_items += rejected_items
+                entry.accepted_raw_bytes += raw_bytes
+                entry.accepted_wire_bytes += wire_bytes
+            else:
+                setattr(entry, f"{outcome}_requests", getattr(entry, f"{outcome}_requests") + 1)
+                setattr(entry, f"{outcome}_items", getattr(entry, f"{outcome}_items") + items)
+                setattr(
+                    entry,
+                    f"{outcome}_raw_bytes",
+                    getattr(entry, f"{outcome}_raw_bytes") + raw_bytes,
+                )
+                setattr(
+                    entry,
+                    f"{outcome}_wire_bytes",
+                    getattr(entry, f"{outcome}_wire_bytes") + wire_bytes,
+                )
 
     def take_unreported(self) -> list[list]:
         out = [[signal, tenant, asdict(c)] for (signal, tenant), c in self._unreported.items()]

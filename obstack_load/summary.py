@@ -48,6 +48,37 @@ def entry_summary(entry: StatsEntry) -> dict[str, Any]:
     }
 
 
+def ingest_summary(stats) -> dict[str, Any]:
+    """The ledger's counts, plus accepted items/s and the gzip ratio per signal."""
+    out = ledger.as_dict()
+    elapsed = max((stats.total.last_request_timestamp or 0) - stats.total.start_time, 1e-9)
+    for counts in out["by_signal"].values():
+        counts["accepted_items_per_s"] = round(counts["accepted_items"] / elapsed, 1)
+        wire = counts["sent_wire_bytes"]
+        counts["compression_ratio"] = round(counts["sent_raw_bytes"] / wire, 2) if wire else None
+    return out
+
+
+def verify_summary(stats) -> dict[str, Any]:
+    """Ingest-then-verify per signal: loss ratio and write-to-visible latency percentiles."""
+    out: dict[str, Any] = {}
+    for signal, counts in ledger.by_signal().items():
+        if not counts.verify_items:
+            continue
+        entry = stats.get(f"{signal} visible", "VERIFY")
+        latency = entry_summary(entry)
+        out[signal] = {
+            "batches": entry.num_requests,
+            "batches_not_visible": entry.num_failures,
+            "items": counts.verify_items,
+            "visible_items": counts.verify_visible_items,
+            "missing_items": counts.verify_missing_items,
+            "loss_ratio": round(counts.verify_missing_items / counts.verify_items, 6),
+            **{k: latency[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
+        }
+    return out
+
+
 def build_summary(environment: Environment, exit_code: int | None = None) -> dict[str, Any]:
     stats = environment.stats
     options = environment.parsed_options
@@ -70,7 +101,8 @@ def build_summary(environment: Environment, exit_code: int | None = None) -> dic
             }
             for e in stats.errors.values()
         ],
-        "ingest": ledger.as_dict(),
+        "ingest": ingest_summary(stats),
+        "verify": verify_summary(stats),
         "arrival": arrival.run_summary(),
         "exit_code": exit_code,
     }
@@ -134,9 +166,26 @@ def format_summary(summary: dict[str, Any]) -> str:
             )
     for signal, counts in summary["ingest"]["by_signal"].items():
         lines.append(
-            f"  {signal:<8} sent {counts['sent_items']} items, accepted {counts['accepted_items']}, "
-            f"rejected {counts['rejected_items']}, throttled requests {counts['throttled_requests']}, "
-            f"{counts['wire_bytes']} bytes on the wire"
+            f"  {signal:<8} sent {counts['sent_items']} items in {counts['sent_requests']} requests "
+            f"({counts['retries']} retries): accepted {counts['accepted_items']} "
+            f"({counts['accepted_items_per_s']:,.0f}/s), rejected {counts['rejected_items']}, "
+            f"throttled {counts['throttled_items']}, failed {counts['failed_items']}; "
+            f"{counts['sent_raw_bytes']} bytes raw, {counts['sent_wire_bytes']} on the wire"
+        )
+        if counts["lost_batches"]:
+            lines.append(
+                f"  !! {signal}: {counts['lost_batches']} batches ({counts['lost_items']} items) were LOST "
+                "after their last retry"
+            )
+        if counts["skipped_batches"]:
+            lines.append(
+                f"  !! {signal}: {counts['skipped_batches']} batches skipped: the generator fell behind --otlp-rate"
+            )
+    for signal, figures in summary.get("verify", {}).items():
+        lines.append(
+            f"  verify {signal}: {figures['visible_items']}/{figures['items']} items visible, loss ratio "
+            f"{figures['loss_ratio']:.4%}; write-to-visible p50 {figures['p50_ms']} ms, "
+            f"p95 {figures['p95_ms']} ms, p99 {figures['p99_ms']} ms"
         )
     return "\n".join(lines)
 

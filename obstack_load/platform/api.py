@@ -215,9 +215,10 @@ async def logs_search(request: Request) -> Response:
 async def trace_get(request: Request) -> Response:
     principal = caller(request)
     trace_id = request.path_params["trace_id"].lower()
-    spans = state_of(request).store(principal.tenant_id).traces.get(trace_id)
-    if not spans:
+    stored = state_of(request).store(principal.tenant_id).traces.get(trace_id)
+    if not stored:
         raise ApiError(404, "trace not found")
+    spans = list(stored.values())
     return reply(principal, trace_id=trace_id, summary=trace_summary(trace_id, spans), spans=spans)
 
 

@@ -64,7 +64,8 @@ class TenantStore:
         self.tenant_id = tenant_id
         self.settings = settings
         self.logs: deque[dict[str, Any]] = deque(maxlen=settings.max_log_records_per_tenant)
-        self.traces: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        # trace id -> span id -> span: a redelivered span (OTLP is at-least-once) replaces itself
+        self.traces: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
         self.trace_ingested_at: dict[str, float] = {}
         self.series: dict[tuple, Series] = {}
         self.series_by_name: dict[str, list[Series]] = {}
@@ -78,20 +79,23 @@ class TenantStore:
         self.logs.append(record)
 
     def add_span(self, span: dict[str, Any], now: float) -> bool:
-        """Store a span; False when its trace already holds the most spans a trace may have."""
+        """Store a span; False when its trace already holds the most spans a trace may have.
+
+        The same span delivered again (a retried or repeated batch) is stored once and accepted.
+        """
         trace_id = span["trace_id"]
         spans = self.traces.get(trace_id)
         if spans is None:
-            spans = self.traces[trace_id] = []
+            spans = self.traces[trace_id] = {}
             if len(self.traces) > self.settings.max_traces_per_tenant:
                 evicted, _ = self.traces.popitem(last=False)
                 self.trace_ingested_at.pop(evicted, None)
-        elif len(spans) >= self.settings.max_spans_per_trace:
+        elif span["span_id"] not in spans and len(spans) >= self.settings.max_spans_per_trace:
             return False
         else:
             self.traces.move_to_end(trace_id)
         self.trace_ingested_at[trace_id] = now
-        spans.append(span)
+        spans[span["span_id"]] = span
         return True
 
     def add_point(
@@ -175,7 +179,7 @@ class TenantStore:
     ) -> list[dict[str, Any]]:
         out = []
         for trace_id in reversed(self.traces):
-            summary = trace_summary(trace_id, self.traces[trace_id])
+            summary = trace_summary(trace_id, list(self.traces[trace_id].values()))
             if not start_ns <= summary["start_time_unix_nano"] <= end_ns:
                 continue
             if service and service not in summary["services"]:

@@ -1,11 +1,165 @@
-"""Sending one OTLP/HTTP export through a Locust HTTP client and accounting for the answer."""
+"""The OTLP/HTTP client half: send one batch through a Locust HTTP client, retry by the OTLP
+rules, and account for every attempt.
+
+The rules (opentelemetry-proto's specification, see ../shared/reference/otlp-http-checklist.md):
+
+* retry only 429, 502, 503 and 504, honouring ``Retry-After`` in seconds or as an HTTP date, and
+  a dropped connection; back off exponentially with full jitter when the server names no time;
+  never wait longer than the cap;
+* never retry a 400 or any other answer; a 200 with ``partial_success`` is not retried either,
+  its refused items are counted as rejected;
+* throttling is not an error: a 429 is reported under its own request name,
+  ``<path> (throttled)``, so the path's own failure rate shows real errors only.
+
+Every attempt is one Locust ``request`` event, so stats, the web UI and the results database see
+each one.
+"""
 
 from __future__ import annotations
 
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+import gevent
 from google.protobuf.message import Message
 
 from obstack_load.accounting import ledger
 from obstack_load.telemetry import otlp
+from obstack_load.telemetry.payloads import Payload, encode_payload
+
+RETRYABLE = frozenset({429, 502, 503, 504})
+THROTTLED_SUFFIX = " (throttled)"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 5  # 0: every answer is final
+    backoff_s: float = 0.5
+    max_wait_s: float = 30.0
+
+    def wait(self, attempt: int, retry_after: str | None, rng: random.Random, now: float) -> float:
+        """Seconds before retry number ``attempt`` (1-based)."""
+        told = parse_retry_after(retry_after, now)
+        if told is None:
+            told = rng.uniform(0, self.backoff_s * 2 ** (attempt - 1))  # "full jitter"
+        return min(max(told, 0.0), self.max_wait_s)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - now
+
+
+class OtlpExporter:
+    """Sends batches of one signal for one tenant over one Locust HTTP client."""
+
+    def __init__(
+        self,
+        client,
+        signal: str,
+        tenant_id: str,
+        headers: dict[str, str],
+        path: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.signal = otlp.SIGNALS[signal]
+        self.tenant_id = tenant_id
+        self.headers = headers
+        self.path = path or self.signal.path
+        self.retry = retry
+        self.rng = rng or random.Random()
+        self.last_rejected = 0  # items the last delivered batch had refused (partial success)
+
+    def send(self, payload: Payload, context: dict | None = None) -> bool:
+        """Deliver one batch, retrying as the rules allow; True when the platform took it.
+
+        ``context`` goes with each request event (the results plugin reads ``obstack_items``).
+        """
+        context = {"obstack_items": payload.items, **(context or {})}
+        attempt = 0
+        while True:
+            retry_in = self._attempt(
+                payload, context, final=attempt >= self.retry.retries, attempt=attempt + 1
+            )
+            if retry_in is None or retry_in < 0:  # settled: counted once here, not when started
+                ledger.record(self.signal.name, self.tenant_id, batches=1)
+                return retry_in is None
+            attempt += 1
+            ledger.record(self.signal.name, self.tenant_id, retries=1)
+            gevent.sleep(retry_in)
+
+    def _attempt(self, payload: Payload, context: dict, final: bool, attempt: int) -> float | None:
+        """None: delivered. A negative number: given up (or refused). Else: retry after that long."""
+        signal = self.signal
+        with self.client.post(
+            self.path, data=payload.body, headers=self.headers, name=self.path,
+            catch_response=True, context=context,
+        ) as response:  # fmt: skip
+            status = response.status_code
+            if 200 <= status < 300:
+                rejected, problem = self._partial_success(response.content, payload.content_type)
+                self.last_rejected = rejected
+                self._count("accepted", payload, rejected)
+                if problem:
+                    response.failure(problem)
+                return None
+            retryable = status in RETRYABLE or status == 0  # 0: no answer (connection error)
+            if status == 429:
+                response.request_meta["name"] = self.path + THROTTLED_SUFFIX
+                self._count("throttled", payload)
+            else:
+                self._count("failed" if retryable else "rejected", payload)
+            if not retryable or final:
+                if retryable:
+                    ledger.record(
+                        signal.name, self.tenant_id, lost_batches=1, lost_items=payload.items
+                    )
+                response.failure(self._describe(response, status, attempt, final and retryable))
+                return -1.0
+            if status == 429:
+                response.success()  # throttling that will be retried is not an error
+            else:
+                response.failure(self._describe(response, status, attempt, False))
+            headers = response.headers or {}
+            return self.retry.wait(attempt, headers.get("Retry-After"), self.rng, time.time())
+
+    def _partial_success(self, body: bytes | None, content_type: str) -> tuple[int, str | None]:
+        if not body:
+            return 0, None  # an empty 200 is a full success (many collectors answer so)
+        try:
+            answer = otlp.decode(body, self.signal.response_type, content_type)
+        except otlp.DecodeFailure as exc:
+            return 0, f"accepted, but the answer is not an OTLP response: {exc}"
+        rejected = getattr(answer.partial_success, self.signal.rejected_field)
+        if rejected:
+            return rejected, f"partial success: {answer.partial_success.error_message}"
+        return 0, None
+
+    def _count(self, outcome: str, payload: Payload, rejected: int = 0) -> None:
+        ledger.attempt(
+            self.signal.name, self.tenant_id, outcome, payload.items, payload.raw_bytes,
+            payload.wire_bytes, rejected,
+        )  # fmt: skip
+
+    @staticmethod
+    def _describe(response, status: int, attempt: int, gave_up: bool) -> str:
+        what = "throttled (429)" if status == 429 else f"HTTP {status}" if status else "no answer"
+        if status == 0 and getattr(response, "error", None) is not None:
+            what += f": {type(response.error).__name__}"
+        return f"{what}, gave up after {attempt} attempts" if gave_up and attempt > 1 else what
 
 
 def export(
@@ -19,50 +173,9 @@ def export(
     gzip: bool = True,
     path: str | None = None,
 ) -> bool:
-    """POST ``message``; True when the platform accepted it (fully or partially)."""
-    signal = otlp.SIGNALS[signal_name]
-    items = otlp.count_items(signal_name, message)
-    raw = otlp.encode(message, content_type)
-    body = otlp.compress(raw) if gzip else raw
+    """POST one message once (no retries), as the smoke journey does; True when it was taken."""
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {api_key}"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    with client.post(
-        path or signal.path,
-        data=body,
-        headers=headers,
-        name=signal.path,
-        catch_response=True,
-        context={"obstack_items": items},  # the results plugin counts ingested items from it
-    ) as response:
-        counts = {
-            "requests": 1,
-            "sent_items": items,
-            "raw_bytes": len(raw),
-            "wire_bytes": len(body),
-        }
-        if response.status_code == 429:
-            ledger.record(signal_name, tenant_id, throttled_requests=1, **counts)
-            response.failure("throttled (429)")
-            return False
-        if response.status_code != 200:
-            ledger.record(signal_name, tenant_id, failed_requests=1, **counts)
-            response.failure(f"HTTP {response.status_code}")
-            return False
-        try:
-            answer = otlp.decode(response.content or b"", signal.response_type, content_type)
-        except otlp.DecodeFailure as exc:
-            ledger.record(signal_name, tenant_id, failed_requests=1, **counts)
-            response.failure(f"undecodable response: {exc}")
-            return False
-        rejected = getattr(answer.partial_success, signal.rejected_field)
-        ledger.record(
-            signal_name,
-            tenant_id,
-            accepted_items=items - rejected,
-            rejected_items=rejected,
-            **counts,
-        )
-        if rejected:
-            response.failure(f"partial success: {answer.partial_success.error_message}")
-        return True
+    exporter = OtlpExporter(client, signal_name, tenant_id, headers, path, RetryPolicy(retries=0))
+    return exporter.send(encode_payload(signal_name, message, content_type, gzip))

@@ -85,11 +85,19 @@ class ApiSession:
         return {"Authorization": f"Bearer {self.access_token}"}
 
     def request(
-        self, method: str, path: str, name: str, check: Check | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        name: str,
+        check: Check | None = None,
+        expect_missing: bool = False,
+        **kwargs: Any,
     ) -> Any | None:
         """The decoded JSON answer, or None after marking the request failed.
 
-        ``check`` validates the answer's shape and content: it returns a problem or None.
+        ``check`` validates the answer's shape and content: it returns a problem or None. With
+        ``expect_missing`` a 404 is a valid answer (``{}``): the caller is waiting for something
+        to appear.
         """
         if self.access_token is None:
             self.login()
@@ -103,6 +111,8 @@ class ApiSession:
                     response.success()  # not an error yet: refresh once and retry
                     self.refresh()
                     continue
+                if response.status_code == 404 and expect_missing:
+                    return {}
                 if not 200 <= response.status_code < 300:
                     response.failure(f"HTTP {response.status_code}")
                     return None

@@ -1,0 +1,15 @@
+"""High-volume OTLP ingestion: logs, metrics and traces users posting realistic batches.
+
+Pick classes on the command line (``locust -f locustfiles/ingest.py LogsIngestUser``) or run all
+three by their weights. Knobs: ``--otlp-*`` (``locust -f locustfiles/ingest.py --help``).
+"""
+
+import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
+import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
+import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
+from obstack_load.shapes import ProfileShape  # noqa: F401  (--load-shape: stages, step, spike)
+from obstack_load.users.ingest import (  # noqa: F401  (also registers the --otlp-* options)
+    LogsIngestUser,
+    MetricsIngestUser,
+    TracesIngestUser,
+)

@@ -1,0 +1,192 @@
+"""The ingestion knobs: Locust custom options (web UI, ``--config`` files, ``OBSTACK_OTLP_*``
+environment variables) and the validated ``IngestSettings`` the users read them into.
+
+The names follow the OpenTelemetry exporter's where one exists (``--otlp-compression``), so the
+same knobs work against the reference platform, an OpenTelemetry Collector or a Loki, Tempo or
+Mimir OTLP endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from locust import events
+
+from obstack_load.config import ConfigError, parse_duration
+from obstack_load.options import preflight
+from obstack_load.telemetry import otlp
+from obstack_load.telemetry.clock import MODES, TimestampSettings
+from obstack_load.tenants import Tenant
+
+AUTH_SCHEMES = ("bearer", "x-api-key", "scope-orgid", "scope-orgid-only", "header:NAME")
+SOURCE = "command line / config"
+# option name -> (default, help); every option also reads OBSTACK_<NAME> from the environment
+OPTIONS: dict[str, tuple[str, str]] = {
+    "otlp-batch-size": ("100", "items per request: log records, data points or spans"),
+    "otlp-encoding": ("protobuf", "protobuf or json (OTLP/JSON with hex ids)"),
+    "otlp-compression": ("gzip", "gzip or none"),
+    "otlp-rate": ("0", "items/s per user (0: as fast as the user can)"),
+    "otlp-total-rate": ("0", "items/s per signal across all users and workers (0: no total)"),
+    "otlp-cardinality": ("1000", "metric series per tenant"),
+    "otlp-churn": ("0", "metric series replaced by new ones per minute"),
+    "otlp-timestamps": ("now", "now, or backfill (each batch somewhere in --otlp-backfill)"),
+    "otlp-backfill": ("1h", "how far back backfilled timestamps reach"),
+    "otlp-out-of-order": (
+        "0",
+        "share (0..1) of items stamped up to --otlp-out-of-order-max earlier",
+    ),
+    "otlp-out-of-order-max": ("5m", "how far back an out-of-order item may be"),
+    "otlp-auth": ("bearer", "tenant header scheme: " + ", ".join(AUTH_SCHEMES)),
+    "otlp-logs-path": ("/v1/logs", "path for logs"),
+    "otlp-metrics-path": ("/v1/metrics", "path for metrics"),
+    "otlp-traces-path": ("/v1/traces", "path for traces"),
+    "otlp-retries": (
+        "5",
+        "retries of a batch after 429/502/503/504 or a connection error (0: off)",
+    ),
+    "otlp-retry-max-wait": ("30s", "cap on any one wait, Retry-After included"),
+    "otlp-backoff": (
+        "500ms",
+        "first backoff after an error without Retry-After; doubles, with jitter",
+    ),
+    "otlp-pool-size": ("64", "distinct pre-built bodies per signal and process (0: build each)"),
+    "otlp-pool-refresh": ("10s", "every pooled body is rebuilt within this (0: never)"),
+    "otlp-verify": ("false", "ingest-then-verify: tag batches and read them back (true/false)"),
+    "otlp-verify-timeout": ("30s", "how long a tagged batch may take to become visible"),
+    "otlp-verify-poll": ("250ms", "how often unverified batches are looked for"),
+}
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser) -> None:
+    for name, (default, text) in OPTIONS.items():
+        env = "OBSTACK_" + name.upper().replace("-", "_")
+        parser.add_argument(
+            f"--{name}", default=os.environ.get(env, default), help=f"{text} (env {env})"
+        )
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    batch_size: int = 100
+    content_type: str = otlp.PROTOBUF
+    gzip: bool = True
+    rate_per_user: float = 0.0
+    total_rate: float = 0.0
+    cardinality: int = 1000
+    churn_per_minute: float = 0.0
+    timestamps: TimestampSettings = TimestampSettings()
+    auth: str = "bearer"
+    paths: tuple[tuple[str, str], ...] = (
+        ("logs", "/v1/logs"),
+        ("metrics", "/v1/metrics"),
+        ("traces", "/v1/traces"),
+    )
+    retries: int = 5
+    retry_max_wait_s: float = 30.0
+    backoff_s: float = 0.5
+    pool_size: int = 64
+    pool_refresh_s: float = 10.0
+    verify: bool = False
+    verify_timeout_s: float = 30.0
+    verify_poll_s: float = 0.25
+
+    def path(self, signal: str) -> str:
+        return dict(self.paths)[signal]
+
+    def headers(self, tenant: Tenant) -> dict[str, str]:
+        """The request headers that carry the content type, compression and the tenant."""
+        headers = {"Content-Type": self.content_type}
+        if self.gzip:
+            headers["Content-Encoding"] = "gzip"
+        if self.auth == "bearer":
+            headers["Authorization"] = f"Bearer {tenant.api_key}"
+        elif self.auth == "x-api-key":
+            headers["X-API-Key"] = tenant.api_key
+        elif self.auth == "scope-orgid":
+            headers["X-Scope-OrgID"] = tenant.tenant_id
+            headers["Authorization"] = f"Bearer {tenant.api_key}"
+        elif self.auth == "scope-orgid-only":
+            headers["X-Scope-OrgID"] = tenant.tenant_id
+        else:
+            headers[self.auth.split(":", 1)[1]] = tenant.api_key
+        return headers
+
+
+def _number(options: Any, name: str, kind: type, low: float, high: float | None = None):
+    raw = getattr(options, name.replace("-", "_"))
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            SOURCE, name, f"{raw!r} is not a{'n integer' if kind is int else ' number'}"
+        ) from None
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(SOURCE, name, f"must be {span}, got {raw!r}")
+    return value
+
+
+def _duration(options: Any, name: str) -> float:
+    raw = getattr(options, name.replace("-", "_"))
+    try:
+        return parse_duration(str(raw))
+    except ValueError as exc:
+        raise ConfigError(SOURCE, name, str(exc)) from None
+
+
+def _choice(options: Any, name: str, choices: tuple[str, ...]) -> str:
+    raw = str(getattr(options, name.replace("-", "_"))).strip().lower()
+    if raw not in choices:
+        raise ConfigError(SOURCE, name, f"{raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def settings_from(options: Any) -> IngestSettings:
+    """Validated settings; a ``ConfigError`` names the option at fault."""
+    auth = str(options.otlp_auth).strip()
+    if auth.lower() in AUTH_SCHEMES[:-1]:
+        auth = auth.lower()
+    elif not (auth.lower().startswith("header:") and auth.split(":", 1)[1].strip()):
+        raise ConfigError(SOURCE, "otlp-auth", f"{auth!r} is not one of {', '.join(AUTH_SCHEMES)}")
+    paths = []
+    for signal in otlp.SIGNALS:
+        path = str(getattr(options, f"otlp_{signal}_path"))
+        if not path.startswith("/"):
+            raise ConfigError(SOURCE, f"otlp-{signal}-path", f"{path!r} must start with /")
+        paths.append((signal, path))
+    encoding = _choice(options, "otlp-encoding", ("protobuf", "json"))
+    return IngestSettings(
+        batch_size=_number(options, "otlp-batch-size", int, 1, 100_000),
+        content_type=otlp.PROTOBUF if encoding == "protobuf" else otlp.JSON,
+        gzip=_choice(options, "otlp-compression", ("gzip", "none")) == "gzip",
+        rate_per_user=_number(options, "otlp-rate", float, 0),
+        total_rate=_number(options, "otlp-total-rate", float, 0),
+        cardinality=_number(options, "otlp-cardinality", int, 1, 10_000_000),
+        churn_per_minute=_number(options, "otlp-churn", float, 0),
+        timestamps=TimestampSettings(
+            mode=_choice(options, "otlp-timestamps", MODES),
+            backfill_s=_duration(options, "otlp-backfill"),
+            out_of_order=_number(options, "otlp-out-of-order", float, 0, 1),
+            out_of_order_max_s=_duration(options, "otlp-out-of-order-max"),
+        ),
+        auth=auth,
+        paths=tuple(paths),
+        retries=_number(options, "otlp-retries", int, 0, 1000),
+        retry_max_wait_s=_duration(options, "otlp-retry-max-wait"),
+        backoff_s=_duration(options, "otlp-backoff"),
+        pool_size=_number(options, "otlp-pool-size", int, 0, 100_000),
+        pool_refresh_s=_duration(options, "otlp-pool-refresh"),
+        verify=_choice(options, "otlp-verify", ("true", "false", "on", "off", "1", "0"))
+        in ("true", "on", "1"),
+        verify_timeout_s=_duration(options, "otlp-verify-timeout"),
+        verify_poll_s=_duration(options, "otlp-verify-poll"),
+    )
+
+
+@preflight
+def _check(environment) -> None:
+    """A bad ingestion knob stops the run before any load, naming the option."""
+    settings_from(environment.parsed_options)
