@@ -83,8 +83,12 @@ class IngestLedger:
         raw_bytes: int,
         wire_bytes: int,
         rejected_items: int = 0,
+        next_step: str = "settled",
     ) -> None:
-        """One HTTP attempt's answer. Written out by hand: it runs for every request."""
+        """One HTTP attempt's answer; ``next_step`` is settled, retry or lost (given up).
+
+        Written out by hand, as one call: it runs for every request the ingestion users send.
+        """
         key = (signal, tenant_id)
         for entry in (self.counts[key], self._unreported[key]):
             entry.sent_requests += 1
@@ -110,6 +114,13 @@ class IngestLedger:
                     f"{outcome}_wire_bytes",
                     getattr(entry, f"{outcome}_wire_bytes") + wire_bytes,
                 )
+            if next_step == "retry":
+                entry.retries += 1
+            else:
+                entry.batches += 1
+                if next_step == "lost":
+                    entry.lost_batches += 1
+                    entry.lost_items += items
 
     def take_unreported(self) -> list[list]:
         out = [[signal, tenant, asdict(c)] for (signal, tenant), c in self._unreported.items()]

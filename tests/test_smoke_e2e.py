@@ -45,8 +45,8 @@ def test_smoke_profile_against_platform(tmp_path, tenants):
             for signal in ("logs", "metrics", "traces"):
                 ours = sent[signal][tenant_id]
                 assert usage[signal]["accepted"] == ours["accepted_items"] == ours["sent_items"]
-                assert usage[signal]["requests"] == ours["requests"]
-                assert usage[signal]["wire_bytes"] == ours["wire_bytes"]
+                assert usage[signal]["requests"] == ours["sent_requests"]
+                assert usage[signal]["wire_bytes"] == ours["accepted_wire_bytes"]
         # no secret reaches the output
         output = result.stdout + result.stderr + summary_path.read_text()
         assert not any(secret in output for secret in tenants.secrets())

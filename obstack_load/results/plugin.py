@@ -22,6 +22,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
 import gevent
@@ -33,9 +34,11 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsError
 
 from obstack_load import __version__
+from obstack_load.accounting import ledger
 from obstack_load.config import REPO_ROOT, ConfigError
 from obstack_load.options import preflight
 from obstack_load.results.intervals import IntervalAggregator, interval_row
+from obstack_load.results.schema import INGEST_COUNT_FIELDS
 from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
     StoreError,
@@ -389,6 +392,15 @@ class RunRecorder:
             max_cpu_percent=peak,
         )
         self.outbox.set_run(self.run)
+        self.queue_ingest_counts()
+
+    def queue_ingest_counts(self) -> None:
+        """The run's ingestion ledger (merged from every worker), one row per signal and tenant."""
+        for (signal, tenant_id), counts in sorted(ledger.counts.items()):
+            values = asdict(counts)
+            self.outbox.set_ingest(
+                (self.run_id, signal, tenant_id, *(values[f] for f in INGEST_COUNT_FIELDS))
+            )
 
     def set_thresholds(self, verdict: str, rows: list[tuple]) -> None:
         """Called by the thresholds plugin: verdict per run, one row per expression and scope."""
@@ -409,6 +421,8 @@ class RunRecorder:
         if self.run is not None and self.finalized_run != self.run_id:
             self.finish_run("finished", exit_code)
             self.finalized_run = self.run_id
+        if self.run is not None:
+            self.queue_ingest_counts()  # the workers' last reports may land after test_stop
         written = self.writer.flush(timeout=60.0)
         pending = self.outbox.pending()
         dropped = self.outbox.dropped + self.dropped_on_workers

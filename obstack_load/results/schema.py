@@ -6,7 +6,11 @@ pandas reads them directly. Documented in docs/results-schema.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from obstack_load.accounting import IngestCounts
+
+INGEST_COUNT_FIELDS = tuple(f.name for f in fields(IngestCounts))
 
 # Generic column types, rendered per dialect below.
 TYPES = {
@@ -111,6 +115,14 @@ WRITTEN_BATCHES = Table(
     (("batch_id", "text"), ("run_id", "text"), ("written_at", "real"), ("rows", "int")),
     primary_key=("batch_id",),
 )
+INGEST_COUNTS = Table(
+    "ingest_counts",
+    (
+        ("run_id", "text"), ("signal", "text"), ("tenant_id", "text"),
+        *((name, "int") for name in INGEST_COUNT_FIELDS),
+    ),
+    primary_key=("run_id", "signal", "tenant_id"),
+)  # fmt: skip
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations",
     (("version", "int"), ("description", "text"), ("applied_at", "real")),
@@ -141,5 +153,8 @@ class Migration:
         return out + list(self.statements)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", TABLES),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", TABLES),
+    Migration(2, "ingestion counts per run, signal and tenant", (INGEST_COUNTS,)),
+)
 LATEST_VERSION = MIGRATIONS[-1].version

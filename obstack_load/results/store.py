@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from obstack_load.results.schema import (
     ERRORS,
+    INGEST_COUNTS,
     MIGRATIONS,
     REQUEST_INTERVALS,
     REQUESTS,
@@ -48,6 +49,7 @@ class Batch:
     system: list[tuple] = field(default_factory=list)
     errors: list[tuple] = field(default_factory=list)
     thresholds: list[tuple] = field(default_factory=list)
+    ingest: list[tuple] = field(default_factory=list)  # upserted: the run's totals so far
 
     def appended_tables(self) -> list[tuple[Table, list[tuple]]]:
         return [
@@ -66,6 +68,7 @@ class Batch:
             self.system,
             self.errors,
             self.thresholds,
+            self.ingest,
         )
         return sum(len(p) for p in parts)
 
@@ -221,6 +224,17 @@ class Store:
                             f"ON CONFLICT (run_id, expression, scope) DO UPDATE SET {updates}",
                         ),
                         batch.thresholds,
+                    )
+                if batch.ingest:
+                    updates = ", ".join(
+                        f"{c} = excluded.{c}" for c in INGEST_COUNTS.column_names[3:]
+                    )
+                    self._executemany(
+                        self._insert_sql(
+                            INGEST_COUNTS,
+                            f"ON CONFLICT (run_id, signal, tenant_id) DO UPDATE SET {updates}",
+                        ),
+                        batch.ingest,
                     )
                 run_id = batch.runs[0]["run_id"] if batch.runs else None
                 self._execute(

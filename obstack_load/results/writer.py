@@ -38,6 +38,8 @@ class Outbox:
         self.errors: dict[tuple, list] = {}  # (run, method, name, error) -> [count, first, last]
         self.dirty_errors: set[tuple] = set()
         self.thresholds: deque[tuple] = deque()
+        self.ingest: dict[tuple, tuple] = {}  # (run, signal, tenant) -> latest row
+        self.dirty_ingest: set[tuple] = set()
         self.dropped = 0
 
     def add_requests(self, rows: list[tuple]) -> None:
@@ -50,6 +52,10 @@ class Outbox:
     def set_run(self, run: dict[str, Any]) -> None:
         self.runs[run["run_id"]] = dict(run)
         self.dirty_runs.add(run["run_id"])
+
+    def set_ingest(self, row: tuple) -> None:
+        self.ingest[row[:3]] = row
+        self.dirty_ingest.add(row[:3])
 
     def count_error(
         self, run_id: str, method: str, name: str, error: str, count: int, first: float, last: float
@@ -68,14 +74,17 @@ class Outbox:
         return (
             len(self.requests) + len(self.intervals) + len(self.user_counts) + len(self.system)
             + len(self.thresholds) + len(self.dirty_runs) + len(self.dirty_errors)
+            + len(self.dirty_ingest)
         )  # fmt: skip
 
     def take(self) -> tuple[Batch, Callable[[], None], Callable[[], None]]:
         """A batch from the head of the outbox, plus what to do once it is written or failed."""
         runs = sorted(self.dirty_runs)
         errors = sorted(self.dirty_errors)
+        ingest = sorted(self.dirty_ingest)
         self.dirty_runs.clear()
         self.dirty_errors.clear()
+        self.dirty_ingest.clear()
         batch = Batch(
             batch_id=uuid.uuid4().hex,
             runs=[dict(self.runs[r]) for r in runs],
@@ -85,6 +94,7 @@ class Outbox:
             system=list(self.system),
             errors=[(*key, *self.errors[key]) for key in errors],
             thresholds=list(self.thresholds),
+            ingest=[self.ingest[key] for key in ingest],
         )
         counts = {
             "requests": len(batch.requests), "intervals": len(batch.intervals),
@@ -101,6 +111,7 @@ class Outbox:
         def failed() -> None:
             self.dirty_runs.update(runs)
             self.dirty_errors.update(errors)
+            self.dirty_ingest.update(ingest)
 
         return batch, written, failed
 

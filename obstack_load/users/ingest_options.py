@@ -52,7 +52,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "first backoff after an error without Retry-After; doubles, with jitter",
     ),
     "otlp-pool-size": ("64", "distinct pre-built bodies per signal and process (0: build each)"),
-    "otlp-pool-refresh": ("10s", "every pooled body is rebuilt within this (0: never)"),
+    "otlp-pool-refresh": ("30s", "every pooled body is rebuilt within this (0: never)"),
     "otlp-verify": ("false", "ingest-then-verify: tag batches and read them back (true/false)"),
     "otlp-verify-timeout": ("30s", "how long a tagged batch may take to become visible"),
     "otlp-verify-poll": ("250ms", "how often unverified batches are looked for"),
@@ -88,7 +88,7 @@ class IngestSettings:
     retry_max_wait_s: float = 30.0
     backoff_s: float = 0.5
     pool_size: int = 64
-    pool_refresh_s: float = 10.0
+    pool_refresh_s: float = 30.0
     verify: bool = False
     verify_timeout_s: float = 30.0
     verify_poll_s: float = 0.25

@@ -88,22 +88,21 @@ class OtlpExporter:
 
         ``context`` goes with each request event (the results plugin reads ``obstack_items``).
         """
-        context = {"obstack_items": payload.items, **(context or {})}
-        attempt = 0
+        context = (
+            {"obstack_items": payload.items, **context}
+            if context
+            else {"obstack_items": payload.items}
+        )
+        attempt = 1
         while True:
-            retry_in = self._attempt(
-                payload, context, final=attempt >= self.retry.retries, attempt=attempt + 1
-            )
-            if retry_in is None or retry_in < 0:  # settled: counted once here, not when started
-                ledger.record(self.signal.name, self.tenant_id, batches=1)
+            retry_in = self._attempt(payload, context, attempt)
+            if retry_in is None or retry_in < 0:
                 return retry_in is None
             attempt += 1
-            ledger.record(self.signal.name, self.tenant_id, retries=1)
             gevent.sleep(retry_in)
 
-    def _attempt(self, payload: Payload, context: dict, final: bool, attempt: int) -> float | None:
+    def _attempt(self, payload: Payload, context: dict, attempt: int) -> float | None:
         """None: delivered. A negative number: given up (or refused). Else: retry after that long."""
-        signal = self.signal
         with self.client.post(
             self.path, data=payload.body, headers=self.headers, name=self.path,
             catch_response=True, context=context,
@@ -117,18 +116,16 @@ class OtlpExporter:
                     response.failure(problem)
                 return None
             retryable = status in RETRYABLE or status == 0  # 0: no answer (connection error)
+            outcome = "throttled" if status == 429 else "failed" if retryable else "rejected"
             if status == 429:
                 response.request_meta["name"] = self.path + THROTTLED_SUFFIX
-                self._count("throttled", payload)
-            else:
-                self._count("failed" if retryable else "rejected", payload)
-            if not retryable or final:
-                if retryable:
-                    ledger.record(
-                        signal.name, self.tenant_id, lost_batches=1, lost_items=payload.items
-                    )
-                response.failure(self._describe(response, status, attempt, final and retryable))
+            if not retryable or attempt > self.retry.retries:
+                self._count(outcome, payload, next_step="lost" if retryable else "settled")
+                response.failure(
+                    self._describe(response, status, attempt, retryable and attempt > 1)
+                )
                 return -1.0
+            self._count(outcome, payload, next_step="retry")
             if status == 429:
                 response.success()  # throttling that will be retried is not an error
             else:
@@ -148,10 +145,12 @@ class OtlpExporter:
             return rejected, f"partial success: {answer.partial_success.error_message}"
         return 0, None
 
-    def _count(self, outcome: str, payload: Payload, rejected: int = 0) -> None:
+    def _count(
+        self, outcome: str, payload: Payload, rejected: int = 0, next_step: str = "settled"
+    ) -> None:
         ledger.attempt(
             self.signal.name, self.tenant_id, outcome, payload.items, payload.raw_bytes,
-            payload.wire_bytes, rejected,
+            len(payload.body), rejected, next_step,
         )  # fmt: skip
 
     @staticmethod

@@ -6,8 +6,23 @@ from obstack_load.platform.settings import PlatformSettings
 from obstack_load.platform.storage import Matcher, TenantStore, evaluate_query
 
 
-def span(trace: int, start: int = 0, end: int = 1) -> dict:
-    return {"trace_id": f"{trace:032x}", "start_time_unix_nano": start, "end_time_unix_nano": end}
+def span(trace: int, start: int = 0, end: int = 1, span_id: int = 1) -> dict:
+    return {
+        "trace_id": f"{trace:032x}",
+        "span_id": f"{span_id:016x}",
+        "start_time_unix_nano": start,
+        "end_time_unix_nano": end,
+    }
+
+
+def test_a_redelivered_span_is_stored_once_and_accepted():
+    """OTLP delivery is at least once: a retried batch must not fill a trace with copies."""
+    store = TenantStore("t", PlatformSettings(max_spans_per_trace=2))
+    assert all(store.add_span(span(7, span_id=1), 0.0) for _ in range(5))
+    assert store.add_span(span(7, span_id=2), 0.0)
+    assert not store.add_span(span(7, span_id=3), 0.0), "a full trace refuses a new span"
+    assert store.add_span(span(7, span_id=2), 0.0), "but takes a copy of one it holds"
+    assert sorted(store.traces[f"{7:032x}"]) == [f"{1:016x}", f"{2:016x}"]
 
 
 def test_count_bounds():

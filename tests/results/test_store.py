@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from obstack_load.results.queries import run_report
-from obstack_load.results.schema import LATEST_VERSION
+from obstack_load.results.schema import INGEST_COUNTS, LATEST_VERSION, MIGRATIONS
 from obstack_load.results.store import Batch, StoreError, open_store, redact
 
 
@@ -27,6 +27,7 @@ def store(request, tmp_path):
             "threshold_results",
             "user_counts",
             "system_metrics",
+            "ingest_counts",
         ):
             opened.fetch(f"DROP TABLE IF EXISTS {table}")
         opened.fetch("DROP TABLE IF EXISTS schema_migrations")
@@ -77,9 +78,29 @@ def batch(batch_id: str, run_id: str = "run1") -> Batch:
 
 
 def test_migrate_is_idempotent(store):
-    assert store.migrate() == 1
+    assert store.migrate() == len(MIGRATIONS)
     assert store.migrate() == 0
     assert store.fetch("SELECT MAX(version) AS v FROM schema_migrations")[0]["v"] == LATEST_VERSION
+
+
+def test_ingest_counts_upsert_to_the_latest_totals(store):
+    store.migrate()
+    width = len(INGEST_COUNTS.columns) - 3
+    store.write(Batch("i1", ingest=[("run1", "logs", "t1", *([1] * width))]))
+    store.write(
+        Batch(
+            "i2",
+            ingest=[
+                ("run1", "logs", "t1", *([5] * width)),
+                ("run1", "traces", "t1", *([2] * width)),
+            ],
+        )
+    )
+    rows = store.fetch("SELECT signal, sent_items, lost_items FROM ingest_counts ORDER BY signal")
+    assert [(r["signal"], r["sent_items"], r["lost_items"]) for r in rows] == [
+        ("logs", 5, 5),
+        ("traces", 2, 2),
+    ]
 
 
 def test_batches_are_written_exactly_once_and_errors_upsert(store):

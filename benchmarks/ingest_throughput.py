@@ -1,0 +1,120 @@
+"""Ingestion users against raw Locust posting a constant body of the same size, in one run.
+
+For each signal, two variants alternate round by round: the suite's ``<Signal>IngestUser``
+(``locustfiles/ingest.py`` exactly as a user runs it, plugins included, default knobs: 100
+items per request, protobuf, gzip, pooled bodies) and raw ``FastHttpUser`` posting one real
+pooled body of the suite's mean size, over and over. Both post to nginx answering 200 (pinned to
+CPU 0) from one Locust process pinned to CPU 1; requests/s are counted by nginx itself between
+two readings inside each run. Items/s = requests/s x items per request.
+
+    python benchmarks/ingest_throughput.py [--rounds 3] [--duration 14] [--users 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
+from benchmarks.sink import nginx_sink, steady_rps  # noqa: E402
+from obstack_load.telemetry.payloads import encode_payload  # noqa: E402
+from obstack_load.tenants import load_population  # noqa: E402
+from obstack_load.users.ingest import make_generator  # noqa: E402
+from obstack_load.users.ingest_options import IngestSettings  # noqa: E402
+
+WARMUP_S = 3
+CLASSES = {"logs": "LogsIngestUser", "metrics": "MetricsIngestUser", "traces": "TracesIngestUser"}
+
+
+def typical_body(signal: str, settings: IngestSettings) -> tuple[bytes, float]:
+    """A real pooled body whose size is nearest the pool's mean, and that mean."""
+    generator = make_generator(signal, settings, random.Random(f"1:0:{signal}"), 1)
+    bodies = [
+        encode_payload(
+            signal, generator.batch(settings.batch_size), settings.content_type, True
+        ).body
+        for _ in range(settings.pool_size)
+    ]
+    mean = statistics.mean(len(b) for b in bodies)
+    return min(bodies, key=lambda b: abs(len(b) - mean)), mean
+
+
+def run(locustfile: str, extra: list[str], host: str, env: dict[str, str], args) -> float:
+    command = [
+        "taskset", "-c", "1", sys.executable, "-m", "locust", "-f", locustfile, "--headless",
+        "--host", host, "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s",
+        "--only-summary", "--stop-timeout", "5", *extra,
+    ]  # fmt: skip
+    return steady_rps(command, host, args.duration, env, WARMUP_S)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=14)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--signals", default="logs,metrics,traces")
+    args = parser.parse_args()
+    settings = IngestSettings()
+    table = []
+    with tempfile.TemporaryDirectory() as tmp, nginx_sink(cpu="0") as host:
+        for signal in args.signals.split(","):
+            body, mean = typical_body(signal, settings)
+            body_path = Path(tmp) / f"{signal}.bin"
+            body_path.write_bytes(body)
+            env = {
+                **os.environ, "PYTHONPATH": str(REPO), "OBSTACK_BENCH_BODY": str(body_path),
+                "OBSTACK_BENCH_PATH": f"/v1/{signal}",
+                "OBSTACK_BENCH_KEY": load_population().tenants[0].api_key,
+            }  # fmt: skip
+            raw, suite = [], []
+            for round_number in range(args.rounds):
+                raw.append(run("benchmarks/locustfiles/raw_otlp_post.py", [], host, env, args))
+                suite.append(
+                    run(
+                        "locustfiles/ingest.py",
+                        [CLASSES[signal], "--results-db", str(Path(tmp) / "results.db")],
+                        host,
+                        env,
+                        args,
+                    )
+                )
+                print(
+                    f"{signal} round {round_number + 1}: raw {raw[-1]:,.0f} req/s, "
+                    f"{CLASSES[signal]} {suite[-1]:,.0f} req/s",
+                    flush=True,
+                )
+            ratio = statistics.median(s / r for s, r in zip(suite, raw, strict=True))
+            items = statistics.median(suite) * settings.batch_size
+            table.append(
+                (
+                    signal,
+                    len(body),
+                    mean,
+                    statistics.median(raw),
+                    statistics.median(suite),
+                    ratio,
+                    items,
+                )
+            )
+    print()
+    print(
+        "| signal | constant body (bytes) | suite mean body | raw FastHttpUser req/s | suite req/s | ratio | suite items/s |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for signal, size, mean, raw_rps, suite_rps, ratio, items in table:
+        print(
+            f"| {signal} | {size:,} | {mean:,.0f} | {raw_rps:,.0f} | {suite_rps:,.0f} | {ratio:.3f} | {items:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

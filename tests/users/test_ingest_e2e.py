@@ -1,0 +1,206 @@
+"""Real Locust ingestion runs against the real platform, checked from the platform's side."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.support import run_locust, start_platform
+
+SIGNALS = ("logs", "metrics", "traces")
+
+
+def ingest(tmp_path, platform, *args: str):
+    summary_path = tmp_path / "summary.json"
+    result = run_locust(
+        "-f", "locustfiles/ingest.py", "--headless", "--host", platform.url, "--only-summary",
+        "--stop-timeout", "30", "--summary-json", str(summary_path),
+        "--results-db", str(tmp_path / "results.db"), *args,
+    )  # fmt: skip
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    return result, summary
+
+
+def platform_usage(platform, tenants, tenant_id: str) -> dict:
+    index = [t.tenant_id for t in tenants.tenants].index(tenant_id)
+    return platform.get("/api/v1/usage", platform.token_for(tenants, index)).json()["signals"]
+
+
+def assert_platform_agrees(platform, tenants, summary, signals=SIGNALS) -> None:
+    """Per tenant and signal, what the platform took equals what the suite says it delivered."""
+    per_tenant = summary["ingest"]["by_signal_and_tenant"]
+    assert set(per_tenant) == set(signals)
+    seen = {t for counts in per_tenant.values() for t in counts}
+    assert len(seen) >= 2, "users spread over several tenants"
+    for tenant_id in seen:
+        usage = platform_usage(platform, tenants, tenant_id)
+        for signal in signals:
+            ours = per_tenant[signal].get(tenant_id)
+            if ours is None:
+                assert usage[signal]["accepted"] == 0
+                continue
+            assert usage[signal]["accepted"] == ours["accepted_items"] > 0
+            assert usage[signal]["requests"] == ours["sent_requests"]
+            assert usage[signal]["throttled_requests"] == ours["throttled_requests"]
+            assert usage[signal]["wire_bytes"] == ours["accepted_wire_bytes"]
+            assert usage[signal]["raw_bytes"] == ours["accepted_raw_bytes"]
+            for measure in ("requests", "items", "raw_bytes", "wire_bytes"):
+                parts = sum(
+                    ours[f"{o}_{measure}"] for o in ("accepted", "rejected", "throttled", "failed")
+                )
+                assert ours[f"sent_{measure}"] == parts, measure
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        (),  # protobuf, gzip, bearer key: the defaults
+        (
+            "--otlp-encoding",
+            "json",
+            "--otlp-compression",
+            "none",
+            "--otlp-auth",
+            "x-api-key",
+            "--otlp-batch-size",
+            "37",
+        ),
+    ],  # fmt: skip
+    ids=["protobuf-gzip", "json-plain"],
+)
+def test_every_item_is_accounted_per_tenant_and_signal(tmp_path, tenants, knobs):
+    platform = start_platform()
+    try:
+        result, summary = ingest(tmp_path, platform, "-u", "9", "-r", "9", "-t", "6s", *knobs)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert summary["totals"]["failures"] == 0
+        assert_platform_agrees(platform, tenants, summary)
+        for signal, counts in summary["ingest"]["by_signal"].items():
+            assert counts["lost_batches"] == counts["rejected_items"] == 0
+            if not knobs:
+                assert 3 <= counts["compression_ratio"] <= 50, signal
+                assert counts["sent_items"] == counts["sent_requests"] * 100
+        assert "sent" in result.stdout and "accepted" in result.stdout
+        # the results database holds the same ledger, per signal and tenant
+        with sqlite3.connect(tmp_path / "results.db") as db:
+            stored = db.execute(
+                "SELECT signal, tenant_id, accepted_items, sent_wire_bytes FROM ingest_counts"
+            ).fetchall()
+        per_tenant = summary["ingest"]["by_signal_and_tenant"]
+        assert sorted(stored) == sorted(
+            (signal, tenant, c["accepted_items"], c["sent_wire_bytes"])
+            for signal, tenants_counts in per_tenant.items()
+            for tenant, c in tenants_counts.items()
+        )
+        output = result.stdout + result.stderr + (tmp_path / "summary.json").read_text()
+        assert not any(secret in output for secret in tenants.secrets())
+    finally:
+        assert platform.stop() == 0
+
+
+def test_throttling_is_retried_and_recorded_apart_from_errors(tmp_path, tenants):
+    platform = start_platform("--ingest-rate-limit", "1500")
+    try:
+        result, summary = ingest(
+            tmp_path, platform, "LogsIngestUser", "-u", "6", "-r", "6", "-t", "6s",
+            "--otlp-retries", "20", "--otlp-retry-max-wait", "2s", "--tenants-file", "config/tenants.yaml",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        logs = summary["ingest"]["by_signal"]["logs"]
+        assert logs["throttled_items"] > 0 and logs["retries"] > 0
+        assert logs["lost_batches"] == 0
+        names = {r["name"]: r for r in summary["requests"]}
+        assert names["/v1/logs (throttled)"]["failures"] == 0
+        assert names["/v1/logs"]["failures"] == 0
+        assert_platform_agrees(platform, tenants, summary, ("logs",))
+    finally:
+        assert platform.stop() == 0
+
+
+def test_with_retries_off_the_raw_429s_show_and_are_counted_lost(tmp_path, tenants):
+    platform = start_platform("--ingest-rate-limit", "1500")
+    try:
+        result, summary = ingest(
+            tmp_path,
+            platform,
+            "LogsIngestUser",
+            "-u",
+            "6",
+            "-r",
+            "6",
+            "-t",
+            "5s",
+            "--otlp-retries",
+            "0",
+        )
+        assert result.returncode == 1, "failed requests without thresholds: exit 1"
+        logs = summary["ingest"]["by_signal"]["logs"]
+        assert logs["throttled_items"] > 0 and logs["retries"] == 0
+        assert logs["lost_items"] == logs["throttled_items"]
+        names = {r["name"]: r for r in summary["requests"]}
+        assert (
+            names["/v1/logs (throttled)"]["failures"]
+            == names["/v1/logs (throttled)"]["requests"]
+            > 0
+        )
+        assert "LOST" in result.stdout
+        assert_platform_agrees(platform, tenants, summary, ("logs",))
+    finally:
+        assert platform.stop() == 0
+
+
+def test_ingest_then_verify_reports_zero_loss_and_visibility_latency(tmp_path, tenants):
+    platform = start_platform()
+    try:
+        result, summary = ingest(
+            tmp_path, platform, "LogsIngestUser", "TracesIngestUser", "-u", "4", "-r", "4", "-t", "6s",
+            "--otlp-verify", "true", "--otlp-rate", "400", "--otlp-batch-size", "50",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        verify = summary["verify"]
+        assert set(verify) == {"logs", "traces"}
+        for signal, figures in verify.items():
+            accepted = summary["ingest"]["by_signal"][signal]["accepted_items"]
+            assert figures["items"] == figures["visible_items"] == accepted > 0, signal
+            assert figures["missing_items"] == 0 and figures["loss_ratio"] == 0
+            assert figures["batches"] == accepted // 50 and figures["batches_not_visible"] == 0
+            assert figures["p50_ms"] is not None and figures["p99_ms"] >= figures["p50_ms"]
+        assert "loss ratio 0.0000%" in result.stdout
+    finally:
+        assert platform.stop() == 0
+
+
+def test_total_rate_is_shared_by_the_users(tmp_path, tenants):
+    platform = start_platform()
+    try:
+        result, summary = ingest(
+            tmp_path, platform, "LogsIngestUser", "-u", "5", "-r", "5", "-t", "10s",
+            "--otlp-total-rate", "3000",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        accepted = summary["ingest"]["by_signal"]["logs"]["accepted_items"]
+        assert 0.85 * 30_000 <= accepted <= 1.05 * 30_000
+    finally:
+        assert platform.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--otlp-batch-size", "0", "otlp-batch-size: must be between 1 and 100000, got '0'"),
+        ("--otlp-auth", "cookie", "otlp-auth: 'cookie' is not one of bearer, x-api-key"),
+        ("--otlp-backfill", "an hour", "otlp-backfill: 'an hour' is not a duration"),
+        ("--otlp-out-of-order", "1.5", "otlp-out-of-order: must be between 0 and 1, got '1.5'"),
+    ],
+)
+def test_a_bad_knob_is_one_line_before_any_load(tmp_path, option, value, problem):
+    result = run_locust(
+        "-f", "locustfiles/ingest.py", "--headless", "--host", "http://127.0.0.1:9", "-t", "5s",
+        "--results-db", str(tmp_path / "r.db"), option, value,
+    )  # fmt: skip
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
+    assert len(errors) == 1 and problem in errors[0], result.stderr[-2000:]
+    assert "Ramping" not in result.stderr + result.stdout
