@@ -1,9 +1,10 @@
 """Ingestion users against raw Locust posting a constant body of the same size, in one run.
 
-For each signal, two variants alternate round by round: the suite's ``<Signal>IngestUser``
+For each signal, three variants alternate round by round: raw ``FastHttpUser`` posting one real
+pooled body of the suite's mean size over and over, and the suite's ``<Signal>IngestUser``
 (``locustfiles/ingest.py`` exactly as a user runs it, plugins included, default knobs: 100
-items per request, protobuf, gzip, pooled bodies) and raw ``FastHttpUser`` posting one real
-pooled body of the suite's mean size, over and over. Both post to nginx answering 200 (pinned to
+items per request, protobuf, gzip, pooled bodies) over its default lean transport and over
+``--otlp-transport fasthttp``. Both post to nginx answering 200 (pinned to
 CPU 0) from one Locust process pinned to CPU 1; requests/s are counted by nginx itself between
 two readings inside each run. Items/s = requests/s x items per request.
 

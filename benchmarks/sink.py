@@ -32,7 +32,8 @@ http {{
     client_max_body_size 64m;
     keepalive_requests 1000000;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{ssl};
+        {certificates}
         location = /nginx_status {{ stub_status; }}
         location / {{
             # read the whole body (POSTs), then answer 200
@@ -46,12 +47,13 @@ http {{
 
 def requests_served(url: str) -> int:
     """nginx's own count of requests handled (stub_status), including this one."""
-    text = requests.get(f"{url}/nginx_status", timeout=30).text
+    text = requests.get(f"{url}/nginx_status", timeout=30, verify=False).text
     return int(text.splitlines()[2].split()[2])
 
 
 @contextlib.contextmanager
-def nginx_sink(cpu: str | None = None) -> Iterator[str]:
+def nginx_sink(cpu: str | None = None, tls: bool = False) -> Iterator[str]:
+    """nginx on a free loopback port; with ``tls`` it speaks https with a fresh self-signed cert."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         raise SystemExit("benchmarks need nginx (apt-get install nginx-light)")
@@ -59,16 +61,27 @@ def nginx_sink(cpu: str | None = None) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         user = "user root;" if os.geteuid() == 0 else ""
         config = Path(tmp) / "nginx.conf"
-        config.write_text(CONFIG.format(tmp=tmp, port=port, user=user))
+        ssl, certificates = "", ""
+        if tls:
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                 "-subj", "/CN=localhost", "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            ssl = " ssl"
+            certificates = f"ssl_certificate {tmp}/cert.pem; ssl_certificate_key {tmp}/key.pem;"
+        config.write_text(
+            CONFIG.format(tmp=tmp, port=port, user=user, ssl=ssl, certificates=certificates)
+        )
         command = [nginx, "-c", str(config), "-p", tmp]
         if cpu is not None:
             command = ["taskset", "-c", cpu, *command]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(url, timeout=2)
+                requests.get(url, timeout=2, verify=False)
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:

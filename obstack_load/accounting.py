@@ -66,13 +66,12 @@ class IngestCounts:
 class IngestLedger:
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str], IngestCounts] = defaultdict(IngestCounts)
-        self._unreported: dict[tuple[str, str], IngestCounts] = defaultdict(IngestCounts)
+        self._shipped: dict[tuple[str, str], dict[str, int]] = {}  # what was reported so far
 
     def record(self, signal: str, tenant_id: str, **deltas: int) -> None:
-        for table in (self.counts, self._unreported):
-            entry = table[(signal, tenant_id)]
-            for key, value in deltas.items():
-                setattr(entry, key, getattr(entry, key) + value)
+        entry = self.counts[(signal, tenant_id)]
+        for key, value in deltas.items():
+            setattr(entry, key, getattr(entry, key) + value)
 
     def attempt(
         self,
@@ -89,42 +88,49 @@ class IngestLedger:
 
         Written out by hand, as one call: it runs for every request the ingestion users send.
         """
-        key = (signal, tenant_id)
-        for entry in (self.counts[key], self._unreported[key]):
-            entry.sent_requests += 1
-            entry.sent_items += items
-            entry.sent_raw_bytes += raw_bytes
-            entry.sent_wire_bytes += wire_bytes
-            if outcome == "accepted":
-                entry.accepted_requests += 1
-                entry.accepted_items += items - rejected_items
-                entry.rejected_items += rejected_items
-                entry.accepted_raw_bytes += raw_bytes
-                entry.accepted_wire_bytes += wire_bytes
-            else:
-                setattr(entry, f"{outcome}_requests", getattr(entry, f"{outcome}_requests") + 1)
-                setattr(entry, f"{outcome}_items", getattr(entry, f"{outcome}_items") + items)
-                setattr(
-                    entry,
-                    f"{outcome}_raw_bytes",
-                    getattr(entry, f"{outcome}_raw_bytes") + raw_bytes,
-                )
-                setattr(
-                    entry,
-                    f"{outcome}_wire_bytes",
-                    getattr(entry, f"{outcome}_wire_bytes") + wire_bytes,
-                )
-            if next_step == "retry":
-                entry.retries += 1
-            else:
-                entry.batches += 1
-                if next_step == "lost":
-                    entry.lost_batches += 1
-                    entry.lost_items += items
+        entry = self.counts[(signal, tenant_id)]
+        # one entry only: a worker's reports to the master are differences (take_unreported)
+        entry.sent_requests += 1
+        entry.sent_items += items
+        entry.sent_raw_bytes += raw_bytes
+        entry.sent_wire_bytes += wire_bytes
+        if outcome == "accepted":
+            entry.accepted_requests += 1
+            entry.accepted_items += items - rejected_items
+            entry.rejected_items += rejected_items
+            entry.accepted_raw_bytes += raw_bytes
+            entry.accepted_wire_bytes += wire_bytes
+        else:
+            setattr(entry, f"{outcome}_requests", getattr(entry, f"{outcome}_requests") + 1)
+            setattr(entry, f"{outcome}_items", getattr(entry, f"{outcome}_items") + items)
+            setattr(
+                entry,
+                f"{outcome}_raw_bytes",
+                getattr(entry, f"{outcome}_raw_bytes") + raw_bytes,
+            )
+            setattr(
+                entry,
+                f"{outcome}_wire_bytes",
+                getattr(entry, f"{outcome}_wire_bytes") + wire_bytes,
+            )
+        if next_step == "retry":
+            entry.retries += 1
+        else:
+            entry.batches += 1
+            if next_step == "lost":
+                entry.lost_batches += 1
+                entry.lost_items += items
 
     def take_unreported(self) -> list[list]:
-        out = [[signal, tenant, asdict(c)] for (signal, tenant), c in self._unreported.items()]
-        self._unreported.clear()
+        """What changed since the last call, for a worker's report to the master."""
+        out = []
+        for key, counts in self.counts.items():
+            now = asdict(counts)
+            before = self._shipped.get(key)
+            delta = {k: v - before[k] for k, v in now.items()} if before else now
+            if any(delta.values()):
+                out.append([*key, delta])
+                self._shipped[key] = now
         return out
 
     def merge(self, rows: list[list]) -> None:
@@ -148,7 +154,7 @@ class IngestLedger:
 
     def reset(self) -> None:
         self.counts.clear()
-        self._unreported.clear()
+        self._shipped.clear()
 
 
 ledger = IngestLedger()

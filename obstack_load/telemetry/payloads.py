@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 from google.protobuf.message import Message
@@ -32,6 +32,12 @@ class Payload:
     raw_bytes: int  # encoded size before compression
     gzip: bool
     content_type: str
+    # the request events' context, made once per body rather than per request (the results
+    # plugin reads the item count from it); listeners must not change it
+    context: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", {"obstack_items": self.items})
 
     @property
     def wire_bytes(self) -> int:

@@ -4,7 +4,8 @@ Each instance belongs to one tenant (weighted by the tenant population) and post
 batches of its signal as fast as it can, or at ``--otlp-rate`` items/s, or its share of
 ``--otlp-total-rate``. Bodies come from the process's ``PayloadPool`` (see
 ``obstack_load.telemetry.payloads`` for why), and each batch goes through ``OtlpExporter``,
-which retries by the OTLP rules and accounts for every attempt. With ``--otlp-verify`` each
+which retries by the OTLP rules and accounts for every attempt, over the lean transport
+(``obstack_load.users.lean_http``) or, with ``--otlp-transport fasthttp``, ``self.client``. With ``--otlp-verify`` each
 batch is built fresh, tagged, and read back (``obstack_load.users.verify``).
 """
 
@@ -27,6 +28,7 @@ from obstack_load.telemetry.metrics import MetricsGenerator
 from obstack_load.telemetry.payloads import FreshPayloads, Payload, PayloadPool, encode_payload
 from obstack_load.telemetry.traces import TracesGenerator
 from obstack_load.users.ingest_options import IngestSettings, settings_from
+from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.otlp_client import OtlpExporter, RetryPolicy
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
@@ -98,6 +100,9 @@ class OtlpIngestUser(FastHttpUser):
     def on_start(self) -> None:
         self.settings = settings = settings_from(self.environment.parsed_options)
         self.tenant, self.rng = assign(self.environment)
+        self.transport = None
+        if settings.transport == "lean":
+            self.transport = LeanTransport(self.host, self.network_timeout, self.insecure)
         self.exporter = OtlpExporter(
             self.client,
             self.signal,
@@ -106,6 +111,7 @@ class OtlpIngestUser(FastHttpUser):
             settings.path(self.signal),
             RetryPolicy(settings.retries, settings.backoff_s, settings.retry_max_wait_s),
             self.rng,
+            self.transport,
         )
         self.schedule = self._schedule(settings)
         self.verifier: Verifier | None = None
@@ -185,6 +191,8 @@ class OtlpIngestUser(FastHttpUser):
         if self.verifier is not None:
             self.verifier.drain()
             self.verifier.session.logout()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class LogsIngestUser(OtlpIngestUser):

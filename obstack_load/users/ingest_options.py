@@ -53,6 +53,10 @@ OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "otlp-pool-size": ("64", "distinct pre-built bodies per signal and process (0: build each)"),
     "otlp-pool-refresh": ("30s", "every pooled body is rebuilt within this (0: never)"),
+    "otlp-transport": (
+        "lean",
+        "lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession)",
+    ),
     "otlp-verify": ("false", "ingest-then-verify: tag batches and read them back (true/false)"),
     "otlp-verify-timeout": ("30s", "how long a tagged batch may take to become visible"),
     "otlp-verify-poll": ("250ms", "how often unverified batches are looked for"),
@@ -89,6 +93,7 @@ class IngestSettings:
     backoff_s: float = 0.5
     pool_size: int = 64
     pool_refresh_s: float = 30.0
+    transport: str = "lean"
     verify: bool = False
     verify_timeout_s: float = 30.0
     verify_poll_s: float = 0.25
@@ -179,6 +184,7 @@ def settings_from(options: Any) -> IngestSettings:
         backoff_s=_duration(options, "otlp-backoff"),
         pool_size=_number(options, "otlp-pool-size", int, 0, 100_000),
         pool_refresh_s=_duration(options, "otlp-pool-refresh"),
+        transport=_choice(options, "otlp-transport", ("lean", "fasthttp")),
         verify=_choice(options, "otlp-verify", ("true", "false", "on", "off", "1", "0"))
         in ("true", "on", "1"),
         verify_timeout_s=_duration(options, "otlp-verify-timeout"),

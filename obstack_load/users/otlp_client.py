@@ -12,7 +12,7 @@ The rules (opentelemetry-proto's specification, see ../shared/reference/otlp-htt
   ``<path> (throttled)``, so the path's own failure rate shows real errors only.
 
 Every attempt is one Locust ``request`` event, so stats, the web UI and the results database see
-each one.
+each one, whichever transport carries it: Locust's ``FastHttpSession`` or the lean transport.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from dataclasses import dataclass
 
 import gevent
 from google.protobuf.message import Message
+from locust import events
+from locust.exception import CatchResponseError
 
 from obstack_load.accounting import ledger
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.payloads import Payload, encode_payload
+from obstack_load.users.lean_http import LeanTransport
 
 RETRYABLE = frozenset({429, 502, 503, 504})
 THROTTLED_SUFFIX = " (throttled)"
@@ -73,8 +76,11 @@ class OtlpExporter:
         path: str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
+        transport: LeanTransport | None = None,
     ) -> None:
+        """Posts through ``transport`` when given, else through the Locust ``client``."""
         self.client = client
+        self.transport = transport
         self.signal = otlp.SIGNALS[signal]
         self.tenant_id = tenant_id
         self.headers = headers
@@ -103,35 +109,59 @@ class OtlpExporter:
 
     def _attempt(self, payload: Payload, context: dict, attempt: int) -> float | None:
         """None: delivered. A negative number: given up (or refused). Else: retry after that long."""
+        if self.transport is not None:
+            started = time.time()
+            clock = time.perf_counter()
+            answer = self.transport.post(self.path, payload.body, self.headers)
+            elapsed_ms = (time.perf_counter() - clock) * 1000
+            name, problem, retry_in = self._judge(
+                payload, answer.status, answer.body, answer.headers, answer.error, attempt
+            )
+            events.request.fire(
+                request_type="POST", name=name, response_time=elapsed_ms, response_length=len(answer.body),
+                exception=CatchResponseError(problem) if problem else None, context=context,
+                start_time=started, url=self.path, response=None,
+            )  # fmt: skip
+            return retry_in
         with self.client.post(
             self.path, data=payload.body, headers=self.headers, name=self.path,
             catch_response=True, context=context,
         ) as response:  # fmt: skip
             status = response.status_code
-            if 200 <= status < 300:
-                rejected, problem = self._partial_success(response.content, payload.content_type)
-                self.last_rejected = rejected
-                self._count("accepted", payload, rejected)
-                if problem:
-                    response.failure(problem)
-                return None
-            retryable = status in RETRYABLE or status == 0  # 0: no answer (connection error)
-            outcome = "throttled" if status == 429 else "failed" if retryable else "rejected"
-            if status == 429:
-                response.request_meta["name"] = self.path + THROTTLED_SUFFIX
-            if not retryable or attempt > self.retry.retries:
-                self._count(outcome, payload, next_step="lost" if retryable else "settled")
-                response.failure(
-                    self._describe(response, status, attempt, retryable and attempt > 1)
-                )
-                return -1.0
-            self._count(outcome, payload, next_step="retry")
-            if status == 429:
-                response.success()  # throttling that will be retried is not an error
+            body = response.content if 200 <= status < 300 else b""
+            error = getattr(response, "error", None) if status == 0 else None
+            name, problem, retry_in = self._judge(
+                payload, status, body, response.headers or {}, error, attempt
+            )
+            response.request_meta["name"] = name
+            if problem:
+                response.failure(problem)
             else:
-                response.failure(self._describe(response, status, attempt, False))
-            headers = response.headers or {}
-            return self.retry.wait(attempt, headers.get("Retry-After"), self.rng, time.time())
+                response.success()
+            return retry_in
+
+    def _judge(
+        self, payload: Payload, status: int, body: bytes | None, headers, error, attempt: int
+    ) -> tuple[str, str | None, float | None]:
+        """Apply the OTLP rules to one answer and count it: (request name, problem, retry_in)."""
+        if 200 <= status < 300:
+            rejected, problem = self._partial_success(body, payload.content_type)
+            self.last_rejected = rejected
+            self._count("accepted", payload, rejected)
+            return self.path, problem, None
+        retryable = status in RETRYABLE or status == 0  # 0: no answer (connection error)
+        outcome = "throttled" if status == 429 else "failed" if retryable else "rejected"
+        name = self.path + THROTTLED_SUFFIX if status == 429 else self.path
+        if not retryable or attempt > self.retry.retries:
+            self._count(outcome, payload, next_step="lost" if retryable else "settled")
+            return name, self._describe(status, error, attempt, retryable and attempt > 1), -1.0
+        self._count(outcome, payload, next_step="retry")
+        problem = None if status == 429 else self._describe(status, error, attempt, False)
+        return (
+            name,
+            problem,
+            self.retry.wait(attempt, headers.get("Retry-After"), self.rng, time.time()),
+        )
 
     def _partial_success(self, body: bytes | None, content_type: str) -> tuple[int, str | None]:
         if not body:
@@ -154,10 +184,10 @@ class OtlpExporter:
         )  # fmt: skip
 
     @staticmethod
-    def _describe(response, status: int, attempt: int, gave_up: bool) -> str:
+    def _describe(status: int, error: Exception | None, attempt: int, gave_up: bool) -> str:
         what = "throttled (429)" if status == 429 else f"HTTP {status}" if status else "no answer"
-        if status == 0 and getattr(response, "error", None) is not None:
-            what += f": {type(response.error).__name__}"
+        if status == 0 and error is not None:
+            what += f": {type(error).__name__}"
         return f"{what}, gave up after {attempt} attempts" if gave_up and attempt > 1 else what
 
 

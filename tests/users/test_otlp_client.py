@@ -1,8 +1,6 @@
-"""The OTLP client rules, against a real HTTP server that answers from a script.
-
-The server is a gevent ``StreamServer`` on a free loopback port speaking plain HTTP/1.1, so the
-exporter, Locust's ``FastHttpSession`` and geventhttpclient all run for real; only the answers
-are scripted (429, 503 with an HTTP date, 400, partial success, a dropped connection).
+"""The OTLP client rules, against a real HTTP server that answers from a script
+(tests/scripted_http.py): 429, 503 with an HTTP date, 400, partial success, a dropped connection.
+Each test runs over both transports: the lean one and Locust's ``FastHttpSession``.
 """
 
 from __future__ import annotations
@@ -11,69 +9,24 @@ import email.utils
 import random
 import time
 
+import locust
 import pytest
-from gevent.server import StreamServer
 from locust.event import EventHook
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from obstack_load.accounting import ledger
 from obstack_load.telemetry.payloads import Payload
+from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.otlp_client import OtlpExporter, RetryPolicy, parse_retry_after
+from tests.scripted_http import DROP, ScriptedServer, answer
 
 PAYLOAD = Payload(
     b"x" * 300, items=10, raw_bytes=900, gzip=True, content_type="application/x-protobuf"
 )
-DROP = object()
 
 
-def answer(status: int, body: bytes = b"", headers: dict | None = None) -> bytes:
-    head = [
-        f"HTTP/1.1 {status} X",
-        f"Content-Length: {len(body)}",
-        "Content-Type: application/x-protobuf",
-    ]
-    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-class ScriptedServer:
-    def __init__(self, script: list) -> None:
-        self.script = list(script)
-        self.requests: list[float] = []
-        self.server = StreamServer(("127.0.0.1", 0), self.handle)
-        self.server.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def handle(self, sock, address) -> None:
-        reader = sock.makefile("rb")
-        while True:
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                line = reader.readline()
-                if not line:
-                    return
-                head += line
-            length = int(
-                next(
-                    h.split(b":")[1]
-                    for h in head.split(b"\r\n")
-                    if h.lower().startswith(b"content-length")
-                )
-            )
-            reader.read(length)
-            self.requests.append(time.monotonic())
-            step = self.script.pop(0)
-            if step is DROP:
-                sock.close()
-                return
-            sock.sendall(step)
-
-    def stop(self) -> None:
-        self.server.stop()
-
-
-@pytest.fixture
-def harness():
+@pytest.fixture(params=["lean", "fasthttp"])
+def harness(request):
     servers = []
     events: list[dict] = []
     ledger.reset()
@@ -88,13 +41,22 @@ def harness():
         session = FastHttpSession(
             server.url, hook, user=None, network_timeout=10, connection_timeout=10
         )
+        transport = LeanTransport(server.url, timeout_s=10) if request.param == "lean" else None
         exporter = OtlpExporter(
             session, "logs", "tenant-a", {"Content-Type": "application/x-protobuf"},
             retry=RetryPolicy(retries=retries, backoff_s=0.05, max_wait_s=max_wait), rng=random.Random(1),
+            transport=transport,
         )  # fmt: skip
         return server, exporter
 
+    def listen(**kwargs) -> None:  # the lean transport fires Locust's global request event
+        events.append(kwargs)
+
+    if request.param == "lean":
+        locust.events.request.add_listener(listen)
     yield make, events
+    if request.param == "lean":
+        locust.events.request.remove_listener(listen)
     for server in servers:
         server.stop()
 
