@@ -76,44 +76,37 @@ def main() -> None:
                 "OBSTACK_BENCH_PATH": f"/v1/{signal}",
                 "OBSTACK_BENCH_KEY": load_population().tenants[0].api_key,
             }  # fmt: skip
-            raw, suite = [], []
+            suite_args = [CLASSES[signal], "--results-db", str(Path(tmp) / "results.db")]
+            rps: dict[str, list[float]] = {"raw": [], "lean": [], "fasthttp": []}
             for round_number in range(args.rounds):
-                raw.append(run("benchmarks/locustfiles/raw_otlp_post.py", [], host, env, args))
-                suite.append(
-                    run(
-                        "locustfiles/ingest.py",
-                        [CLASSES[signal], "--results-db", str(Path(tmp) / "results.db")],
-                        host,
-                        env,
-                        args,
-                    )
+                rps["raw"].append(
+                    run("benchmarks/locustfiles/raw_otlp_post.py", [], host, env, args)
                 )
+                rps["lean"].append(run("locustfiles/ingest.py", suite_args, host, env, args))
+                fasthttp = [*suite_args, "--otlp-transport", "fasthttp"]
+                rps["fasthttp"].append(run("locustfiles/ingest.py", fasthttp, host, env, args))
                 print(
-                    f"{signal} round {round_number + 1}: raw {raw[-1]:,.0f} req/s, "
-                    f"{CLASSES[signal]} {suite[-1]:,.0f} req/s",
+                    f"{signal} round {round_number + 1}: "
+                    + ", ".join(f"{k} {v[-1]:,.0f} req/s" for k, v in rps.items()),
                     flush=True,
                 )
-            ratio = statistics.median(s / r for s, r in zip(suite, raw, strict=True))
-            items = statistics.median(suite) * settings.batch_size
-            table.append(
-                (
-                    signal,
-                    len(body),
-                    mean,
-                    statistics.median(raw),
-                    statistics.median(suite),
-                    ratio,
-                    items,
-                )
-            )
+            raw_rps = statistics.median(rps["raw"])
+            for transport in ("lean", "fasthttp"):
+                pairs = zip(rps[transport], rps["raw"], strict=True)
+                ratio = statistics.median(suite / raw for suite, raw in pairs)
+                suite_rps = statistics.median(rps[transport])
+                items = suite_rps * settings.batch_size
+                table.append((signal, transport, len(body), mean, raw_rps, suite_rps, ratio, items))
     print()
     print(
-        "| signal | constant body (bytes) | suite mean body | raw FastHttpUser req/s | suite req/s | ratio | suite items/s |"
+        "| signal | suite transport | constant body (bytes) | suite mean body "
+        "| raw FastHttpUser req/s | suite req/s | ratio (median of rounds) | suite items/s |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for signal, size, mean, raw_rps, suite_rps, ratio, items in table:
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for signal, transport, size, mean, raw_rps, suite_rps, ratio, items in table:
         print(
-            f"| {signal} | {size:,} | {mean:,.0f} | {raw_rps:,.0f} | {suite_rps:,.0f} | {ratio:.3f} | {items:,.0f} |"
+            f"| {signal} | {transport} | {size:,} | {mean:,.0f} | {raw_rps:,.0f} "
+            f"| {suite_rps:,.0f} | {ratio:.3f} | {items:,.0f} |"
         )
 
 

@@ -94,6 +94,8 @@ def observe(
             "items_per_s": counts.accepted_items / duration_s if duration_s > 0 else 0.0,
             "rejected": counts.rejected_items,
             "throttled": counts.throttled_requests,
+            "lost": counts.lost_items,  # given up on after the last retry
+            "missing": counts.verify_missing_items,  # ingest-then-verify: never became visible
         }[threshold.metric]
         return float(value), ""
     entry = _matching_entry(stats, threshold)

@@ -42,6 +42,8 @@ METRICS = {
     "items_per_s": ("signal",),
     "rejected": ("signal",),
     "throttled": ("signal",),
+    "lost": ("signal",),
+    "missing": ("signal",),
 }
 PATTERN = re.compile(
     r"""^\s*
