@@ -1,10 +1,12 @@
 """1,000 live-tail WebSockets held for 5 minutes on one generator core, with logs flowing.
 
-The reference platform and an ingesting Locust (smoke users) share CPU 0; the live-tail Locust
-(only WebSocket users) is pinned to CPU 1, so its figures are one core's. Reports connections
-made and dropped, messages received per second, and delivery latency percentiles.
+The reference platform and an ingesting Locust (``LogsIngestUser``, holding ``--ingest-rate``
+log records/s in batches of ``--batch``) share CPU 0; the live-tail Locust (only WebSocket
+users) is pinned to CPU 1, so its figures are one core's. Every ingested batch is one live-tail
+message to each subscriber of its tenant. Reports connections made and dropped, messages
+received per second, and delivery latency percentiles.
 
-    python benchmarks/live_tail_hold.py [--connections 1000] [--minutes 5] [--ingest-users 40]
+    python benchmarks/live_tail_hold.py [--connections 1000] [--minutes 5] [--ingest-rate 2000] [--batch 10]
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=5)
-    parser.add_argument("--ingest-users", type=int, default=40)
+    parser.add_argument("--ingest-users", type=int, default=20)
+    parser.add_argument("--ingest-rate", type=int, default=2000, help="log records/s in total")
+    parser.add_argument("--batch", type=int, default=10, help="log records per ingest request")
     args = parser.parse_args()
     run_time = f"{int(args.minutes * 60)}s"
     platform = start_platform("--max-log-records", "20000")
@@ -58,8 +62,9 @@ def main() -> None:
             "-t", run_time, "--summary-json", str(live_summary), "--results-db", str(Path(tmp) / "live.db"),
         )  # fmt: skip
         ingest = locust(
-            "0", "-f", "locustfiles/smoke.py", "--host", platform.url, "-u", str(args.ingest_users), "-r", "20",
-            "-t", run_time, "--results-db", str(Path(tmp) / "ingest.db"),
+            "0", "-f", "locustfiles/ingest.py", "LogsIngestUser", "--host", platform.url,
+            "-u", str(args.ingest_users), "-r", "20", "-t", run_time, "--results-db", str(Path(tmp) / "ingest.db"),
+            "--otlp-total-rate", str(args.ingest_rate), "--otlp-batch-size", str(args.batch),
         )  # fmt: skip
         try:
             live.communicate(timeout=args.minutes * 60 + 300)

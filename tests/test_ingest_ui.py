@@ -1,0 +1,58 @@
+"""The web UI's Ingestion tab, rendered by a real headless Chromium against a real Locust."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import requests
+
+from tests.support import free_port, start_locust, start_platform, wait_for
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("the web UI test needs Debian's chromium (apt-get install chromium)")
+    return found
+
+
+def test_the_ingestion_tab_shows_the_ledger(tmp_path):
+    browser = chromium()
+    platform = start_platform()
+    port = free_port()
+    locust = start_locust(
+        "-f", "locustfiles/ingest.py", "LogsIngestUser", "--host", platform.url, "--autostart",
+        "-u", "2", "-r", "2", "--web-host", "127.0.0.1", "--web-port", str(port),
+        "--otlp-rate", "500", "--results-db", str(tmp_path / "r.db"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def ledger_rows():
+            try:
+                answer = requests.get(f"{url}/stats/requests", timeout=5).json()
+            except (requests.ConnectionError, ValueError):
+                return None
+            tabs = {e["key"]: e["data"] for e in answer.get("extended_stats", [])}
+            rows = tabs.get("ingestion") or []
+            return rows if rows and rows[0]["accepted_items"] > 0 else None
+
+        rows = wait_for(ledger_rows, timeout=60, interval=0.5)
+        assert rows[0]["signal"] == "logs" and rows[0]["sent_items"] >= rows[0]["accepted_items"]
+        page = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+             "--dump-dom", f"{url}/?tab=ingestion"],
+            capture_output=True, text=True, timeout=120,
+        ).stdout  # fmt: skip
+        assert "Ingestion" in page, page[-2000:]
+        for title in ("Items sent", "Accepted", "Throttled", "Lost", "Bytes on the wire"):
+            assert title in page, title
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", page)
+        assert "logs" in cells, cells[:40]
+    finally:
+        locust.terminate()
+        locust.communicate(timeout=60)
+        assert platform.stop() == 0
