@@ -3,7 +3,9 @@
 Both variants hit the reference platform (pinned to CPU 0) from one Locust process pinned to
 CPU 1, with no think time: the API users with a read-only mix (dashboards with their panels,
 log search with paging, trace search and lookup), logging in, validating every answer's shape and
-tenant; the raw users cycling the same GETs with a token and no checks. Requests/s are counted
+tenant; the raw users replaying exactly the GETs the API users made in a recording run before
+(same tenants, same URLs and queries, so the same work for the platform), with a token and no
+checks. Requests/s are counted
 by the platform's own /metrics between two readings inside each run. Variants alternate.
 
     python benchmarks/api_overhead.py [--rounds 3] [--duration 15] [--users 40]
@@ -12,13 +14,16 @@ by the platform's own /metrics between two readings inside each run. Variants al
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +36,7 @@ from obstack_load.users.api_mix import DEFAULT_MIX_FILE  # noqa: E402
 from tests.support import start_platform  # noqa: E402
 
 WARMUP_S = 4
+PLATFORM_CPU: list[float] = []  # the platform's CPU % (100 = its one core) in each measured window
 
 
 def served(platform, api_key: str) -> int:
@@ -55,14 +61,18 @@ def run(locustfile: str, extra: list[str], platform, api_key: str, args) -> floa
         "--results-requests", "none", *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return steady_rps(
-        command,
-        platform.url,
-        args.duration,
-        env,
-        WARMUP_S,
-        counter=lambda: served(platform, api_key),
-    )
+    cpu_readings: list[tuple[float, float]] = []
+    process = psutil.Process(platform.process.pid)
+
+    def counter() -> int:  # also reads the platform's CPU time at the same two moments
+        times = process.cpu_times()
+        cpu_readings.append((time.monotonic(), times.user + times.system))
+        return served(platform, api_key)
+
+    rps = steady_rps(command, platform.url, args.duration, env, WARMUP_S, counter=counter)
+    (t0, c0), (t1, c1) = cpu_readings
+    PLATFORM_CPU.append(100 * (c1 - c0) / (t1 - t0))
+    return rps
 
 
 def main() -> None:
@@ -79,42 +89,45 @@ def main() -> None:
     subprocess.run(
         ["taskset", "-pc", "0", str(platform.process.pid)], check=True, capture_output=True
     )
-    rps: dict[str, list[float]] = {"raw FastHttpUser GETs": [], "obstack-load ApiUser": []}
+    variants = {
+        "raw FastHttpUser GETs": ("benchmarks/locustfiles/replay_api_gets.py", []),
+        "obstack-load ApiUser": ("locustfiles/api.py", []),
+        "obstack-load ApiUser, --api-transport fasthttp": (
+            "locustfiles/api.py",
+            ["--api-transport", "fasthttp"],
+        ),
+    }
+    rps: dict[str, list[float]] = {name: [] for name in variants}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             mix_file = Path(tmp) / "mix.yaml"
             mix_file.write_text(yaml.safe_dump(mix))
-            db = ["--results-db", str(Path(tmp) / "r.db")]
+            common = ["--api-mix", str(mix_file), "--results-db", str(Path(tmp) / "r.db")]
+            # first, record what the API users ask for, so that the raw users ask for the same
+            recording = Path(tmp) / "recording.json"
+            os.environ["OBSTACK_BENCH_RECORDING"] = str(recording)
+            run("benchmarks/locustfiles/record_api.py", common, platform, api_key, args)
+            PLATFORM_CPU.clear()
+            print(f"recorded {len(json.loads(recording.read_text())):,} GETs to replay", flush=True)
             for round_number in range(args.rounds):
-                rps["raw FastHttpUser GETs"].append(
-                    run("benchmarks/locustfiles/raw_api_gets.py", [*db], platform, api_key, args)
-                )
-                rps["obstack-load ApiUser"].append(
-                    run(
-                        "locustfiles/api.py",
-                        ["--api-mix", str(mix_file), *db],
-                        platform,
-                        api_key,
-                        args,
-                    )
-                )
+                for name, (locustfile, extra) in variants.items():
+                    rps[name].append(run(locustfile, [*common, *extra], platform, api_key, args))
+                cpu = ", ".join(f"{c:.0f}%" for c in PLATFORM_CPU[-len(variants) :])
                 print(
                     f"round {round_number + 1}: "
-                    + ", ".join(f"{k} {v[-1]:,.0f} req/s" for k, v in rps.items()),
+                    + ", ".join(f"{k} {v[-1]:,.0f} req/s" for k, v in rps.items())
+                    + f" (platform CPU {cpu})",
                     flush=True,
                 )
     finally:
         platform.stop()
-    ratio = statistics.median(
-        a / r
-        for r, a in zip(rps["raw FastHttpUser GETs"], rps["obstack-load ApiUser"], strict=True)
-    )
+    raw = rps["raw FastHttpUser GETs"]
     print()
-    print("| variant | median GET requests/s |")
-    print("| --- | ---: |")
+    print("| variant | median GET requests/s | ratio to raw (median of rounds) |")
+    print("| --- | ---: | ---: |")
     for name, values in rps.items():
-        print(f"| {name} | {statistics.median(values):,.0f} |")
-    print(f"\nApiUser / raw GETs (median of per-round ratios): {ratio:.3f}")
+        ratio = statistics.median(v / r for v, r in zip(values, raw, strict=True))
+        print(f"| {name} | {statistics.median(values):,.0f} | {ratio:.3f} |")
 
 
 if __name__ == "__main__":

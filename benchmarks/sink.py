@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
+import urllib3
 
 from tests.support import REPO, free_port
 
@@ -63,6 +64,8 @@ def nginx_sink(cpu: str | None = None, tls: bool = False) -> Iterator[str]:
         config = Path(tmp) / "nginx.conf"
         ssl, certificates = "", ""
         if tls:
+            # our own readiness and stub_status reads skip verifying the throwaway certificate
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             subprocess.run(
                 ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                  "-subj", "/CN=localhost", "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem"],

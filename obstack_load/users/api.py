@@ -11,11 +11,13 @@ of a role drawn from the mix. Each iteration it picks a behaviour by the mix's w
 
 Think times come from the mix. Request names group ids (``/api/v1/dashboards/[id]``). Every
 answer is checked for status, shape and tenant (``ApiSession``): another tenant's data is a
-``CrossTenantLeak`` failure.
+``CrossTenantLeak`` failure. Calls go over the lean transport unless ``--api-transport
+fasthttp`` asks for Locust's client.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -23,6 +25,7 @@ from locust import FastHttpUser, events, task
 
 from obstack_load import arrival
 from obstack_load.users.api_mix import ApiMix, load_mix
+from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
 
@@ -31,6 +34,13 @@ from obstack_load.users.tenancy import assign, pick_account
 def _add_options(parser) -> None:
     parser.add_argument(
         "--api-mix", default=None, help="API session mix file (default config/api-mix.yaml)"
+    )
+    parser.add_argument(
+        "--api-transport",
+        choices=("lean", "fasthttp"),
+        default=os.environ.get("OBSTACK_API_TRANSPORT", "lean"),
+        help="lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession) for API "
+        "calls (env OBSTACK_API_TRANSPORT)",
     )
 
 
@@ -68,10 +78,20 @@ class ApiUser(FastHttpUser):
         self.tenant, self.rng = assign(self.environment)
         role = self.rng.choices(list(self.mix.roles), weights=list(self.mix.roles.values()))[0]
         self.account = pick_account(self.tenant, self.rng, role)
-        self.session = ApiSession(self.client, self.tenant, self.account, self.mix.paths)
+        self.transport = None
+        if getattr(self.environment.parsed_options, "api_transport", "lean") == "lean":
+            self.transport = LeanTransport(self.host, self.network_timeout, self.insecure)
+        self.session = ApiSession(
+            self.client, self.tenant, self.account, self.mix.paths, self.transport, self
+        )
         self.session.login()
 
     def on_stop(self) -> None:
+        if self.transport is not None:
+            # A user stopped mid-request may still hold the lean connection (its pool has one),
+            # so log out over Locust's client instead of waiting for it.
+            self.transport.close()
+            self.session.transport = None
         self.session.logout()
 
     @task

@@ -1,31 +1,56 @@
-"""The lean transport: OTLP posts straight through geventhttpclient's ``HTTPClient``.
+"""The lean transport: requests straight through geventhttpclient's ``HTTPClient``.
 
 Locust's ``FastHttpSession`` is built for browsing-like sessions: per request it parses the
 URL, applies a cookie jar, handles redirects and wraps the answer for ``catch_response``. An
-exporter needs none of that, and on this machine those steps are about a fifth of what a
-generator core spends per OTLP request. So the ingestion users post with geventhttpclient's own
-client, which still does the HTTP/1.1 work for us: keep-alive pooling, ``Content-Length`` and
-chunked answers, ``Connection: close``, TLS for https hosts, timeouts and reconnecting. We
-measure the time and fire Locust's ``request`` event ourselves, so stats, the web UI, thresholds
-and the results database see every request exactly as they would from ``FastHttpSession``.
+OTLP exporter or an API session needs none of that, and on this machine those steps are about a
+third of what a generator core spends per request. So the ingestion and API users can send with
+geventhttpclient's own client, which still does the HTTP/1.1 work for us: keep-alive pooling,
+``Content-Length`` and chunked answers, ``Connection: close``, TLS for https hosts, timeouts and
+reconnecting. We measure the time and fire Locust's ``request`` event ourselves (``report``), so
+stats, the web UI, thresholds and the results database see every request exactly as they would
+from ``FastHttpSession``.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import gevent.ssl
 from geventhttpclient import HTTPClient
 from geventhttpclient.url import URL
+from locust import events
 from locust.contrib.fasthttp import insecure_ssl_context_factory
+from locust.exception import CatchResponseError
 
 
 @dataclass
 class Answer:
     status: int  # 0: no answer (connection refused, reset, timed out)
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # only Retry-After is kept
     error: Exception | None = None
+    started: float = 0.0  # unix time the request was sent
+    elapsed_ms: float = 0.0
+
+
+def report(
+    method: str,
+    name: str,
+    answer: Answer,
+    problem: str | Exception | None,
+    context: dict,
+    path: str,
+) -> None:
+    """Fire Locust's request event for one answer, as FastHttpSession's ``catch_response`` would:
+    a text problem becomes a ``CatchResponseError``, an exception is reported as it is."""
+    if isinstance(problem, str):
+        problem = CatchResponseError(problem)
+    events.request.fire(
+        request_type=method, name=name, response_time=answer.elapsed_ms,
+        response_length=len(answer.body), exception=problem, context=context,
+        start_time=answer.started, url=path, response=None,
+    )  # fmt: skip
 
 
 class LeanTransport:
@@ -39,19 +64,28 @@ class LeanTransport:
             insecure=insecure, ssl_context_factory=factory,
         )  # fmt: skip
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+    def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        """One request; ``path`` may carry its query string. Never raises: no answer is status 0."""
+        started = time.time()
+        clock = time.perf_counter()
         try:
-            response = self.client.request("POST", self.prefix + path, body=body, headers=headers)
+            response = self.client.request(method, self.prefix + path, body=body, headers=headers)
             try:
                 content = response.read()
             finally:
                 response.release()
         except Exception as exc:  # any transport failure is an answer of its own kind: none
-            return Answer(0, error=exc)
+            return Answer(
+                0, error=exc, started=started, elapsed_ms=(time.perf_counter() - clock) * 1000
+            )
         retry_after = response.get("retry-after")
         return Answer(
-            response.status_code, content, {"Retry-After": retry_after} if retry_after else {}
-        )
+            response.status_code, content, {"Retry-After": retry_after} if retry_after else {},
+            started=started, elapsed_ms=(time.perf_counter() - clock) * 1000,
+        )  # fmt: skip
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        return self.request("POST", path, body, headers)
 
     def close(self) -> None:
         self.client.close()

@@ -24,13 +24,11 @@ from dataclasses import dataclass
 
 import gevent
 from google.protobuf.message import Message
-from locust import events
-from locust.exception import CatchResponseError
 
 from obstack_load.accounting import ledger
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.payloads import Payload, encode_payload
-from obstack_load.users.lean_http import LeanTransport
+from obstack_load.users.lean_http import LeanTransport, report
 
 RETRYABLE = frozenset({429, 502, 503, 504})
 THROTTLED_SUFFIX = " (throttled)"
@@ -110,18 +108,11 @@ class OtlpExporter:
     def _attempt(self, payload: Payload, context: dict, attempt: int) -> float | None:
         """None: delivered. A negative number: given up (or refused). Else: retry after that long."""
         if self.transport is not None:
-            started = time.time()
-            clock = time.perf_counter()
             answer = self.transport.post(self.path, payload.body, self.headers)
-            elapsed_ms = (time.perf_counter() - clock) * 1000
             name, problem, retry_in = self._judge(
                 payload, answer.status, answer.body, answer.headers, answer.error, attempt
             )
-            events.request.fire(
-                request_type="POST", name=name, response_time=elapsed_ms, response_length=len(answer.body),
-                exception=CatchResponseError(problem) if problem else None, context=context,
-                start_time=started, url=self.path, response=None,
-            )  # fmt: skip
+            report("POST", name, answer, problem, context, self.path)
             return retry_in
         with self.client.post(
             self.path, data=payload.body, headers=self.headers, name=self.path,

@@ -10,8 +10,10 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from obstack_load.tenants import Account, Tenant
+from obstack_load.users.lean_http import LeanTransport, report
 
 Check = Callable[[Any], str | None]
 AUTH_PATHS = {
@@ -29,9 +31,19 @@ class ApiSession:
     refresh_margin = 0.2  # refresh when less than this share of the token's lifetime is left
 
     def __init__(
-        self, client, tenant: Tenant, account: Account, paths: dict[str, str] | None = None
+        self,
+        client,
+        tenant: Tenant,
+        account: Account,
+        paths: dict[str, str] | None = None,
+        transport: LeanTransport | None = None,
+        user=None,
     ) -> None:
+        """Calls go through ``transport`` when given (``user`` supplies the request context),
+        else through the Locust ``client``; logging in, refreshing and out always use ``client``."""
         self.client = client
+        self.transport = transport
+        self.user = user
         self.paths = {**AUTH_PATHS, **(paths or {})}
         self.tenant = tenant
         self.account = account
@@ -105,43 +117,74 @@ class ApiSession:
 
         ``check`` validates the answer's shape and content: it returns a problem or None. With
         ``expect_missing`` a 404 is a valid answer (``{}``): the caller is waiting for something
-        to appear.
+        to appear. ``params`` and ``json`` work as in Locust's clients.
         """
         if self.access_token is None:
             self.login()
         elif time.monotonic() > self.expires_at - self.lifetime * self.refresh_margin:
             self.refresh()  # before expiry, so a request rarely meets a 401
         for attempt in (1, 2):
-            with self.client.request(
-                method, path, name=name, headers=self._headers(), catch_response=True, **kwargs
-            ) as response:
-                if response.status_code == 401 and attempt == 1:
-                    response.success()  # not an error yet: refresh once and retry
-                    self.refresh()
-                    continue
-                if response.status_code == 404 and expect_missing:
-                    return {}
-                if not 200 <= response.status_code < 300:
-                    response.failure(f"HTTP {response.status_code}")
-                    return None
-                if response.status_code == 204:
-                    return {}
-                raw = response.content or b""
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    response.failure("answer is not JSON")
-                    return None
-                leaked = self.foreign_tenant(body, raw)
-                if leaked:
-                    response.failure(CrossTenantLeak(f"answer holds data of tenant {leaked}"))
-                    return None
-                problem = check(body) if check else None
-                if problem:
-                    response.failure(problem)
-                    return None
-                return body
+            if self.transport is not None:
+                url, body, headers = self._lean_request(path, kwargs)
+                answer = self.transport.request(method, url, body, headers)
+                retry, problem, value = self._judge(
+                    answer.status, answer.body, attempt, check, expect_missing
+                )
+                context = self.user.context() if self.user is not None else {}
+                report(method, name, answer, problem, context, url)
+            else:
+                with self.client.request(
+                    method, path, name=name, headers=self._headers(), catch_response=True, **kwargs
+                ) as response:
+                    retry, problem, value = self._judge(
+                        response.status_code, response.content, attempt, check, expect_missing
+                    )
+                    if problem:
+                        response.failure(problem)
+                    else:
+                        response.success()
+            if not retry:
+                return value
+            self.refresh()  # a 401 is not an error yet: refresh once and retry
         return None
+
+    def _lean_request(self, path: str, kwargs: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        params, payload = kwargs.get("params"), kwargs.get("json")
+        url = f"{path}?{urlencode(params)}" if params else path
+        if payload is None:
+            return url, b"", self._headers()
+        headers = {**self._headers(), "Content-Type": "application/json"}
+        return url, json.dumps(payload).encode(), headers
+
+    def _judge(
+        self,
+        status: int,
+        raw: bytes | None,
+        attempt: int,
+        check: Check | None,
+        expect_missing: bool,
+    ) -> tuple[bool, str | Exception | None, Any]:
+        """(retry after a refresh?, the problem if any, the answer to hand back)."""
+        if status == 401 and attempt == 1:
+            return True, None, None
+        if status == 404 and expect_missing:
+            return False, None, {}
+        if not 200 <= status < 300:
+            return False, f"HTTP {status}" if status else "no answer", None
+        if status == 204:
+            return False, None, {}
+        raw = raw or b""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return False, "answer is not JSON", None
+        leaked = self.foreign_tenant(body, raw)
+        if leaked:
+            return False, CrossTenantLeak(f"answer holds data of tenant {leaked}"), None
+        problem = check(body) if check else None
+        if problem:
+            return False, problem, None
+        return False, None, body
 
     def foreign_tenant(self, node: Any, raw: bytes | None = None) -> str | None:
         """The first tenant id in ``node`` that is not ours, searching nested answers.
