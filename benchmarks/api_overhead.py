@@ -91,10 +91,10 @@ def main() -> None:
     )
     variants = {
         "raw FastHttpUser GETs": ("benchmarks/locustfiles/replay_api_gets.py", []),
-        "obstack-load ApiUser": ("locustfiles/api.py", []),
+        "obstack-load ApiUser": ("locustfiles/api.py", ["api"]),
         "obstack-load ApiUser, --api-transport fasthttp": (
             "locustfiles/api.py",
-            ["--api-transport", "fasthttp"],
+            ["api", "--api-transport", "fasthttp"],
         ),
     }
     rps: dict[str, list[float]] = {name: [] for name in variants}
@@ -102,16 +102,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             mix_file = Path(tmp) / "mix.yaml"
             mix_file.write_text(yaml.safe_dump(mix))
-            common = ["--api-mix", str(mix_file), "--results-db", str(Path(tmp) / "r.db")]
+            common = ["--results-db", str(Path(tmp) / "r.db")]
+            api = ["--api-mix", str(mix_file)]
             # first, record what the API users ask for, so that the raw users ask for the same
             recording = Path(tmp) / "recording.json"
             os.environ["OBSTACK_BENCH_RECORDING"] = str(recording)
-            run("benchmarks/locustfiles/record_api.py", common, platform, api_key, args)
+            run("benchmarks/locustfiles/record_api.py", [*common, *api], platform, api_key, args)
             PLATFORM_CPU.clear()
             print(f"recorded {len(json.loads(recording.read_text())):,} GETs to replay", flush=True)
             for round_number in range(args.rounds):
                 for name, (locustfile, extra) in variants.items():
-                    rps[name].append(run(locustfile, [*common, *extra], platform, api_key, args))
+                    options = [*common, *(api if extra[:1] == ["api"] else []), *extra[1:]]
+                    rps[name].append(run(locustfile, options, platform, api_key, args))
                 cpu = ", ".join(f"{c:.0f}%" for c in PLATFORM_CPU[-len(variants) :])
                 print(
                     f"round {round_number + 1}: "
