@@ -15,6 +15,7 @@ Where the work happens:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ import gevent
 import psutil
 from locust import __version__ as locust_version
 from locust import events
+from locust import stats as locust_stats
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsError
@@ -37,7 +39,7 @@ from obstack_load import __version__
 from obstack_load.accounting import ledger
 from obstack_load.config import REPO_ROOT, ConfigError
 from obstack_load.options import preflight
-from obstack_load.results.intervals import IntervalAggregator, interval_row
+from obstack_load.results.intervals import Bucket, IntervalAggregator, interval_row
 from obstack_load.results.schema import INGEST_COUNT_FIELDS
 from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
@@ -164,38 +166,63 @@ class NodeRecorder:
         self.run_id = run_id
 
     def on_request(
-        self, method: str, name: str, response_time: float, length: int, exception: Any, items: int
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int,
+        exception: Any = None,
+        context: dict | None = None,
+        **kwargs: Any,
     ) -> None:
-        # the hot path: runs inline for every request, so no I/O and as few operations as possible
-        now = time.time()
-        failed = exception is not None
-        response_time = response_time or 0.0
-        self.aggregator.add(now, method, name, response_time, length or 0, failed, items)
-        if self.keep_all or (failed and self.keep_failures):
-            if len(self.requests) < self.max_rows:
-                self.requests.append(
-                    (
-                        self.run_id,
-                        now,
-                        self.node,
-                        method,
-                        name,
-                        response_time,
-                        length or 0,
-                        not failed,
-                        StatsError.parse_error(exception) if failed else None,
-                    )
-                )
-            else:
-                self.dropped += 1
-        if failed:
-            key = (method, name, StatsError.parse_error(exception))
-            entry = self.errors.get(key)
-            if entry is None:
-                self.errors[key] = [1, now, now]
-            else:
-                entry[0] += 1
-                entry[2] = now
+        """The ``request`` listener itself: the hot path, run inline for every request.
+
+        No I/O, and the interval bucket is updated here rather than through two more calls
+        (``IntervalAggregator.add``, ``Bucket.add`` do the same for merged data): at 14,000
+        requests/s on one core each microsecond here is 1.4% of the generator.
+        """
+        try:
+            now = time.time()
+            failed = exception is not None
+            response_time = response_time or 0.0
+            length = response_length or 0
+            aggregator = self.aggregator
+            key = (now - now % aggregator.interval_s, request_type, name)
+            bucket = aggregator.buckets.get(key)
+            if bucket is None:
+                bucket = aggregator.buckets[key] = Bucket()
+            bucket.count += 1
+            bucket.total_ms += response_time
+            if bucket.min_ms is None or response_time < bucket.min_ms:
+                bucket.min_ms = response_time
+            if response_time > bucket.max_ms:
+                bucket.max_ms = response_time
+            bucket.bytes += length
+            if context:
+                bucket.items += context.get("obstack_items", 0)
+            # through the module: Locust lets a locustfile replace its bucketing function
+            bucket.histogram[locust_stats.bucket_response_time(response_time)] += 1
+            if failed:
+                bucket.failures += 1
+                error = StatsError.parse_error(exception)
+                entry = self.errors.get((request_type, name, error))
+                if entry is None:
+                    self.errors[(request_type, name, error)] = [1, now, now]
+                else:
+                    entry[0] += 1
+                    entry[2] = now
+            if self.keep_all or (failed and self.keep_failures):
+                if len(self.requests) < self.max_rows:
+                    self.requests.append(
+                        (
+                            self.run_id, now, self.node, request_type, name, response_time, length,
+                            not failed, error if failed else None,
+                        )
+                    )  # fmt: skip
+                else:
+                    self.dropped += 1
+        except Exception:  # counted, never raised: a raise here would change Locust's exit code
+            self.dropped += 1
 
     def sample_forever(self) -> None:
         process = psutil.Process()
@@ -453,6 +480,7 @@ class RunRecorder:
 
 
 recorder = NodeRecorder()
+events.request.add_listener(recorder.on_request)
 _run_recorder: list[RunRecorder] = []
 
 
@@ -491,17 +519,6 @@ def _on_init(environment: Environment) -> None:
     contributors.append(_contribute)
 
 
-@events.request.add_listener
-def _on_request(
-    request_type, name, response_time, response_length, exception=None, context=None, **kwargs
-) -> None:
-    try:
-        items = context.get("obstack_items", 0) if context else 0
-        recorder.on_request(request_type, name, response_time, response_length, exception, items)
-    except Exception:  # counted, never raised: a raise here would change Locust's exit code
-        recorder.dropped += 1
-
-
 @events.test_start.add_listener
 @_guard
 def _on_test_start(environment: Environment, **kwargs: Any) -> None:
@@ -519,6 +536,12 @@ def _on_test_start(environment: Environment, **kwargs: Any) -> None:
             _run_recorder[0].run_id if _run_recorder else None,
         )
     recorder.start_sampler()
+    if recorder.keep_all:
+        # Keeping every row means a steady stream of objects that outlive a young-generation
+        # collection, so Python's full collections come every few seconds and each rescans
+        # everything Locust, gevent and the imports allocated before the run. Moving those to
+        # the permanent generation (what gc.freeze is for) keeps the full collections to our rows.
+        gc.freeze()
 
 
 @events.report_to_master.add_listener
