@@ -214,28 +214,12 @@ class Store:
                         ),
                         batch.errors,
                     )
-                if batch.thresholds:
-                    updates = ", ".join(
-                        f"{c} = excluded.{c}" for c in THRESHOLD_RESULTS.column_names[3:]
-                    )
-                    self._executemany(
-                        self._insert_sql(
-                            THRESHOLD_RESULTS,
-                            f"ON CONFLICT (run_id, expression, scope) DO UPDATE SET {updates}",
-                        ),
-                        batch.thresholds,
-                    )
-                if batch.ingest:
-                    updates = ", ".join(
-                        f"{c} = excluded.{c}" for c in INGEST_COUNTS.column_names[3:]
-                    )
-                    self._executemany(
-                        self._insert_sql(
-                            INGEST_COUNTS,
-                            f"ON CONFLICT (run_id, signal, tenant_id) DO UPDATE SET {updates}",
-                        ),
-                        batch.ingest,
-                    )
+                for table, rows in (
+                    (THRESHOLD_RESULTS, batch.thresholds),
+                    (INGEST_COUNTS, batch.ingest),
+                ):
+                    if rows:
+                        self._upsert_rows(table, rows)
                 run_id = batch.runs[0]["run_id"] if batch.runs else None
                 self._execute(
                     self._insert_sql(WRITTEN_BATCHES),
@@ -244,6 +228,13 @@ class Store:
             return True
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
+
+    def _upsert_rows(self, table: Table, rows: list[tuple]) -> None:
+        """Insert rows, or replace the non-key columns of rows already there."""
+        keys = table.primary_key
+        updates = ", ".join(f"{c} = excluded.{c}" for c in table.column_names if c not in keys)
+        conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        self._executemany(self._insert_sql(table, conflict), rows)
 
     def _upsert_run(self, run: dict[str, Any]) -> None:
         columns = RUNS.column_names

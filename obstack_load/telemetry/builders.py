@@ -16,15 +16,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from obstack_load.telemetry.fleet import SCOPE, attributes, random_id
 from obstack_load.tenants import Tenant
 
-SCOPE = InstrumentationScope(name="obstack-load", version="0.1.0")
 SEVERITIES = (  # (number, text, weight): most logs are INFO, few are errors
     (SeverityNumber.SEVERITY_NUMBER_DEBUG, "DEBUG", 10),
     (SeverityNumber.SEVERITY_NUMBER_INFO, "INFO", 70),
@@ -33,21 +32,6 @@ SEVERITIES = (  # (number, text, weight): most logs are INFO, few are errors
     (SeverityNumber.SEVERITY_NUMBER_FATAL, "FATAL", 1),
 )
 HTTP_ROUTES = ("/api/orders", "/api/cart", "/api/users/{id}", "/api/search", "/healthz")
-
-
-def attributes(values: Mapping[str, object]) -> list[KeyValue]:
-    out = []
-    for key, value in values.items():
-        if isinstance(value, bool):
-            any_value = AnyValue(bool_value=value)
-        elif isinstance(value, int):
-            any_value = AnyValue(int_value=value)
-        elif isinstance(value, float):
-            any_value = AnyValue(double_value=value)
-        else:
-            any_value = AnyValue(string_value=str(value))
-        out.append(KeyValue(key=key, value=any_value))
-    return out
 
 
 def resource(tenant: Tenant, rng: random.Random) -> Resource:
@@ -66,10 +50,6 @@ def resource(tenant: Tenant, rng: random.Random) -> Resource:
             }
         )
     )
-
-
-def random_id(rng: random.Random, size: int) -> bytes:
-    return rng.getrandbits(size * 8).to_bytes(size, "big")
 
 
 def logs_request(
