@@ -41,6 +41,14 @@ def _add_options(parser) -> None:
     )
 
 
+def option_source(options: Any) -> str:
+    """Where option values came from, for error messages: the ``--config`` file, if any, and
+    the command line (Locust does not say which of the two set a given value)."""
+    config = getattr(options, "config", None)
+    files = [config] if isinstance(config, str) else [str(f) for f in config or []]
+    return " or ".join([*files, "the command line"])
+
+
 def preflight(check: Callable[[Any], None]) -> Callable[[Any], None]:
     """Run ``check(environment)`` at start on the master or standalone process, before any user.
 

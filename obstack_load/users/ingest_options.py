@@ -15,13 +15,12 @@ from typing import Any
 from locust import events
 
 from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import preflight
+from obstack_load.options import option_source, preflight
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.clock import MODES, TimestampSettings
 from obstack_load.tenants import Tenant
 
 AUTH_SCHEMES = ("bearer", "x-api-key", "scope-orgid", "scope-orgid-only", "header:NAME")
-SOURCE = "command line / config"
 # option name -> (default, help); every option also reads OBSTACK_<NAME> from the environment
 OPTIONS: dict[str, tuple[str, str]] = {
     "otlp-batch-size": ("100", "items per request: log records, data points or spans"),
@@ -121,46 +120,50 @@ class IngestSettings:
 
 
 def _number(options: Any, name: str, kind: type, low: float, high: float | None = None):
+    source = option_source(options)
     raw = getattr(options, name.replace("-", "_"))
     try:
         value = kind(raw)
     except (TypeError, ValueError):
         raise ConfigError(
-            SOURCE, name, f"{raw!r} is not a{'n integer' if kind is int else ' number'}"
+            source, name, f"{raw!r} is not a{'n integer' if kind is int else ' number'}"
         ) from None
     if value < low or (high is not None and value > high):
         span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(SOURCE, name, f"must be {span}, got {raw!r}")
+        raise ConfigError(source, name, f"must be {span}, got {raw!r}")
     return value
 
 
 def _duration(options: Any, name: str) -> float:
+    source = option_source(options)
     raw = getattr(options, name.replace("-", "_"))
     try:
         return parse_duration(str(raw))
     except ValueError as exc:
-        raise ConfigError(SOURCE, name, str(exc)) from None
+        raise ConfigError(source, name, str(exc)) from None
 
 
 def _choice(options: Any, name: str, choices: tuple[str, ...]) -> str:
+    source = option_source(options)
     raw = str(getattr(options, name.replace("-", "_"))).strip().lower()
     if raw not in choices:
-        raise ConfigError(SOURCE, name, f"{raw!r} is not one of {', '.join(choices)}")
+        raise ConfigError(source, name, f"{raw!r} is not one of {', '.join(choices)}")
     return raw
 
 
 def settings_from(options: Any) -> IngestSettings:
-    """Validated settings; a ``ConfigError`` names the option at fault."""
+    """Validated settings; a ``ConfigError`` names the option at fault and where it came from."""
+    source = option_source(options)
     auth = str(options.otlp_auth).strip()
     if auth.lower() in AUTH_SCHEMES[:-1]:
         auth = auth.lower()
     elif not (auth.lower().startswith("header:") and auth.split(":", 1)[1].strip()):
-        raise ConfigError(SOURCE, "otlp-auth", f"{auth!r} is not one of {', '.join(AUTH_SCHEMES)}")
+        raise ConfigError(source, "otlp-auth", f"{auth!r} is not one of {', '.join(AUTH_SCHEMES)}")
     paths = []
     for signal in otlp.SIGNALS:
         path = str(getattr(options, f"otlp_{signal}_path"))
         if not path.startswith("/"):
-            raise ConfigError(SOURCE, f"otlp-{signal}-path", f"{path!r} must start with /")
+            raise ConfigError(source, f"otlp-{signal}-path", f"{path!r} must start with /")
         paths.append((signal, path))
     encoding = _choice(options, "otlp-encoding", ("protobuf", "json"))
     return IngestSettings(

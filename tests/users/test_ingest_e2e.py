@@ -204,3 +204,17 @@ def test_a_bad_knob_is_one_line_before_any_load(tmp_path, option, value, problem
     errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
     assert len(errors) == 1 and problem in errors[0], result.stderr[-2000:]
     assert "Ramping" not in result.stderr + result.stdout
+
+
+def test_a_bad_knob_in_a_config_file_names_the_file_and_key(tmp_path):
+    config = tmp_path / "ingest.conf"
+    config.write_text("locustfile = locustfiles/ingest.py\nheadless = true\notlp-encoding = avro\n")
+    result = run_locust(
+        "--config", str(config), "--host", "http://127.0.0.1:9", "-t", "5s",
+        "--results-db", str(tmp_path / "r.db"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
+    assert errors == [
+        f"obstack-load: {config} or the command line: otlp-encoding: 'avro' is not one of protobuf, json"
+    ], result.stderr[-2000:]
