@@ -2,7 +2,7 @@
 
 Locust parses the file exactly as ``locust --config`` would, after the profile's locustfile is
 imported so that every plugin option is known; then the suite's own checks run: thresholds,
-load shape, arrival rate. ``obstack-load profiles check`` and the tests use it.
+load shape, arrival rate, ingestion knobs. ``obstack-load profiles check`` and the tests use it.
 """
 
 from __future__ import annotations
@@ -76,6 +76,10 @@ def check_profile(path: str | Path) -> ProfileCheck:
     stages = stages_for(options)
     if options.arrival_rate < 0:
         raise ConfigError(path, "arrival-rate", "must be >= 0")
+    if hasattr(options, "otlp_batch_size"):  # the profile's locustfile has ingestion users
+        from obstack_load.users.ingest_options import settings_from
+
+        settings_from(options)
     if stages is None and not options.run_time and options.headless:
         raise ConfigError(
             path, "run-time", "a headless profile with a constant shape needs a run time"

@@ -81,3 +81,8 @@ def test_profile_checker_reports_bad_values(tmp_path):
     bad.write_text("locustfile = locustfiles/nope.py\n")
     with pytest.raises(ConfigError, match="does not exist"):
         check_profile(bad)
+    bad.write_text("locustfile = locustfiles/ingest.py\nrun-time = 1m\notlp-churn = fast\n")
+    with pytest.raises(
+        ConfigError, match=f"{bad} or the command line: otlp-churn: 'fast' is not a number"
+    ):
+        check_profile(bad)
