@@ -174,6 +174,31 @@ def start_locust(*args: str, env: dict[str, str] | None = None) -> subprocess.Po
     )  # fmt: skip
 
 
+def run_master_and_workers(
+    master_args: list[str], worker_args: list[str], workers: int = 2
+) -> subprocess.CompletedProcess:
+    """A real Locust master and ``workers`` real worker processes on a free loopback port;
+    returns once the master has finished and every worker has stopped."""
+    port = str(free_port())
+    master = start_locust(
+        *master_args, "--master", "--expect-workers", str(workers),
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+    )  # fmt: skip
+    started = [
+        start_locust(*worker_args, "--worker", "--master-host", "127.0.0.1", "--master-port", port)
+        for _ in range(workers)
+    ]
+    try:
+        out, err = master.communicate(timeout=LOCUST_TIMEOUT)
+        for worker in started:
+            worker.wait(timeout=120)
+    finally:
+        for process in (master, *started):
+            if process.poll() is None:
+                process.kill()
+    return subprocess.CompletedProcess(master.args, master.returncode, out, err)
+
+
 def free_port() -> int:
     import socket
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from obstack_load.results.store import open_store
-from tests.support import free_port, run_locust, start_locust, wait_for
+from tests.support import free_port, run_locust, run_master_and_workers, start_locust, wait_for
 
 SMOKE = ("--config", "config/smoke.conf", "--html", "", "--csv", "")
 
@@ -118,34 +118,15 @@ def test_standalone_rows_equal_locust_total(backend, platform, tmp_path, request
 
 
 def test_master_and_two_workers_into_postgres(platform, postgres, tmp_path):
-    port = free_port()
     summary_path = tmp_path / "summary.json"
-    master = start_locust(
-        *SMOKE, "--host", platform.url, "--master", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
-        "--master-bind-port", str(port), "--run-time", "10s", "--users", "8", "--spawn-rate", "8",
-        "--results-db", postgres.dsn, "--results-requests", "all", "--summary-json", str(summary_path),
+    result = run_master_and_workers(
+        [
+            *SMOKE, "--host", platform.url, "--run-time", "10s", "--users", "8", "--spawn-rate", "8",
+            "--results-db", postgres.dsn, "--results-requests", "all", "--summary-json", str(summary_path),
+        ],
+        ["-f", "locustfiles/smoke.py"],
     )  # fmt: skip
-    workers = [
-        start_locust(
-            "-f",
-            "locustfiles/smoke.py",
-            "--worker",
-            "--master-host",
-            "127.0.0.1",
-            "--master-port",
-            str(port),
-        )
-        for _ in range(2)
-    ]
-    try:
-        out, err = master.communicate(timeout=300)
-        assert master.returncode == 0, err[-3000:]
-        for worker in workers:
-            worker.wait(timeout=120)
-    finally:
-        for process in (master, *workers):
-            if process.poll() is None:
-                process.kill()
+    assert result.returncode == 0, result.stderr[-3000:]
     summary = summary_of(summary_path)
     found = assert_complete(summary, postgres.dsn)
     nodes = found["system_nodes"]

@@ -221,35 +221,20 @@ def test_a_bad_knob_in_a_config_file_names_the_file_and_key(tmp_path):
 
 
 def test_master_and_two_workers_account_exactly_and_share_the_total_rate(tmp_path, tenants):
-    from tests.support import free_port, start_locust
+    from tests.support import run_master_and_workers
 
     platform = start_platform()
-    port = free_port()
     summary_path = tmp_path / "summary.json"
-    master = start_locust(
-        "-f", "locustfiles/ingest.py", "--headless", "--host", platform.url, "--master",
-        "--expect-workers", "2", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-        "-u", "6", "-r", "6", "-t", "10s", "--stop-timeout", "30", "--only-summary",
-        "--otlp-total-rate", "2000", "--summary-json", str(summary_path),
-        "--results-db", str(tmp_path / "results.db"),
-    )  # fmt: skip
-    workers = [
-        start_locust(
-            "-f",
-            "locustfiles/ingest.py",
-            "--worker",
-            "--master-host",
-            "127.0.0.1",
-            "--master-port",
-            str(port),
-        )  # fmt: skip
-        for _ in range(2)
-    ]
     try:
-        out, err = master.communicate(timeout=300)
-        assert master.returncode == 0, err[-3000:]
-        for worker in workers:
-            worker.wait(timeout=120)
+        result = run_master_and_workers(
+            [
+                "-f", "locustfiles/ingest.py", "--headless", "--host", platform.url, "-u", "6", "-r", "6",
+                "-t", "10s", "--stop-timeout", "30", "--only-summary", "--otlp-total-rate", "2000",
+                "--summary-json", str(summary_path), "--results-db", str(tmp_path / "results.db"),
+            ],
+            ["-f", "locustfiles/ingest.py"],
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
         summary = json.loads(summary_path.read_text())
         assert_platform_agrees(platform, tenants, summary)
         for signal, counts in summary["ingest"]["by_signal"].items():
@@ -257,7 +242,4 @@ def test_master_and_two_workers_account_exactly_and_share_the_total_rate(tmp_pat
             # would be 40,000); the workers hear the master's stop up to a second or so late
             assert 0.8 * 20_000 <= counts["accepted_items"] <= 1.2 * 20_000, signal
     finally:
-        for process in (master, *workers):
-            if process.poll() is None:
-                process.kill()
         assert platform.stop() == 0
