@@ -40,19 +40,6 @@ class Bucket:
         self.items = items
         self.histogram: dict[int, int] = defaultdict(int)
 
-    def add(self, response_time: float, length: int, failed: bool, items: int) -> None:
-        self.count += 1
-        if failed:
-            self.failures += 1
-        self.total_ms += response_time
-        if self.min_ms is None or response_time < self.min_ms:
-            self.min_ms = response_time
-        if response_time > self.max_ms:
-            self.max_ms = response_time
-        self.bytes += length
-        self.items += items
-        self.histogram[locust_stats.bucket_response_time(response_time)] += 1
-
     def merge(self, other: Bucket) -> None:
         self.count += other.count
         self.failures += other.failures
@@ -107,11 +94,24 @@ class IntervalAggregator:
         failed: bool,
         items: int,
     ) -> None:
+        """Count one request. It runs for every request (the results plugin's listener calls
+        it), so the bucket is updated here in line rather than through a method of ``Bucket``."""
         key = (ts - ts % self.interval_s, method, name)
         bucket = self.buckets.get(key)
         if bucket is None:
             bucket = self.buckets[key] = Bucket()
-        bucket.add(response_time, length, failed, items)
+        bucket.count += 1
+        if failed:
+            bucket.failures += 1
+        bucket.total_ms += response_time
+        if bucket.min_ms is None or response_time < bucket.min_ms:
+            bucket.min_ms = response_time
+        if response_time > bucket.max_ms:
+            bucket.max_ms = response_time
+        bucket.bytes += length
+        bucket.items += items
+        # through the module: Locust lets a locustfile replace its bucketing function
+        bucket.histogram[locust_stats.bucket_response_time(response_time)] += 1
 
     def ship(self) -> list:
         """Everything counted so far, for the master; this side starts again from zero."""
