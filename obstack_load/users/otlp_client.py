@@ -92,11 +92,7 @@ class OtlpExporter:
 
         ``context`` goes with each request event (the results plugin reads ``obstack_items``).
         """
-        context = (
-            {"obstack_items": payload.items, **context}
-            if context
-            else {"obstack_items": payload.items}
-        )
+        context = {**payload.context, **context} if context else payload.context
         attempt = 1
         while True:
             retry_in = self._attempt(payload, context, attempt)
@@ -145,7 +141,7 @@ class OtlpExporter:
         name = self.path + THROTTLED_SUFFIX if status == 429 else self.path
         if not retryable or attempt > self.retry.retries:
             self._count(outcome, payload, next_step="lost" if retryable else "settled")
-            return name, self._describe(status, error, attempt, retryable and attempt > 1), -1.0
+            return name, self._describe(status, error, attempt, retryable), -1.0
         self._count(outcome, payload, next_step="retry")
         problem = None if status == 429 else self._describe(status, error, attempt, False)
         return (

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+import gevent
 from locust import events
 
 from obstack_load.accounting import ledger
@@ -43,7 +43,6 @@ class Pending:
     trace_id: str = ""
     next_poll: float = 0.0
     found: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Verifier:
@@ -75,7 +74,7 @@ class Verifier:
         ledger.record(signal, self.tenant_id, verify_items=items)
         self.pending.append(Pending(signal, tag, items, written_at, trace_id))
 
-    def poll(self, now: float | None = None) -> None:
+    def poll(self) -> None:
         """Look up every batch that is due; report those found whole or out of time."""
         for entry in list(self.pending):
             now = time.time()
@@ -99,8 +98,6 @@ class Verifier:
 
     def drain(self) -> None:
         """At stop: keep polling until every batch is settled (bounded by the timeout)."""
-        import gevent
-
         while self.pending:
             self.poll()
             if self.pending:
