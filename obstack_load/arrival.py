@@ -123,6 +123,14 @@ stats = ArrivalStats()  # this process's counts (workers ship theirs away)
 totals = ArrivalStats()  # master or standalone: the run's counts
 
 
+def process_share(environment, rate: float) -> float:
+    """This process's part of a run-wide rate: each of ``--expect-workers`` workers takes an
+    equal share (a worker learns the master's options with its first spawn message)."""
+    if isinstance(environment.runner, WorkerRunner):
+        return rate / max(getattr(environment.parsed_options, "expect_workers", 1) or 1, 1)
+    return rate
+
+
 def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
     """A Locust ``wait_time`` that follows the arrival schedule when one is set, else ``fallback``."""
 
@@ -158,9 +166,7 @@ def _corrected(name: str, context: dict | None = None, **kwargs: Any) -> None:
 @events.test_start.add_listener
 def _start(environment, **kwargs: Any) -> None:
     options = environment.parsed_options
-    rate = getattr(options, "arrival_rate", 0.0) or 0.0
-    if isinstance(environment.runner, WorkerRunner):
-        rate /= max(getattr(options, "expect_workers", 1) or 1, 1)  # each worker takes its share
+    rate = process_share(environment, getattr(options, "arrival_rate", 0.0) or 0.0)
     schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
     stats.reset()
     totals.reset()

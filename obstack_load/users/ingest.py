@@ -5,8 +5,9 @@ batches of its signal as fast as it can, or at ``--otlp-rate`` items/s, or its s
 ``--otlp-total-rate``. Bodies come from the process's ``PayloadPool`` (see
 ``obstack_load.telemetry.payloads`` for why), and each batch goes through ``OtlpExporter``,
 which retries by the OTLP rules and accounts for every attempt, over the lean transport
-(``obstack_load.users.lean_http``) or, with ``--otlp-transport fasthttp``, ``self.client``. With ``--otlp-verify`` each
-batch is built fresh, tagged, and read back (``obstack_load.users.verify``).
+(``obstack_load.users.lean_http``) or, with ``--otlp-transport fasthttp``, ``self.client``.
+With ``--otlp-verify`` each batch is built fresh, tagged, and read back
+(``obstack_load.users.verify``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import time
 from typing import Any
 
 from locust import FastHttpUser, events, task
-from locust.runners import WorkerRunner
 
 from obstack_load.accounting import ledger
-from obstack_load.arrival import Schedule
+from obstack_load.arrival import Schedule, process_share
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
 from obstack_load.telemetry.logs import LogsGenerator
@@ -141,15 +141,9 @@ class OtlpIngestUser(FastHttpUser):
             return schedule
         if settings.total_rate:
             if self.signal not in schedules:
-                workers = 1
-                if isinstance(self.environment.runner, WorkerRunner):
-                    workers = max(
-                        getattr(self.environment.parsed_options, "expect_workers", 1) or 1, 1
-                    )
+                rate = process_share(self.environment, settings.total_rate / batch)
                 schedules[self.signal] = Schedule()
-                schedules[self.signal].configure(
-                    settings.total_rate / batch / workers, MAX_LAG_S, time.time()
-                )
+                schedules[self.signal].configure(rate, MAX_LAG_S, time.time())
             return schedules[self.signal]
         return None
 
