@@ -8,12 +8,11 @@ the page polls. On the master the ledger holds every worker's counts (merged fro
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from locust import events
 
-from obstack_load.accounting import ledger
+from obstack_load.summary import signal_figures
 
 TAB_KEY = "ingestion"
 COLUMNS = (
@@ -28,28 +27,16 @@ COLUMNS = (
     ("retries", "Retries"),
     ("lost_items", "Lost"),
     ("sent_wire_bytes", "Bytes on the wire"),
-    ("compression_ratio", "Compression"),
+    ("compression_ratio", "Compression (raw/wire)"),
     ("verify_missing_items", "Not visible"),
 )
-_started = [time.time()]
 
 
-def rows() -> list[dict[str, Any]]:
-    elapsed = max(time.time() - _started[0], 1e-9)
-    out = []
-    for signal, counts in sorted(ledger.by_signal().items()):
-        row = {key: getattr(counts, key) for key, _ in COLUMNS if hasattr(counts, key)}
-        row["signal"] = signal
-        row["accepted_items_per_s"] = round(counts.accepted_items / elapsed, 1)
-        wire = counts.sent_wire_bytes
-        row["compression_ratio"] = f"{counts.sent_raw_bytes / wire:.1f}:1" if wire else ""
-        out.append(row)
-    return out
-
-
-@events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
-    _started[0] = time.time()
+def rows(environment) -> list[dict[str, Any]]:
+    return [
+        {"signal": signal, **{key: figures[key] for key, _ in COLUMNS[1:]}}
+        for signal, figures in signal_figures(environment.stats).items()
+    ]
 
 
 @events.init.add_listener
@@ -78,6 +65,6 @@ def _extend(environment, **kwargs: Any) -> None:
             return response
         # Locust may hand back a cached answer: replace our entry rather than add another
         others = [e for e in data.get("extended_stats") or [] if e.get("key") != TAB_KEY]
-        data["extended_stats"] = [*others, {"key": TAB_KEY, "data": rows()}]
+        data["extended_stats"] = [*others, {"key": TAB_KEY, "data": rows(environment)}]
         response.set_data(json.dumps(data))
         return response
