@@ -59,7 +59,11 @@ CATALOGUE = (
 
 @dataclass
 class SeriesState:
+    """One series as its current generation (churn replaces it) knows it."""
+
+    generation: int
     start_ns: int
+    pod_uid: str
     total: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * (len(BOUNDS) + 1))
     histogram_sum: float = 0.0
@@ -81,7 +85,7 @@ class MetricsGenerator:
         self.churn_per_minute = churn_per_minute
         self.started = time.time()
         self.cursor = 0
-        self.state: dict[int, tuple[int, SeriesState]] = {}  # series -> (generation, state)
+        self.state: dict[int, SeriesState] = {}
 
     def series_labels(self, series: int) -> tuple[int, MetricKind, dict[str, object]]:
         """Which pod and metric a series belongs to, and its point attributes (without churn)."""
@@ -117,16 +121,14 @@ class MetricsGenerator:
             series = (self.cursor + index) % self.cardinality
             pod, kind, labels = self.series_labels(series)
             generation = self.generation(series, now)
-            labels["k8s.pod.uid"] = (
-                f"{random.Random(series * 7919 + generation).getrandbits(64):016x}"
-            )
+            state = self.state.get(series)
+            if state is None or state.generation != generation:  # born, or replaced by churn
+                uid = f"{random.Random(series * 7919 + generation).getrandbits(64):016x}"
+                state = SeriesState(generation, times[index] - 60_000_000_000, uid)
+                self.state[series] = state
+            labels["k8s.pod.uid"] = state.pod_uid
             if extra:
                 labels.update(extra)
-            known = self.state.get(series)
-            if known is None or known[0] != generation:
-                known = (generation, SeriesState(start_ns=times[index] - 60_000_000_000))
-                self.state[series] = known
-            state = known[1]
             scope = scopes.get(pod)
             if scope is None:
                 resource = self.fleet.instances[pod].resource
