@@ -30,7 +30,6 @@ class Payload:
     body: bytes  # exactly what goes on the wire
     items: int
     raw_bytes: int  # encoded size before compression
-    gzip: bool
     content_type: str
     # the request events' context, made once per body rather than per request (the results
     # plugin reads the item count from it); listeners must not change it
@@ -47,7 +46,7 @@ class Payload:
 def encode_payload(signal: str, message: Message, content_type: str, gzip: bool) -> Payload:
     raw = otlp.encode(message, content_type)
     body = otlp.compress(raw) if gzip else raw
-    return Payload(body, otlp.count_items(signal, message), len(raw), gzip, content_type)
+    return Payload(body, otlp.count_items(signal, message), len(raw), content_type)
 
 
 class PayloadPool:

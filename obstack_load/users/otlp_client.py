@@ -167,7 +167,7 @@ class OtlpExporter:
     ) -> None:
         ledger.attempt(
             self.signal.name, self.tenant_id, outcome, payload.items, payload.raw_bytes,
-            len(payload.body), rejected, next_step,
+            payload.wire_bytes, rejected, next_step,
         )  # fmt: skip
 
     @staticmethod

@@ -20,9 +20,7 @@ from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.otlp_client import OtlpExporter, RetryPolicy, parse_retry_after
 from tests.scripted_http import DROP, ScriptedServer, answer
 
-PAYLOAD = Payload(
-    b"x" * 300, items=10, raw_bytes=900, gzip=True, content_type="application/x-protobuf"
-)
+PAYLOAD = Payload(b"x" * 300, items=10, raw_bytes=900, content_type="application/x-protobuf")
 
 
 @pytest.fixture(params=["lean", "fasthttp"])
