@@ -143,13 +143,10 @@ class IngestLedger:
             totals[signal].add(counts)
         return dict(totals)
 
-    def as_dict(self) -> dict:
+    def by_signal_and_tenant(self) -> dict[str, dict[str, dict[str, int]]]:
         return {
-            "by_signal": {s: asdict(c) for s, c in sorted(self.by_signal().items())},
-            "by_signal_and_tenant": {
-                s: {t: asdict(c) for (s2, t), c in sorted(self.counts.items()) if s2 == s}
-                for s in sorted({s for s, _ in self.counts})
-            },
+            s: {t: asdict(c) for (s2, t), c in sorted(self.counts.items()) if s2 == s}
+            for s in sorted({s for s, _ in self.counts})
         }
 
     def reset(self) -> None:

@@ -65,7 +65,10 @@ def signal_figures(stats) -> dict[str, dict[str, Any]]:
 
 def ingest_summary(stats) -> dict[str, Any]:
     """The ledger's counts per signal (with ``signal_figures``) and per signal and tenant."""
-    return {**ledger.as_dict(), "by_signal": signal_figures(stats)}
+    return {
+        "by_signal": signal_figures(stats),
+        "by_signal_and_tenant": ledger.by_signal_and_tenant(),
+    }
 
 
 def verify_summary(stats) -> dict[str, Any]:
