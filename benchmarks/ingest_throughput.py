@@ -9,6 +9,7 @@ CPU 0) from one Locust process pinned to CPU 1; requests/s are counted by nginx 
 two readings inside each run. Items/s = requests/s x items per request.
 
     python benchmarks/ingest_throughput.py [--rounds 3] [--duration 14] [--users 20]
+    python benchmarks/ingest_throughput.py --fresh     # the suite alone, every body built fresh
 """
 
 from __future__ import annotations
@@ -57,13 +58,43 @@ def run(locustfile: str, extra: list[str], host: str, env: dict[str, str], args)
     return steady_rps(command, host, args.duration, env, WARMUP_S)
 
 
+def fresh_bodies(args) -> None:
+    """Items/s per signal when every body is built, encoded and gzipped as it is sent."""
+    print("| signal | suite req/s, --otlp-pool-size 0 (median of rounds) | items/s |")
+    print("| --- | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp, nginx_sink(cpu="0") as host:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        for signal in args.signals.split(","):
+            options = [
+                CLASSES[signal],
+                "--results-db",
+                str(Path(tmp) / "r.db"),
+                "--otlp-pool-size",
+                "0",
+            ]
+            rps = [
+                run("locustfiles/ingest.py", options, host, env, args) for _ in range(args.rounds)
+            ]
+            print(
+                f"| {signal} | {statistics.median(rps):,.0f} | {statistics.median(rps) * 100:,.0f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=14)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--signals", default="logs,metrics,traces")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="instead: the suite alone with --otlp-pool-size 0 (every body built when sent)",
+    )
     args = parser.parse_args()
+    if args.fresh:
+        fresh_bodies(args)
+        return
     settings = IngestSettings()
     table = []
     with tempfile.TemporaryDirectory() as tmp, nginx_sink(cpu="0") as host:
