@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+import numpy as np
 from locust import stats as locust_stats
+
+from obstack_load.results.rows import FAILED, ITEMS, LENGTH, RESPONSE_TIME, TS
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 
 
 class Bucket:
-    """One interval of one request name. Plain class with slots: ``add`` is on the hot path."""
+    """One interval of one request name."""
 
     __slots__ = ("count", "failures", "total_ms", "min_ms", "max_ms", "bytes", "items", "histogram")
 
@@ -77,6 +80,37 @@ class Bucket:
 
 
 Key = tuple[float, str, str]  # (interval start, method, name)
+_LOCUST_BUCKETING = locust_stats.bucket_response_time
+# Locust's buckets per range of response times: below 100 ms to 1 ms, below 1 s to 10 ms...
+_SCALES = ((100.0, 1.0), (1000.0, 10.0), (10000.0, 100.0), (np.inf, 1000.0))
+
+
+def bucket_keys(times: np.ndarray) -> np.ndarray:
+    """Locust's ``bucket_response_time`` for many response times at once, key for key.
+
+    Python's ``round(x, -1)`` rounds the exact binary value half to even; ``rint(x / 10)``
+    agrees except where the division lands within rounding error of a half, so those few
+    values go through Locust's own function. A locustfile that replaced Locust's bucketing
+    gets its function for every value.
+    """
+    bucketing = locust_stats.bucket_response_time  # looked up now: a locustfile may replace it
+    if bucketing is not _LOCUST_BUCKETING:
+        return np.array([bucketing(t) for t in times.tolist()], dtype=np.int64)
+    keys = np.empty(len(times), dtype=np.int64)
+    below = -np.inf
+    for limit, scale in _SCALES:
+        in_range = (times >= below) & (times < limit)
+        below = limit
+        if not in_range.any():
+            continue
+        chosen = times[in_range]
+        scaled = chosen / scale
+        rounded = np.rint(scaled) * scale
+        near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+        if scale != 1.0 and near_half.any():
+            rounded[near_half] = [bucketing(t) for t in chosen[near_half].tolist()]
+        keys[in_range] = rounded
+    return keys
 
 
 class IntervalAggregator:
@@ -94,24 +128,31 @@ class IntervalAggregator:
         failed: bool,
         items: int,
     ) -> None:
-        """Count one request. It runs for every request (the results plugin's listener calls
-        it), so the bucket is updated here in line rather than through a method of ``Bucket``."""
-        key = (ts - ts % self.interval_s, method, name)
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = Bucket()
-        bucket.count += 1
-        if failed:
-            bucket.failures += 1
-        bucket.total_ms += response_time
-        if bucket.min_ms is None or response_time < bucket.min_ms:
-            bucket.min_ms = response_time
-        if response_time > bucket.max_ms:
-            bucket.max_ms = response_time
-        bucket.bytes += length
-        bucket.items += items
-        # through the module: Locust lets a locustfile replace its bucketing function
-        bucket.histogram[locust_stats.bucket_response_time(response_time)] += 1
+        """Count one request (for callers outside the hot path; the plugin uses ``add_table``)."""
+        row = [ts, response_time, length, items, 1.0 if failed else 0.0]
+        self.add_table(method, name, np.array([row], dtype=np.float64))
+
+    def add_table(self, method: str, name: str, table: np.ndarray) -> None:
+        """Count many requests of one name at once: rows of ``rows.REQUEST_FIELDS``."""
+        starts = table[:, TS] - table[:, TS] % self.interval_s
+        for start in np.unique(starts).tolist():
+            part = table if starts[0] == starts[-1] == start else table[starts == start]
+            key = (start, method, name)
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = Bucket()
+            times = part[:, RESPONSE_TIME]
+            low = float(times.min())
+            bucket.count += len(part)
+            bucket.failures += int(part[:, FAILED].sum())
+            bucket.total_ms += float(times.sum())
+            bucket.min_ms = low if bucket.min_ms is None else min(bucket.min_ms, low)
+            bucket.max_ms = max(bucket.max_ms, float(times.max()))
+            bucket.bytes += int(part[:, LENGTH].sum())
+            bucket.items += int(part[:, ITEMS].sum())
+            keys, counts = np.unique(bucket_keys(times), return_counts=True)
+            for bucket_key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+                bucket.histogram[bucket_key] += count
 
     def ship(self) -> list:
         """Everything counted so far, for the master; this side starts again from zero."""

@@ -14,12 +14,12 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 import gevent
 from gevent.event import Event
 
+from obstack_load.results.rows import RowBlock
 from obstack_load.results.store import Batch, Store, StoreError
 
 logger = logging.getLogger("obstack_load.results")
@@ -29,7 +29,8 @@ MAX_BATCH_REQUEST_ROWS = 50_000
 class Outbox:
     def __init__(self, max_request_rows: int) -> None:
         self.max_request_rows = max_request_rows
-        self.requests: deque[tuple] = deque()
+        self.requests: deque[RowBlock] = deque()
+        self.request_rows = 0  # rows in self.requests
         self.intervals: deque[tuple] = deque()
         self.user_counts: deque[tuple] = deque()
         self.system: deque[tuple] = deque()
@@ -42,12 +43,16 @@ class Outbox:
         self.dirty_ingest: set[tuple] = set()
         self.dropped = 0
 
-    def add_requests(self, rows: list[tuple]) -> None:
-        room = self.max_request_rows - len(self.requests)
-        if room < len(rows):
-            self.dropped += len(rows) - max(room, 0)
-            rows = rows[: max(room, 0)]
-        self.requests.extend(rows)
+    def add_requests(self, blocks: list[RowBlock]) -> None:
+        for block in blocks:
+            rows = len(block)
+            room = max(self.max_request_rows - self.request_rows, 0)
+            if room < rows:
+                self.dropped += rows - room
+                block, rows = block.head(room), room
+            if rows:
+                self.requests.append(block)
+                self.request_rows += rows
 
     def set_run(self, run: dict[str, Any]) -> None:
         self.runs[run["run_id"]] = dict(run)
@@ -72,7 +77,7 @@ class Outbox:
 
     def pending(self) -> int:
         return (
-            len(self.requests) + len(self.intervals) + len(self.user_counts) + len(self.system)
+            self.request_rows + len(self.intervals) + len(self.user_counts) + len(self.system)
             + len(self.thresholds) + len(self.dirty_runs) + len(self.dirty_errors)
             + len(self.dirty_ingest)
         )  # fmt: skip
@@ -85,10 +90,17 @@ class Outbox:
         self.dirty_runs.clear()
         self.dirty_errors.clear()
         self.dirty_ingest.clear()
+        blocks: list[RowBlock] = []
+        block_rows = 0
+        for block in self.requests:  # whole blocks, up to about MAX_BATCH_REQUEST_ROWS rows
+            if block_rows >= MAX_BATCH_REQUEST_ROWS:
+                break
+            blocks.append(block)
+            block_rows += len(block)
         batch = Batch(
             batch_id=uuid.uuid4().hex,
             runs=[dict(self.runs[r]) for r in runs],
-            requests=list(islice(self.requests, MAX_BATCH_REQUEST_ROWS)),
+            requests=blocks,
             intervals=list(self.intervals),
             user_counts=list(self.user_counts),
             system=list(self.system),
@@ -97,7 +109,7 @@ class Outbox:
             ingest=[self.ingest[key] for key in ingest],
         )
         counts = {
-            "requests": len(batch.requests), "intervals": len(batch.intervals),
+            "requests": len(blocks), "intervals": len(batch.intervals),
             "user_counts": len(batch.user_counts), "system": len(batch.system),
             "thresholds": len(batch.thresholds),
         }  # fmt: skip
@@ -107,6 +119,7 @@ class Outbox:
                 queue: deque = getattr(self, name)
                 for _ in range(count):
                     queue.popleft()
+            self.request_rows -= block_rows
 
         def failed() -> None:
             self.dirty_runs.update(runs)

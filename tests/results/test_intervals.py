@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+import pytest
+from locust import stats as locust_stats
 from locust.stats import RequestStats
 
 from obstack_load.results.intervals import (
     IntervalAggregator,
+    bucket_keys,
     interval_row,
     merged_histogram,
     percentile,
@@ -19,13 +23,16 @@ def test_merged_worker_intervals_equal_locusts_percentiles():
     stats = RequestStats()
     workers = [IntervalAggregator(5.0) for _ in range(3)]
     master = IntervalAggregator(5.0)
+    tables: list[list[list[float]]] = [[], [], []]
     for i in range(20_000):
         rt = rng.lognormvariate(4, 1.2)  # 1 ms to seconds: every rounding regime
-        worker = workers[i % 3]
         stats.log_request("GET", "/x", rt, 100)
-        worker.add(1000.0 + i * 0.01, "GET", "/x", rt, 100, False, 0)
+        tables[i % 3].append([1000.0 + i * 0.01, rt, 100, 0, 0.0])
         if i % 1000 == 999:  # ship as workers do every report
-            master.merge(worker.ship())
+            for worker, table in zip(workers, tables, strict=True):
+                worker.add_table("GET", "/x", np.array(table))
+                master.merge(worker.ship())
+                table.clear()
     for worker in workers:
         master.merge(worker.ship())
     rows = [interval_row("r", 5.0, key, bucket) for key, bucket in master.close()]
@@ -49,3 +56,35 @@ def test_close_keeps_open_intervals():
     assert [key for key, _ in closed] == [(100.0, "GET", "/a")]
     remaining = aggregator.close()
     assert remaining[0][1].failures == 1 and remaining[0][1].items == 3
+
+
+def test_bucket_keys_equal_locusts_bucketing_key_for_key():
+    rng = random.Random(5)
+    times = [rng.lognormvariate(4, 2) for _ in range(50_000)]
+    # exact halves and their neighbours at every scale, where rounding rules differ most
+    for scale in (1, 10, 100, 1000):
+        for k in range(1, 120):
+            half = (k + 0.5) * scale
+            times += [half, np.nextafter(half, 0), np.nextafter(half, np.inf)]
+    times += [0.0, 0.49, 99.5, 99.49999, 999.4, 999.5, 9999.9, 10_000.0, 1e7]
+    expected = [locust_stats.bucket_response_time(t) for t in times]
+    assert bucket_keys(np.array(times)).tolist() == expected
+
+
+def test_a_locustfiles_own_bucketing_is_honoured(monkeypatch):
+    monkeypatch.setattr(locust_stats, "bucket_response_time", lambda t: int(t) // 7 * 7)
+    assert bucket_keys(np.array([1.0, 15.5, 700.2])).tolist() == [0, 14, 700]
+
+
+@pytest.mark.parametrize("interval", [5.0, 1.0])
+def test_a_table_spanning_intervals_is_split_by_interval(interval):
+    aggregator = IntervalAggregator(interval)
+    table = np.array([[100.2, 5.0, 10, 2, 0.0], [101.4, 7.0, 20, 0, 1.0], [106.0, 9.0, 5, 1, 0.0]])
+    aggregator.add_table("POST", "/v1/logs", table)
+    buckets = dict(aggregator.close())
+    assert sum(b.count for b in buckets.values()) == 3
+    assert sum(b.failures for b in buckets.values()) == 1
+    assert sum(b.items for b in buckets.values()) == 3
+    assert sum(b.bytes for b in buckets.values()) == 35
+    first = buckets[(100.0, "POST", "/v1/logs")]
+    assert first.min_ms == 5.0 and first.max_ms == (5.0 if interval == 1.0 else 7.0)

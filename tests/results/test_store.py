@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 
 from obstack_load.results.queries import run_report
+from obstack_load.results.rows import RowBlock
 from obstack_load.results.schema import INGEST_COUNTS, LATEST_VERSION, MIGRATIONS
 from obstack_load.results.store import Batch, StoreError, open_store, redact
 
@@ -50,7 +53,7 @@ def batch(batch_id: str, run_id: str = "run1") -> Batch:
                 "generator_bound": False,
             }
         ],
-        requests=[(run_id, 101.0, "local", "GET", "/x", 12.5, 10, True, None)] * 3,
+        requests=[RowBlock(run_id, "local", "GET", "/x", None, array("d", [101.0, 12.5, 10] * 3))],
         intervals=[
             (
                 run_id,
@@ -127,3 +130,22 @@ def test_unreachable_postgres_message_hides_password():
     assert "postgresql://load:***@127.0.0.1:1/results" in message
     assert "\n" not in message
     assert redact("host=db password=abc dbname=r") == "host=db password=*** dbname=r"
+
+
+def test_raw_rows_read_back_exactly(store):
+    """Every column of every raw row, through binary COPY (PostgreSQL) or executemany (SQLite)."""
+    store.migrate()
+    blocks = [
+        RowBlock("run1", "worker-a", "POST", "/v1/logs", None, array("d", [1.5, 0.25, 0, 2.0, 7.0, 2**40])),
+        RowBlock("run1", "worker-b", "GET", "/api/é", "HTTP 500: Ünicode", array("d", [3.0, 99.5, 17])),
+        RowBlock("run1", "worker-b", "GET", "/empty", "x", array("d")),
+    ]  # fmt: skip
+    assert store.write(Batch("raw", requests=blocks))
+    rows = store.fetch(
+        "SELECT run_id, ts, node, method, name, response_time_ms, response_length, success, error "
+        "FROM requests ORDER BY ts"
+    )
+    got = [(*r.values(),) for r in rows]
+    want = [row for block in blocks for row in block.tuples()]
+    assert [(*row[:7], bool(row[7]), row[8]) for row in got] == sorted(want, key=lambda r: r[1])
+    assert store.fetch("SELECT rows FROM written_batches WHERE batch_id = 'raw'")[0]["rows"] == 3

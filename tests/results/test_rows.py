@@ -1,0 +1,44 @@
+"""Raw rows: the listener's blocks survive shipping, and the outbox bounds them by row."""
+
+from __future__ import annotations
+
+from array import array
+
+from obstack_load.results.rows import RawRows, RowBlock, unship
+from obstack_load.results.writer import Outbox
+
+
+def test_shipped_rows_arrive_whole_and_grouped():
+    raw = RawRows()
+    raw.add("GET", "/a", None, 10.0, 1.5, 100)
+    raw.add("GET", "/a", None, 11.0, 2.5, 200)
+    raw.add("GET", "/a", "HTTP 503", 12.0, 3.5, 0)
+    assert raw.count == 3
+    blocks = unship(raw.ship(), "run9", "worker-1")
+    assert raw.count == 0 and raw.groups == {}, "shipping starts afresh"
+    rows = sorted(row for block in blocks for row in block.tuples())
+    assert rows == [
+        ("run9", 10.0, "worker-1", "GET", "/a", 1.5, 100, True, None),
+        ("run9", 11.0, "worker-1", "GET", "/a", 2.5, 200, True, None),
+        ("run9", 12.0, "worker-1", "GET", "/a", 3.5, 0, False, "HTTP 503"),
+    ]
+
+
+def test_outbox_drops_rows_past_its_bound_and_counts_them():
+    outbox = Outbox(max_request_rows=5)
+    block = RowBlock("r", "n", "GET", "/a", None, array("d", [1.0, 2.0, 3.0] * 4))
+    outbox.add_requests([block, block])
+    assert outbox.request_rows == 5 and outbox.dropped == 3
+    assert [len(b) for b in outbox.requests] == [4, 1]
+    batch, written, _failed = outbox.take()
+    assert sum(len(b) for b in batch.requests) == 5
+    written()
+    assert outbox.request_rows == 0 and outbox.pending() == 0
+
+
+def test_a_failed_write_keeps_the_rows():
+    outbox = Outbox(max_request_rows=100)
+    outbox.add_requests([RowBlock("r", "n", "GET", "/a", None, array("d", [1.0, 2.0, 3.0]))])
+    batch, _written, failed = outbox.take()
+    failed()
+    assert outbox.request_rows == 1 and len(outbox.requests) == 1
