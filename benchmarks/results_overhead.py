@@ -1,7 +1,8 @@
 """Overhead of the results plugin: requests/s with --results-requests all into PostgreSQL,
 against the same GETs with no plugin, and against locust-plugins' Timescale listener.
 
-Variants alternate round by round in one run. Locust is pinned to one core; the target (nginx,
+Variants alternate round by round in one run, and each round starts and ends with the plugin
+off; the mean of those two is the round's baseline. Locust is pinned to one core; the target (nginx,
 far faster than one Locust core) and PostgreSQL to the other, so the generator alone sets the
 pace and the machine's drift hits all variants alike. Requests/s are counted by nginx itself
 between two readings well inside each run, so start-up and the final flush are excluded.
@@ -108,11 +109,16 @@ def main() -> None:
     try:
         with nginx_sink(args.target_cpu) as host:
             for round_number in range(args.rounds):
-                for name, (locustfile, extra) in variants.items():
+                # plugin off both first and last in each round: a round's baseline is the mean
+                # of the two, so a drift of the machine during the round cancels out
+                for name in [*variants, "plugin off"]:
+                    locustfile, extra = variants[name]
                     rps[name].append(run_variant(locustfile, extra, host, args))
                     print(
                         f"round {round_number + 1} {name}: {rps[name][-1]:,.0f} req/s", flush=True
                     )
+                first, last = rps["plugin off"][-2:]
+                rps["plugin off"][-2:] = [(first + last) / 2]
         with psycopg.connect(postgres.dsn) as conn:
             ours = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
             theirs = conn.execute("SELECT COUNT(*) FROM request").fetchone()[0]
@@ -125,7 +131,7 @@ def main() -> None:
         "locust-plugins Timescale listener": f"{theirs:,}",
     }
     print()
-    print("Ratios are medians of per-round ratios to the plugin-off run of the same round.")
+    print("Ratios are medians of per-round ratios to the mean of the round's two plugin-off runs.")
     print("| variant | median requests/s | ratio to plugin off | rows stored (all rounds) |")
     print("| --- | ---: | ---: | ---: |")
     for name, values in rps.items():

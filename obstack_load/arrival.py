@@ -155,7 +155,9 @@ def context(user) -> dict[str, Any]:
     return {"obstack_scheduled": scheduled} if scheduled is not None and schedule.enabled else {}
 
 
-@events.request.add_listener
+_listening: list[Callable[..., None]] = []  # _corrected while it is a request listener
+
+
 def _corrected(name: str, context: dict | None = None, **kwargs: Any) -> None:
     scheduled = context.get("obstack_scheduled") if context else None
     if scheduled is not None:
@@ -170,6 +172,12 @@ def _start(environment, **kwargs: Any) -> None:
     schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
     stats.reset()
     totals.reset()
+    # Listen to requests only in open-model runs: a listener costs every request of every run.
+    if schedule.enabled and not _listening:
+        events.request.add_listener(_corrected)
+        _listening.append(_corrected)
+    elif not schedule.enabled and _listening:
+        events.request.remove_listener(_listening.pop())
 
 
 @events.report_to_master.add_listener

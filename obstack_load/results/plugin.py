@@ -53,6 +53,9 @@ from obstack_load.summary import contributors
 logger = logging.getLogger("obstack_load.results")
 REPORT_KEY = "obstack_results"
 SAMPLE_INTERVAL = 2.0
+# 24 bytes a raw row (rows.py): 10 million is 240 MB, about 12 minutes of a database outage at
+# 14,000 requests/s
+DEFAULT_BUFFER_ROWS = 10_000_000
 GENERATOR_BOUND_CPU = 90.0
 GENERATOR_BOUND_SHARE = 0.2  # of a node's samples, before a run is called generator-bound
 SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "credential")
@@ -86,7 +89,7 @@ def _add_options(parser) -> None:
     parser.add_argument(
         "--results-buffer-rows",
         type=int,
-        default=int(os.environ.get("OBSTACK_RESULTS_BUFFER_ROWS", "1000000")),
+        default=int(os.environ.get("OBSTACK_RESULTS_BUFFER_ROWS", str(DEFAULT_BUFFER_ROWS))),
         help="raw rows held in memory while the database is slow or away; more are dropped and counted",
     )
     parser.add_argument(
@@ -141,7 +144,7 @@ class NodeRecorder:
         self.mode = "failures"
         self.keep_all, self.keep_failures = False, True
         self.interval_s = 5.0
-        self.max_rows = 1_000_000
+        self.max_rows = DEFAULT_BUFFER_ROWS
         self.requests: dict[tuple[str, str], array] = {}  # (method, name) -> REQUEST_FIELDS...
         self.raw = RawRows()
         self.errors: dict[tuple[str, str, str], list] = {}
@@ -156,7 +159,7 @@ class NodeRecorder:
         self.keep_all = self.mode == "all"
         self.keep_failures = self.mode == "failures"
         self.interval_s = float(getattr(options, "results_interval", 5.0))
-        self.max_rows = int(getattr(options, "results_buffer_rows", 1_000_000))
+        self.max_rows = int(getattr(options, "results_buffer_rows", DEFAULT_BUFFER_ROWS))
         self.requests, self.raw, self.errors, self.system, self.dropped = {}, RawRows(), {}, [], 0
         self.node, self.role = node, role
 
