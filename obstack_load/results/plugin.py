@@ -39,7 +39,13 @@ from obstack_load.accounting import ledger
 from obstack_load.config import REPO_ROOT, ConfigError
 from obstack_load.options import preflight
 from obstack_load.results.intervals import IntervalAggregator, interval_row
-from obstack_load.results.rows import RawRows, success_rows, take_requests, unship
+from obstack_load.results.rows import (
+    REQUEST_FIELDS,
+    RawRows,
+    success_rows,
+    take_requests,
+    unship,
+)
 from obstack_load.results.schema import INGEST_COUNT_FIELDS
 from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
@@ -199,6 +205,9 @@ class NodeRecorder:
                 )
         except Exception:  # counted, never raised: a raise here would change Locust's exit code
             self.dropped += 1
+            values = self.requests.get((request_type, name))
+            if values is not None:  # a value that was not a number: undo its partial row
+                del values[len(values) - len(values) % len(REQUEST_FIELDS) :]
 
     def _failed(
         self, method: str, name: str, now: float, response_time: float, length: int, exception: Any

@@ -1,9 +1,11 @@
-"""Raw rows: the listener's blocks survive shipping, and the outbox bounds them by row."""
+"""The listener's arrays and raw-row blocks: shipped whole, bounded by row, never misaligned."""
 
 from __future__ import annotations
 
 from array import array
+from types import SimpleNamespace
 
+from obstack_load.results.plugin import NodeRecorder
 from obstack_load.results.rows import RawRows, RowBlock, unship
 from obstack_load.results.writer import Outbox
 
@@ -42,3 +44,25 @@ def test_a_failed_write_keeps_the_rows():
     batch, _written, failed = outbox.take()
     failed()
     assert outbox.request_rows == 1 and len(outbox.requests) == 1
+
+
+def test_listener_counts_a_bad_value_as_dropped_and_keeps_its_arrays_aligned():
+    recorder = NodeRecorder()
+    recorder.configure(
+        SimpleNamespace(results_requests="all", results_interval=5.0, results_buffer_rows=100),
+        "worker-1",
+        "worker",
+    )
+    recorder.on_request("POST", "/v1/logs", 2.0, 10, None, {"obstack_items": 5})
+    recorder.on_request("POST", "/v1/logs", 3.0, 10, None, {"obstack_items": "five"})
+    recorder.on_request("POST", "/v1/logs", 4.0, 10, RuntimeError("boom"), {"obstack_items": 1})
+    shipped = recorder.ship()
+    assert shipped["dropped"] == 1
+    (interval,) = shipped["intervals"]
+    count, failures, total_ms, _low, _high, size, items, _histogram = interval[3]
+    assert (count, failures, total_ms, size, items) == (2, 1, 6.0, 20, 6)
+    rows = sorted(r for b in unship(shipped["requests"], "run", "worker-1") for r in b.tuples())
+    assert [(r[5], r[7], r[8]) for r in rows] == [
+        (2.0, True, None),
+        (4.0, False, "RuntimeError('boom')"),
+    ]
