@@ -21,6 +21,7 @@ from locust import FastHttpUser, events, task
 
 from obstack_load.accounting import ledger
 from obstack_load.arrival import Schedule, process_share
+from obstack_load.options import preflight
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
 from obstack_load.telemetry.logs import LogsGenerator
@@ -199,3 +200,13 @@ class MetricsIngestUser(OtlpIngestUser):
 
 class TracesIngestUser(OtlpIngestUser):
     signal = "traces"
+
+
+@preflight
+def _users_per_signal(environment) -> None:
+    """``--otlp-users-per-signal N``: Locust's ``fixed_count`` on each signal's class, so that
+    a locustfile mixing API and ingestion users keeps ingestion at N users per signal while
+    the shape moves the rest. Set where users are dispatched (master or standalone)."""
+    count = settings_from(environment.parsed_options).users_per_signal
+    for user_class in (LogsIngestUser, MetricsIngestUser, TracesIngestUser):
+        user_class.fixed_count = count

@@ -59,6 +59,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "otlp-verify": ("false", "ingest-then-verify: tag batches and read them back (true/false)"),
     "otlp-verify-timeout": ("30s", "how long a tagged batch may take to become visible"),
     "otlp-verify-poll": ("250ms", "how often unverified batches are looked for"),
+    "otlp-users-per-signal": (
+        "0",
+        "ingestion users per signal, spawned first, the rest going to the other user classes "
+        "(0: every class shares the users by weight)",
+    ),
 }
 
 
@@ -96,6 +101,7 @@ class IngestSettings:
     verify: bool = False
     verify_timeout_s: float = 30.0
     verify_poll_s: float = 0.25
+    users_per_signal: int = 0
 
     def path(self, signal: str) -> str:
         return dict(self.paths)[signal]
@@ -192,6 +198,7 @@ def settings_from(options: Any) -> IngestSettings:
         in ("true", "on", "1"),
         verify_timeout_s=_duration(options, "otlp-verify-timeout"),
         verify_poll_s=_duration(options, "otlp-verify-poll"),
+        users_per_signal=_number(options, "otlp-users-per-signal", int, 0, 1_000_000),
     )
 
 

@@ -1,0 +1,18 @@
+"""The platform as it lives: multi-tenant API sessions, with OTLP ingestion running underneath.
+
+``--otlp-users-per-signal N`` ingestion users per signal are spawned first and keep posting at
+their share of ``--otlp-total-rate``; every other user is an ``ApiUser``. The load profiles
+(baseline, normal, peak, stress, spike, soak) run this file.
+"""
+
+import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
+import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
+import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
+import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
+from obstack_load.shapes import ProfileShape  # noqa: F401  (--load-shape: stages, step, spike)
+from obstack_load.users.api import ApiUser  # noqa: F401
+from obstack_load.users.ingest import (  # noqa: F401  (also registers the --otlp-* options)
+    LogsIngestUser,
+    MetricsIngestUser,
+    TracesIngestUser,
+)
