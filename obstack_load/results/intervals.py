@@ -135,8 +135,9 @@ class IntervalAggregator:
     def add_table(self, method: str, name: str, table: np.ndarray) -> None:
         """Count many requests of one name at once: rows of ``rows.REQUEST_FIELDS``."""
         starts = table[:, TS] - table[:, TS] % self.interval_s
-        for start in np.unique(starts).tolist():
-            part = table if starts[0] == starts[-1] == start else table[starts == start]
+        distinct = np.unique(starts).tolist()
+        for start in distinct:
+            part = table if len(distinct) == 1 else table[starts == start]
             key = (start, method, name)
             bucket = self.buckets.get(key)
             if bucket is None:

@@ -86,5 +86,11 @@ def test_a_table_spanning_intervals_is_split_by_interval(interval):
     assert sum(b.failures for b in buckets.values()) == 1
     assert sum(b.items for b in buckets.values()) == 3
     assert sum(b.bytes for b in buckets.values()) == 35
+    # the wall clock can step back (NTP): rows of one interval need not be adjacent
+    stepped = IntervalAggregator(5.0)
+    stepped.add_table(
+        "GET", "/a", np.array([[100.0, 1, 0, 0, 0.0], [106.0, 1, 0, 0, 0.0], [101.0, 1, 0, 0, 0.0]])
+    )
+    assert {key[0]: b.count for key, b in stepped.close()} == {100.0: 2, 105.0: 1}
     first = buckets[(100.0, "POST", "/v1/logs")]
     assert first.min_ms == 5.0 and first.max_ms == (5.0 if interval == 1.0 else 7.0)
