@@ -436,21 +436,24 @@ async def admin_key_create(request: Request) -> Response:
     return _key_with_secret(principal, record, 201)
 
 
-async def admin_key_rotate(request: Request) -> Response:
-    principal = caller(request, "admin")
+def _own_key(request: Request, principal: Principal) -> tuple[Any, Any]:
+    """The caller's tenant's key named in the path; another tenant's key is simply not found."""
     auth = state_of(request).auth
     record = auth.find_api_key(principal.tenant_id, request.path_params["key_id"])
     if record is None:
         raise ApiError(404, "API key not found")
+    return auth, record
+
+
+async def admin_key_rotate(request: Request) -> Response:
+    principal = caller(request, "admin")
+    auth, record = _own_key(request, principal)
     return _key_with_secret(principal, auth.rotate_api_key(record), 200)
 
 
 async def admin_key_delete(request: Request) -> Response:
     principal = caller(request, "admin")
-    auth = state_of(request).auth
-    record = auth.find_api_key(principal.tenant_id, request.path_params["key_id"])
-    if record is None:
-        raise ApiError(404, "API key not found")
+    auth, record = _own_key(request, principal)
     auth.delete_api_key(record)
     return Response(status_code=204)
 
