@@ -118,20 +118,6 @@ class IntervalAggregator:
         self.interval_s = interval_s
         self.buckets: dict[Key, Bucket] = {}
 
-    def add(
-        self,
-        ts: float,
-        method: str,
-        name: str,
-        response_time: float,
-        length: int,
-        failed: bool,
-        items: int,
-    ) -> None:
-        """Count one request (for callers outside the hot path; the plugin uses ``add_table``)."""
-        row = [ts, response_time, length, items, 1.0 if failed else 0.0]
-        self.add_table(method, name, np.array([row], dtype=np.float64))
-
     def add_table(self, method: str, name: str, table: np.ndarray) -> None:
         """Count many requests of one name at once: rows of ``rows.REQUEST_FIELDS``."""
         starts = table[:, TS] - table[:, TS] % self.interval_s

@@ -190,19 +190,19 @@ class NodeRecorder:
             if values is None:
                 values = self.requests[(request_type, name)] = array("d")
             now = time.time()
+            response_time = response_time or 0.0
+            response_length = response_length or 0
             values.extend(
                 (
                     now,
-                    response_time or 0.0,
-                    response_length or 0,
+                    response_time,
+                    response_length,
                     context.get("obstack_items", 0) if context else 0,
                     0.0 if exception is None else 1.0,
                 )
             )
             if exception is not None:
-                self._failed(
-                    request_type, name, now, response_time or 0.0, response_length or 0, exception
-                )
+                self._failed(request_type, name, now, response_time, response_length, exception)
         except Exception:  # counted, never raised: a raise here would change Locust's exit code
             self.dropped += 1
             values = self.requests.get((request_type, name))

@@ -203,10 +203,13 @@ class TracesIngestUser(OtlpIngestUser):
 
 
 @preflight
-def _users_per_signal(environment) -> None:
-    """``--otlp-users-per-signal N``: Locust's ``fixed_count`` on each signal's class, so that
-    a locustfile mixing API and ingestion users keeps ingestion at N users per signal while
-    the shape moves the rest. Set where users are dispatched (master or standalone)."""
+def _check_knobs(environment) -> None:
+    """A bad ingestion knob stops the run before any load, naming the option.
+
+    Then ``--otlp-users-per-signal N`` becomes Locust's ``fixed_count`` on each signal's class,
+    so that a locustfile mixing API and ingestion users keeps ingestion at N users per signal
+    while the shape moves the rest. It is set where users are dispatched (master or standalone).
+    """
     count = settings_from(environment.parsed_options).users_per_signal
     for user_class in (LogsIngestUser, MetricsIngestUser, TracesIngestUser):
         user_class.fixed_count = count

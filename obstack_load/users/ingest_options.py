@@ -15,7 +15,7 @@ from typing import Any
 from locust import events
 
 from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import option_source, preflight
+from obstack_load.options import option_source
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.clock import MODES, TimestampSettings
 from obstack_load.tenants import Tenant
@@ -126,50 +126,54 @@ class IngestSettings:
 
 
 def _number(options: Any, name: str, kind: type, low: float, high: float | None = None):
-    source = option_source(options)
     raw = getattr(options, name.replace("-", "_"))
     try:
         value = kind(raw)
     except (TypeError, ValueError):
         raise ConfigError(
-            source, name, f"{raw!r} is not a{'n integer' if kind is int else ' number'}"
+            option_source(options),
+            name,
+            f"{raw!r} is not a{'n integer' if kind is int else ' number'}",
         ) from None
     if value < low or (high is not None and value > high):
         span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(source, name, f"must be {span}, got {raw!r}")
+        raise ConfigError(option_source(options), name, f"must be {span}, got {raw!r}")
     return value
 
 
 def _duration(options: Any, name: str) -> float:
-    source = option_source(options)
     raw = getattr(options, name.replace("-", "_"))
     try:
         return parse_duration(str(raw))
     except ValueError as exc:
-        raise ConfigError(source, name, str(exc)) from None
+        raise ConfigError(option_source(options), name, str(exc)) from None
 
 
 def _choice(options: Any, name: str, choices: tuple[str, ...]) -> str:
-    source = option_source(options)
     raw = str(getattr(options, name.replace("-", "_"))).strip().lower()
     if raw not in choices:
-        raise ConfigError(source, name, f"{raw!r} is not one of {', '.join(choices)}")
+        raise ConfigError(
+            option_source(options), name, f"{raw!r} is not one of {', '.join(choices)}"
+        )
     return raw
 
 
 def settings_from(options: Any) -> IngestSettings:
     """Validated settings; a ``ConfigError`` names the option at fault and where it came from."""
-    source = option_source(options)
     auth = str(options.otlp_auth).strip()
     if auth.lower() in AUTH_SCHEMES[:-1]:
         auth = auth.lower()
     elif not (auth.lower().startswith("header:") and auth.split(":", 1)[1].strip()):
-        raise ConfigError(source, "otlp-auth", f"{auth!r} is not one of {', '.join(AUTH_SCHEMES)}")
+        raise ConfigError(
+            option_source(options), "otlp-auth", f"{auth!r} is not one of {', '.join(AUTH_SCHEMES)}"
+        )
     paths = []
     for signal in otlp.SIGNALS:
         path = str(getattr(options, f"otlp_{signal}_path"))
         if not path.startswith("/"):
-            raise ConfigError(source, f"otlp-{signal}-path", f"{path!r} must start with /")
+            raise ConfigError(
+                option_source(options), f"otlp-{signal}-path", f"{path!r} must start with /"
+            )
         paths.append((signal, path))
     encoding = _choice(options, "otlp-encoding", ("protobuf", "json"))
     return IngestSettings(
@@ -200,9 +204,3 @@ def settings_from(options: Any) -> IngestSettings:
         verify_poll_s=_duration(options, "otlp-verify-poll"),
         users_per_signal=_number(options, "otlp-users-per-signal", int, 0, 1_000_000),
     )
-
-
-@preflight
-def _check(environment) -> None:
-    """A bad ingestion knob stops the run before any load, naming the option."""
-    settings_from(environment.parsed_options)

@@ -50,8 +50,7 @@ def test_merged_worker_intervals_equal_locusts_percentiles():
 
 def test_close_keeps_open_intervals():
     aggregator = IntervalAggregator(5.0)
-    aggregator.add(100.0, "GET", "/a", 1, 0, False, 0)
-    aggregator.add(107.0, "GET", "/a", 1, 0, True, 3)
+    aggregator.add_table("GET", "/a", np.array([[100.0, 1, 0, 0, 0.0], [107.0, 1, 0, 3, 1.0]]))
     closed = aggregator.close(before=106.0)
     assert [key for key, _ in closed] == [(100.0, "GET", "/a")]
     remaining = aggregator.close()
