@@ -4,7 +4,12 @@ The platform process is pinned to one CPU and wrk to another, so the figures are
 requests/s and items/s per core: what later benchmarks compare against to tell whether the
 target, rather than the generator, is the bottleneck.
 
-    python benchmarks/platform_capacity.py [--duration 10] [--connections 32]
+Two platforms run side by side on the same core, measured in turn per endpoint: the platform as
+``obstack-load platform`` starts it (no Locust, no gevent), and the same platform started with
+``locust`` imported first, so gevent's monkey patch is applied, as every platform started before
+the seams issue was (its CLI imported the results store, which imported Locust).
+
+    python benchmarks/platform_capacity.py [--duration 10] [--connections 32] [--rounds 2]
 
 Needs wrk (Debian package ``wrk``) and ``taskset``.
 """
@@ -16,6 +21,7 @@ import json
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obstack_load.telemetry import builders, otlp  # noqa: E402
+from obstack_load.telemetry import logs, metrics, otlp, traces  # noqa: E402
 from obstack_load.tenants import load_population  # noqa: E402
 from tests.support import start_platform  # noqa: E402
 
@@ -49,6 +55,10 @@ if placeholder ~= "" then
 end
 """
 TRACE_PLACEHOLDER = b"TRACEIDPLACEHOLD"
+PATCHED_LAUNCHER = (
+    "-c",
+    "import locust, sys; from obstack_load.cli import main; sys.exit(main())",
+)
 
 
 def wrk(
@@ -94,6 +104,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="items per OTLP request")
     parser.add_argument("--platform-cpu", default="0")
     parser.add_argument("--wrk-cpu", default="1")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each variant per endpoint")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit(
@@ -104,60 +115,106 @@ def main() -> None:
     tenant = population.tenants[0]
     rng = random.Random(1)
     bodies = {
-        "logs": builders.logs_request(tenant, rng, args.batch),
-        "metrics": builders.metrics_request(tenant, rng, max(1, args.batch // 3)),
-        "traces": builders.traces_request(tenant, rng, args.batch // 10),
+        "logs": logs.logs_request(tenant, rng, args.batch),
+        "metrics": metrics.metrics_request(tenant, rng, args.batch),
+        "traces": traces.traces_request(tenant, rng, args.batch // 10),
     }
-    platform = start_platform("--max-traces", "5000")
-    subprocess.run(
-        ["taskset", "-pc", args.platform_cpu, str(platform.process.pid)],
-        check=True,
-        capture_output=True,
-    )
-    results = {}
+    platforms = {
+        "unpatched": start_platform("--max-traces", "5000"),
+        # what every earlier figure measured: Locust imported, so gevent patched the process
+        "gevent-patched": start_platform("--max-traces", "5000", launcher=PATCHED_LAUNCHER),
+    }
+    for platform in platforms.values():
+        subprocess.run(
+            ["taskset", "-pc", args.platform_cpu, str(platform.process.pid)],
+            check=True,
+            capture_output=True,
+        )
+    results: dict[str, dict[str, list[dict]]] = {}
     try:
-        token = platform.token_for(population, 0, "viewer")
-        for signal, message in bodies.items():
-            items = otlp.count_items(signal, message)
-            headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key}
-            placeholder = b""
-            if signal == "traces":
-                # uncompressed, so wrk can give every request its own trace id (see WRK_SCRIPT)
-                message = builders.traces_request(tenant, rng, 10, trace_id=TRACE_PLACEHOLDER)
-                items, placeholder = 10, TRACE_PLACEHOLDER
-                body = otlp.encode(message)
-            else:
-                body = otlp.compress(otlp.encode(message))
-                headers["Content-Encoding"] = "gzip"
+        for label, run in endpoints(args, population, tenant, rng, bodies, platforms):
+            for _ in range(args.rounds):
+                for variant, platform in platforms.items():
+                    results.setdefault(label, {}).setdefault(variant, []).append(run(platform))
+    finally:
+        for platform in platforms.values():
+            platform.stop()
+    print(json.dumps(results, indent=2))
+    print()
+    print(
+        "| endpoint | requests/s, unpatched | requests/s, gevent-patched | ratio | items/s, unpatched | non-2xx |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, variants in results.items():
+        new = statistics.median(r["rps"] for r in variants["unpatched"])
+        old = statistics.median(r["rps"] for r in variants["gevent-patched"])
+        items = variants["unpatched"][0].get("items_per_request")
+        bad = sum(r["non_2xx"] for rs in variants.values() for r in rs)
+        print(
+            f"| {label} | {new:,.0f} | {old:,.0f} | {new / old:.3f} | "
+            f"{'' if items is None else f'{new * items:,.0f}'} | {bad} |"
+        )
+
+
+def endpoints(args, population, tenant, rng, bodies, platforms):
+    """(label, run) per endpoint; ``run(platform)`` measures it once with wrk."""
+    tokens = {id(p): p.token_for(population, 0, "viewer") for p in platforms.values()}
+    for signal, message in bodies.items():
+        items = otlp.count_items(signal, message)
+        headers = {"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key}
+        placeholder = b""
+        if signal == "traces":
+            # uncompressed, so wrk can give every request its own trace id (see WRK_SCRIPT)
+            message = traces.traces_request(tenant, rng, 10, trace_id=TRACE_PLACEHOLDER)
+            items, placeholder = 10, TRACE_PLACEHOLDER
+            body = otlp.encode(message)
+        else:
+            body = otlp.compress(otlp.encode(message))
+            headers["Content-Encoding"] = "gzip"
+
+        def run(
+            platform,
+            signal=signal,
+            headers=headers,
+            body=body,
+            items=items,
+            placeholder=placeholder,
+        ):
+            token = tokens[id(platform)]
             before = platform.get("/api/v1/usage", token).json()["signals"][signal]
             result = wrk(
                 f"{platform.url}{otlp.SIGNALS[signal].path}", "POST", headers, body,
                 args.duration, args.connections, args.wrk_cpu, placeholder,
             )  # fmt: skip
             after = platform.get("/api/v1/usage", token).json()["signals"][signal]
-            rejected = after["rejected"] - before["rejected"]
-            if rejected:
+            if after["rejected"] - before["rejected"]:
                 raise SystemExit(
-                    f"{signal}: the platform rejected {rejected} items; the figure would be wrong"
+                    f"{signal}: the platform rejected items; the figure would be wrong"
                 )
-            accepted = after["accepted"] - before["accepted"]
             result.update(
-                items_per_request=items, accepted_items=accepted,
-                items_per_s=round(result["rps"] * items), body_bytes=len(body),
+                items_per_request=items, accepted_items=after["accepted"] - before["accepted"],
+                body_bytes=len(body),
             )  # fmt: skip
-            results[
-                f"otlp {signal} ({'protobuf' if placeholder else 'protobuf+gzip'}, {items}/req)"
-            ] = result
-        dashboards = platform.get("/api/v1/dashboards", token).json()["dashboards"]
-        api = {
-            "GET /api/v1/dashboards": "/api/v1/dashboards",
-            "GET /api/v1/dashboards/[id]": f"/api/v1/dashboards/{dashboards[0]['id']}",
-            "GET /api/v1/logs/search (limit 20)": "/api/v1/logs/search?limit=20&range=15m",
-            "GET /api/v1/metrics/query (1h)": "/api/v1/metrics/query?name=system.cpu.utilization&range=1h",
-        }
-        for label, path in api.items():
+            return result
+
+        yield f"otlp {signal} ({'protobuf' if placeholder else 'protobuf+gzip'}, {items}/req)", run
+    api = {
+        "GET /api/v1/dashboards": lambda p, t: "/api/v1/dashboards",
+        "GET /api/v1/dashboards/[id]": lambda p, t: (
+            "/api/v1/dashboards/" + p.get("/api/v1/dashboards", t).json()["dashboards"][0]["id"]
+        ),
+        "GET /api/v1/logs/search (limit 20)": lambda p, t: "/api/v1/logs/search?limit=20&range=15m",
+        "GET /api/v1/metrics/query (1h)": lambda p, t: (
+            "/api/v1/metrics/query?name=system.cpu.utilization&range=1h"
+        ),
+    }
+    for label, path_of in api.items():
+
+        def run(platform, path_of=path_of):
+            token = tokens[id(platform)]
             headers = {"Authorization": f"Bearer {token}"}
-            results[label] = wrk(
+            path = path_of(platform, token)
+            return wrk(
                 f"{platform.url}{path}",
                 "GET",
                 headers,
@@ -166,17 +223,8 @@ def main() -> None:
                 args.connections,
                 args.wrk_cpu,
             )
-    finally:
-        platform.stop()
-    print(json.dumps(results, indent=2))
-    print()
-    print("| endpoint | requests/s | items/s | non-2xx |")
-    print("| --- | ---: | ---: | ---: |")
-    for label, result in results.items():
-        items = result.get("items_per_s", "")
-        print(
-            f"| {label} | {result['rps']:,.0f} | {items if items == '' else f'{items:,}'} | {result['non_2xx']} |"
-        )
+
+        yield label, run
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ monkey.patch_all()
 from locust.rpc.protocol import Message  # noqa: E402
 from locust.stats import RequestStats  # noqa: E402
 
-from obstack_load.results.plugin import NodeRecorder  # noqa: E402
+from obstack_load.results.node import NodeRecorder  # noqa: E402
 from obstack_load.results.rows import unship  # noqa: E402
 from obstack_load.results.store import Batch, open_store  # noqa: E402
 from tests.postgres import start_postgres  # noqa: E402

@@ -20,7 +20,8 @@ from locust import events
 from locust import stats as locust_stats
 from locust.runners import WorkerRunner
 
-from obstack_load.results.intervals import percentile
+from obstack_load import histogram
+from obstack_load.events import suite
 
 LATE_AFTER_S = 0.010
 REPORT_KEY = "obstack_arrival"
@@ -91,9 +92,8 @@ class ArrivalStats:
         self.iterations += data["iterations"]
         self.late += data["late"]
         self.dropped += data["dropped"]
-        for name, histogram in data["corrected"].items():
-            for key, count in histogram:
-                self.corrected[name][int(key)] += count
+        for name, shipped in data["corrected"].items():
+            histogram.add(self.corrected[name], shipped)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,20 +101,12 @@ class ArrivalStats:
             "late_iterations": self.late,
             "dropped_iterations": self.dropped,
         }
-        per_name = {}
-        total: dict[int, int] = defaultdict(int)
-        for name, histogram in sorted(self.corrected.items()):
-            count = sum(histogram.values())
-            per_name[name] = {
-                f"p{round(p * 100)}_ms": percentile(histogram, count, p) for p in (0.5, 0.95, 0.99)
-            }
-            for key, value in histogram.items():
-                total[key] += value
-        count = sum(total.values())
-        out["corrected_total"] = {
-            f"p{round(p * 100)}_ms": percentile(total, count, p) for p in (0.5, 0.95, 0.99)
+        shown = (0.5, 0.95, 0.99)
+        total, _ = histogram.merged(self.corrected.values())
+        out["corrected_total"] = histogram.percentiles(total, shown)
+        out["corrected_by_name"] = {
+            name: histogram.percentiles(h, shown) for name, h in sorted(self.corrected.items())
         }
-        out["corrected_by_name"] = per_name
         return out
 
 
@@ -197,3 +189,19 @@ def run_summary() -> dict[str, Any] | None:
         return None
     totals.merge(stats.ship())  # the local process's own share (standalone)
     return totals.summary()
+
+
+def summary_lines(figures: dict[str, Any]) -> list[str]:
+    corrected = figures["corrected_total"]
+    return [
+        f"  arrival-rate: {figures['iterations']} iterations, {figures['late_iterations']} late, "
+        f"{figures['dropped_iterations']} dropped; corrected for coordinated omission: "
+        f"p50 {corrected['p50_ms']} ms, p95 {corrected['p95_ms']} ms, p99 {corrected['p99_ms']} ms"
+    ]
+
+
+@suite.summary_assembling.add_listener
+def _summary(summary: dict, lines: list[str], **kwargs: Any) -> None:
+    summary["arrival"] = run_summary()
+    if summary["arrival"]:
+        lines.extend(summary_lines(summary["arrival"]))

@@ -7,6 +7,7 @@ command holds what Locust does not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -14,32 +15,41 @@ from collections.abc import Sequence
 
 from obstack_load import __version__
 from obstack_load.config import ConfigError
-from obstack_load.results.store import StoreError
+from obstack_load.errors import ObstackLoadError
 
 
 def _platform(args: argparse.Namespace) -> int:
+    # The platform alone: nothing of the Locust side is imported (no gevent monkey-patching).
     from obstack_load.platform.server import serve
     from obstack_load.platform.settings import PlatformSettings
 
-    serve(
-        PlatformSettings(
-            host=args.host,
-            port=args.port,
-            tenants_file=args.tenants,
-            token_ttl_seconds=args.token_ttl,
-            refresh_ttl_seconds=args.refresh_ttl,
-            max_body_bytes=args.max_body_bytes,
-            ingest_rate_limit=args.ingest_rate_limit,
-            retention_seconds=args.retention,
-            max_log_records_per_tenant=args.max_log_records,
-            max_traces_per_tenant=args.max_traces,
-            max_series_per_tenant=args.max_series,
-            test_stall_after_requests=args.test_stall_after_requests,
-            test_stall_seconds=args.test_stall_seconds,
-            test_leak_every=args.test_leak_every,
-        )
-    )
+    serve(PlatformSettings(**{f.name: getattr(args, f.name) for f in _platform_fields()}))
     return 0
+
+
+def _platform_fields() -> list[dataclasses.Field]:
+    from obstack_load.platform.settings import PlatformSettings
+
+    return [f for f in dataclasses.fields(PlatformSettings) if f.metadata.get("option")]
+
+
+def add_platform_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``PlatformSettings`` field that names one: its default, type and help."""
+    for spec in _platform_fields():
+        kind = type(spec.default)
+        text = spec.metadata["help"]
+        if spec.default is not None:
+            text += (
+                f" (default {spec.default:g})" if kind is float else f" (default {spec.default})"
+            )
+        parser.add_argument(
+            f"--{spec.metadata['option']}",
+            dest=spec.name,
+            default=spec.default,
+            type=positive(kind) if kind in (int, float) else str,
+            metavar=spec.metadata["metavar"] or ("N" if kind is int else None),
+            help=text,
+        )
 
 
 def _tenants(args: argparse.Namespace) -> int:
@@ -112,14 +122,10 @@ def _runs_list(args: argparse.Namespace) -> int:
 
 
 def _runs_show(args: argparse.Namespace) -> int:
-    from obstack_load.results.queries import RunNotFound, resolve_run, run_report
+    from obstack_load.results.queries import resolve_run, run_report
 
     store = _open_results(args)
-    try:
-        report = run_report(store, resolve_run(store, args.run))
-    except RunNotFound as exc:
-        print(f"obstack-load: {exc}", file=sys.stderr)
-        return 2
+    report = run_report(store, resolve_run(store, args.run))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
@@ -199,35 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the reference Obstack platform",
         description="Run the reference Obstack platform (the target of the bundled tests).",
     )
-    platform.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    platform.add_argument(
-        "--port", type=int, default=8080, help="port; 0 takes a free one (default 8080)"
-    )
-    platform.add_argument(
-        "--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)"
-    )
-    platform.add_argument("--token-ttl", type=positive(float), default=900.0, metavar="SECONDS",
-                          help="access token lifetime (default 900)")  # fmt: skip
-    platform.add_argument("--refresh-ttl", type=positive(float), default=86400.0, metavar="SECONDS",
-                          help="refresh token lifetime (default 86400)")  # fmt: skip
-    platform.add_argument("--max-body-bytes", type=positive(int), default=4 * 1024 * 1024,
-                          help="OTLP body limit after decompression; larger gets 413 (default 4 MiB)")  # fmt: skip
-    platform.add_argument("--ingest-rate-limit", type=positive(float), default=0.0, metavar="ITEMS_PER_S",
-                          help="per-tenant, per-signal items/s; over it gets 429 (default 0 = unlimited)")  # fmt: skip
-    platform.add_argument("--retention", type=positive(float), default=3600.0, metavar="SECONDS",
-                          help="drop telemetry older than this (default 3600)")  # fmt: skip
-    platform.add_argument("--max-log-records", type=positive(int), default=50_000,
-                          help="log records kept per tenant (default 50000)")  # fmt: skip
-    platform.add_argument("--max-traces", type=positive(int), default=5_000,
-                          help="traces kept per tenant (default 5000)")  # fmt: skip
-    platform.add_argument("--max-series", type=positive(int), default=10_000,
-                          help="metric series per tenant; new series past it are rejected (default 10000)")  # fmt: skip
-    platform.add_argument("--test-stall-after-requests", type=positive(int), default=0, metavar="N",
-                          help="testing only: after N requests, stall every request (see --test-stall-seconds)")  # fmt: skip
-    platform.add_argument("--test-stall-seconds", type=positive(float), default=0.0, metavar="SECONDS",
-                          help="testing only: how long the one stall lasts")  # fmt: skip
-    platform.add_argument("--test-leak-every", type=positive(int), default=0, metavar="N",
-                          help="testing only: every Nth dashboards listing leaks another tenant's dashboard")  # fmt: skip
+    add_platform_options(platform)
     platform.set_defaults(func=_platform)
 
     tenants = commands.add_parser(
@@ -298,10 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as exc:
-        print(f"obstack-load: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
+    except ObstackLoadError as exc:
         print(f"obstack-load: {exc}", file=sys.stderr)
         return 2
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from obstack_load.errors import ObstackLoadError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -25,7 +27,15 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
-class ConfigError(ValueError):
+def format_duration(seconds: float) -> str:
+    """The shortest ``parse_duration`` text for ``seconds``: 0.5 is ``500ms``, 3600 is ``1h``."""
+    for unit in ("w", "d", "h", "m", "s"):
+        if seconds >= UNIT_SECONDS[unit] and seconds % UNIT_SECONDS[unit] == 0:
+            return f"{seconds / UNIT_SECONDS[unit]:g}{unit}"
+    return f"{seconds * 1000:g}ms" if seconds else "0"
+
+
+class ConfigError(ObstackLoadError, ValueError):
     """A configuration value is missing or wrong; the message names the file and the key."""
 
     def __init__(self, source: str | Path, key: str, problem: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from locust import events
 
-from obstack_load.summary import signal_figures
+from obstack_load.accounting import signal_figures
 
 TAB_KEY = "ingestion"
 COLUMNS = (

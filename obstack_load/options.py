@@ -1,13 +1,14 @@
-"""Custom Locust options shared by every locustfile, with environment-variable fallbacks.
+"""Custom Locust options shared by every locustfile, and how every suite option is declared.
 
 They show in the web UI's start form and can be written in ``--config`` files by their long name
-(``tenants-file = config/tenants.yaml``). Read them in ``test_start`` or later: a worker only learns
-the master's values with its first spawn message.
+(``tenants-file = config/tenants.yaml``). Each also reads an ``OBSTACK_*`` environment variable
+through Locust's own parser (``env_var=``), so the precedence is Locust's: the command line, then
+the environment, then ``--config`` files, then the default. Read them in ``test_start`` or later:
+a worker only learns the master's values with its first spawn message.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -17,28 +18,26 @@ from locust import events
 from obstack_load.config import ConfigError
 
 
-def env_default(name: str, default: str | None) -> str | None:
-    return os.environ.get(name, default)
+def env_name(flag: str) -> str:
+    """``--results-db`` reads ``OBSTACK_RESULTS_DB``."""
+    return "OBSTACK_" + flag.lstrip("-").upper().replace("-", "_")
+
+
+def add_option(parser, flag: str, help: str, env: str | None = None, **kwargs: Any) -> None:
+    """Add a suite option with its environment variable (``env_name``), read by Locust's parser.
+
+    A repeatable option (``action="append"``) takes a JSON list from its variable for several
+    values: ``OBSTACK_THRESHOLDS='["p(95)<500", "rate<0.01"]'``.
+    """
+    env = env or env_name(flag)
+    parser.add_argument(flag, env_var=env, help=f"{help} (env {env})", **kwargs)
 
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
-        "--tenants-file",
-        default=env_default("OBSTACK_TENANTS_FILE", None),
-        help="tenant population file (default config/tenants.yaml; env OBSTACK_TENANTS_FILE)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=int(env_default("OBSTACK_SEED", "1") or 1),
-        help="seed for tenant choice and generated data (env OBSTACK_SEED)",
-    )
-    parser.add_argument(
-        "--summary-json",
-        default=env_default("OBSTACK_SUMMARY_JSON", None),
-        help="write a machine-readable end-of-run summary to this path (env OBSTACK_SUMMARY_JSON)",
-    )
+    add_option(parser, "--tenants-file", "tenant population file (default config/tenants.yaml)")
+    add_option(parser, "--seed", "seed for tenant choice and generated data", type=int, default=1)
+    add_option(parser, "--summary-json", "write a machine-readable end-of-run summary to this path")
 
 
 def option_source(options: Any) -> str:
@@ -75,6 +74,6 @@ def preflight(check: Callable[[Any], None]) -> Callable[[Any], None]:
 @preflight
 def _check_tenants(environment) -> None:
     """A bad tenants file stops the run before load."""
-    from obstack_load.users.tenancy import population
+    from obstack_load.tenants import population
 
     population(environment.parsed_options.tenants_file)

@@ -15,6 +15,7 @@ users agree without any password being committed:
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import hmac
 import itertools
@@ -241,3 +242,9 @@ def load_population(path: str | Path | None = None) -> Population:
     if isinstance(data.get("tenants"), list):
         return explicit_population(data, path)
     return generate_population(data, path)
+
+
+@functools.cache
+def population(path: str | None) -> Population:
+    """The population from ``path``, read once per process: every user of a run shares it."""
+    return load_population(path)

@@ -81,16 +81,17 @@ def start_platform(
     env: dict[str, str] | None = None,
     host: str = "127.0.0.1",
     prefix: tuple[str, ...] = (),
+    launcher: tuple[str, ...] = ("-m", "obstack_load.cli"),
 ) -> RunningPlatform:
     """Start ``obstack-load platform`` on a free port and return once /healthz answers.
 
-    ``prefix`` wraps the command, e.g. ``("ip", "netns", "exec", "ns1")`` to run it in a namespace.
+    ``prefix`` wraps the command, e.g. ``("ip", "netns", "exec", "ns1")`` to run it in a namespace;
+    ``launcher`` is what Python runs (a benchmark starts it with Locust imported first).
     """
     command = [
         *prefix,
         sys.executable,
-        "-m",
-        "obstack_load.cli",
+        *launcher,
         "platform",
         "--host",
         host,

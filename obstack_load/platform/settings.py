@@ -1,29 +1,70 @@
-"""Settings of the reference platform, set from `obstack-load platform` options."""
+"""Settings of the reference platform: the one place their defaults and help live.
+
+``obstack-load platform`` makes one command-line option of each field that has an ``option``
+in its metadata (``cli.add_platform_options``), so a default is written once, here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def setting(default: Any, option: str = "", help: str = "", metavar: str | None = None) -> Any:
+    """A field whose ``option`` (if any) becomes ``--option`` on ``obstack-load platform``."""
+    return field(default=default, metadata={"option": option, "help": help, "metavar": metavar})
 
 
 @dataclass
 class PlatformSettings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    tenants_file: str | None = None
-    token_ttl_seconds: float = 900.0
-    refresh_ttl_seconds: float = 86_400.0
-    max_body_bytes: int = 4 * 1024 * 1024  # after decompression, as OTLP receivers usually do
-    ingest_rate_limit: float = 0.0  # items/s per tenant and signal; 0 means unlimited
-    retention_seconds: float = 3600.0
-    max_log_records_per_tenant: int = 50_000
-    max_traces_per_tenant: int = 5_000
+    host: str = setting("127.0.0.1", "host", "address to bind")
+    port: int = setting(8080, "port", "port; 0 takes a free one")
+    tenants_file: str | None = setting(
+        None, "tenants", "tenants file (default config/tenants.yaml)", "FILE"
+    )
+    token_ttl_seconds: float = setting(900.0, "token-ttl", "access token lifetime", "SECONDS")
+    refresh_ttl_seconds: float = setting(
+        86_400.0, "refresh-ttl", "refresh token lifetime", "SECONDS"
+    )
+    # after decompression, as OTLP receivers usually do
+    max_body_bytes: int = setting(
+        4 * 1024 * 1024,
+        "max-body-bytes",
+        "OTLP body limit after decompression; larger gets 413",
+        "BYTES",
+    )
+    ingest_rate_limit: float = setting(
+        0.0,
+        "ingest-rate-limit",
+        "per-tenant, per-signal items/s, 0 for unlimited; over it gets 429",
+        "ITEMS_PER_S",
+    )
+    retention_seconds: float = setting(
+        3600.0, "retention", "drop telemetry older than this", "SECONDS"
+    )
+    max_log_records_per_tenant: int = setting(
+        50_000, "max-log-records", "log records kept per tenant"
+    )
+    max_traces_per_tenant: int = setting(5_000, "max-traces", "traces kept per tenant")
     max_spans_per_trace: int = 1_000
-    max_series_per_tenant: int = 10_000
+    max_series_per_tenant: int = setting(
+        10_000, "max-series", "metric series per tenant; new series past it are rejected"
+    )
     max_points_per_series: int = 720
     live_queue_size: int = 1_000
     sweep_interval_seconds: float = 5.0
-    # testing only: after this many requests, hold every request for stall_seconds (once)
-    test_stall_after_requests: int = 0
-    test_stall_seconds: float = 0.0
-    # testing only: every Nth dashboards listing also shows another tenant's dashboard (a leak)
-    test_leak_every: int = 0
+    test_stall_after_requests: int = setting(
+        0,
+        "test-stall-after-requests",
+        "testing only: after N requests, stall every request (see --test-stall-seconds)",
+        "N",
+    )
+    test_stall_seconds: float = setting(
+        0.0, "test-stall-seconds", "testing only: how long the one stall lasts", "SECONDS"
+    )
+    test_leak_every: int = setting(
+        0,
+        "test-leak-every",
+        "testing only: every Nth dashboards listing leaks another tenant's dashboard",
+        "N",
+    )

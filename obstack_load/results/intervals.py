@@ -1,9 +1,9 @@
 """Interval aggregates per request name, built from mergeable histograms.
 
-Response times are bucketed with Locust's own ``bucket_response_time``, and percentiles come from
-Locust's own ``calculate_response_time_percentile``, so merging every interval of a run gives
-exactly Locust's histogram and exactly its percentiles. Workers ship their buckets to the master
-with each report; the master adds them up.
+Response times are bucketed as Locust buckets them (``obstack_load.histogram``, or the
+locustfile's own ``locust.stats.bucket_response_time`` if it replaced Locust's), so merging every
+interval of a run gives exactly Locust's histogram and exactly its percentiles. Workers ship their
+buckets to the master with each report; the master adds them up.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections import defaultdict
 import numpy as np
 from locust import stats as locust_stats
 
+from obstack_load import histogram
 from obstack_load.results.rows import FAILED, ITEMS, LENGTH, RESPONSE_TIME, TS
-
-PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 
 
 class Bucket:
@@ -52,11 +51,10 @@ class Bucket:
         self.max_ms = max(self.max_ms, other.max_ms)
         self.bytes += other.bytes
         self.items += other.items
-        for key, value in other.histogram.items():
-            self.histogram[key] += value
+        histogram.add(self.histogram, other.histogram)
 
     def percentile(self, fraction: float) -> int:
-        return locust_stats.calculate_response_time_percentile(self.histogram, self.count, fraction)
+        return histogram.percentile(self.histogram, self.count, fraction) or 0
 
     def ship(self) -> list:
         return [
@@ -72,45 +70,21 @@ class Bucket:
 
     @classmethod
     def unship(cls, data: list) -> Bucket:
-        count, failures, total, low, high, size, items, histogram = data
+        count, failures, total, low, high, size, items, shipped = data
         bucket = cls(count, failures, total, low, high, size, items)
-        for key, value in histogram:
-            bucket.histogram[int(key)] += value
+        histogram.add(bucket.histogram, shipped)
         return bucket
 
 
 Key = tuple[float, str, str]  # (interval start, method, name)
 _LOCUST_BUCKETING = locust_stats.bucket_response_time
-# Locust's buckets per range of response times: below 100 ms to 1 ms, below 1 s to 10 ms...
-_SCALES = ((100.0, 1.0), (1000.0, 10.0), (10000.0, 100.0), (np.inf, 1000.0))
 
 
 def bucket_keys(times: np.ndarray) -> np.ndarray:
-    """Locust's ``bucket_response_time`` for many response times at once, key for key.
-
-    Python's ``round(x, -1)`` rounds the exact binary value half to even; ``rint(x / 10)``
-    agrees except where the division lands within rounding error of a half, so those few
-    values go through Locust's own function. A locustfile that replaced Locust's bucketing
-    gets its function for every value.
-    """
-    bucketing = locust_stats.bucket_response_time  # looked up now: a locustfile may replace it
-    if bucketing is not _LOCUST_BUCKETING:
-        return np.array([bucketing(t) for t in times.tolist()], dtype=np.int64)
-    keys = np.empty(len(times), dtype=np.int64)
-    below = -np.inf
-    for limit, scale in _SCALES:
-        in_range = (times >= below) & (times < limit)
-        below = limit
-        if not in_range.any():
-            continue
-        chosen = times[in_range]
-        scaled = chosen / scale
-        rounded = np.rint(scaled) * scale
-        near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
-        if scale != 1.0 and near_half.any():
-            rounded[near_half] = [bucketing(t) for t in chosen[near_half].tolist()]
-        keys[in_range] = rounded
-    return keys
+    """Locust's bucket for each response time: ``histogram.bucket_keys``, or the locustfile's
+    own ``bucket_response_time`` for every value when it replaced Locust's (looked up now)."""
+    bucketing = locust_stats.bucket_response_time
+    return histogram.bucket_keys(times, None if bucketing is _LOCUST_BUCKETING else bucketing)
 
 
 class IntervalAggregator:
@@ -138,8 +112,7 @@ class IntervalAggregator:
             bucket.bytes += int(part[:, LENGTH].sum())
             bucket.items += int(part[:, ITEMS].sum())
             keys, counts = np.unique(bucket_keys(times), return_counts=True)
-            for bucket_key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-                bucket.histogram[bucket_key] += count
+            histogram.add(bucket.histogram, zip(keys.tolist(), counts.tolist(), strict=True))
 
     def ship(self) -> list:
         """Everything counted so far, for the master; this side starts again from zero."""
@@ -173,26 +146,10 @@ class IntervalAggregator:
 
 def interval_row(run_id: str, interval_s: float, key: Key, bucket: Bucket) -> tuple:
     start, method, name = key
-    p50, p90, p95, p99 = (bucket.percentile(p) for p in PERCENTILES)
+    p50, p90, p95, p99 = (bucket.percentile(p) for p in histogram.PERCENTILES)
     avg = bucket.total_ms / bucket.count if bucket.count else 0.0
-    histogram = json.dumps({str(k): v for k, v in sorted(bucket.histogram.items())})
+    stored = json.dumps({str(k): v for k, v in sorted(bucket.histogram.items())})
     return (
         run_id, start, interval_s, method, name, bucket.count, bucket.failures, bucket.min_ms or 0.0, avg,
-        bucket.max_ms, p50, p90, p95, p99, bucket.total_ms, bucket.bytes, bucket.items, histogram,
+        bucket.max_ms, p50, p90, p95, p99, bucket.total_ms, bucket.bytes, bucket.items, stored,
     )  # fmt: skip
-
-
-def merged_histogram(histograms: list[dict | str]) -> tuple[dict[int, int], int]:
-    """Add up stored interval histograms (JSON or dict); returns the histogram and its count."""
-    total: dict[int, int] = defaultdict(int)
-    for histogram in histograms:
-        data = json.loads(histogram) if isinstance(histogram, str) else histogram
-        for key, value in data.items():
-            total[int(key)] += value
-    return total, sum(total.values())
-
-
-def percentile(histogram: dict[int, int], count: int, fraction: float) -> int | None:
-    if not count:
-        return None
-    return locust_stats.calculate_response_time_percentile(histogram, count, fraction)

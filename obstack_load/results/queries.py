@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from obstack_load.results.intervals import merged_histogram, percentile
+from obstack_load import histogram as histograms
+from obstack_load.errors import ObstackLoadError
 from obstack_load.results.store import Store
 
 RUN_COLUMNS = (
@@ -17,7 +18,7 @@ RUN_COLUMNS = (
 )
 
 
-class RunNotFound(LookupError):
+class RunNotFound(ObstackLoadError, LookupError):
     pass
 
 
@@ -85,7 +86,7 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def _entry(name: str, method: str, rows: list[dict[str, Any]], duration: float) -> dict[str, Any]:
-    histogram, count = merged_histogram([r["histogram"] for r in rows])
+    histogram, _ = histograms.merged(r["histogram"] for r in rows)
     total = sum(r["count"] for r in rows)
     return {
         "name": name,
@@ -96,9 +97,7 @@ def _entry(name: str, method: str, rows: list[dict[str, Any]], duration: float) 
         "avg_ms": sum(r["total_ms"] for r in rows) / total if total else None,
         "min_ms": min((r["min_ms"] for r in rows), default=None),
         "max_ms": max((r["max_ms"] for r in rows), default=None),
-        "p50_ms": percentile(histogram, count, 0.5),
-        "p95_ms": percentile(histogram, count, 0.95),
-        "p99_ms": percentile(histogram, count, 0.99),
+        **histograms.percentiles(histogram, (0.5, 0.95, 0.99)),
         "bytes": sum(r["bytes"] for r in rows),
         "items": sum(r["items"] for r in rows),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from obstack_load.accounting import IngestCounts
+from obstack_load.ledger import IngestCounts
 
 INGEST_COUNT_FIELDS = tuple(f.name for f in fields(IngestCounts))
 

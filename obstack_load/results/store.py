@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from obstack_load.errors import ObstackLoadError
 from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
 from obstack_load.results.schema import (
     ERRORS,
@@ -33,7 +34,7 @@ from obstack_load.results.schema import (
 DEFAULT_SQLITE_PATH = "results/obstack-results.db"
 
 
-class StoreError(RuntimeError):
+class StoreError(ObstackLoadError, RuntimeError):
     """The results database cannot be reached or written; the message holds no password."""
 
 
@@ -366,3 +367,14 @@ class PostgresStore(Store):
 def open_store(target: str | None) -> Store:
     target = target or DEFAULT_SQLITE_PATH
     return PostgresStore(target) if is_postgres(target) else SqliteStore(target)
+
+
+def open_migrated(target: str | None) -> Store:
+    """A store with its schema brought up to date: what every reader and writer starts with."""
+    store = open_store(target)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store

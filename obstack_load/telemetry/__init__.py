@@ -1,1 +1,2 @@
-"""What to send: OTLP payload builders and encoders. Knows nothing about HTTP or Locust."""
+"""What to send: realistic OTLP data generators, the payload pool and the codec. Knows nothing
+about HTTP; only the payload pool's refresher runs on gevent."""

@@ -55,7 +55,14 @@ class Instance:
 
 
 class Fleet:
-    def __init__(self, rng: random.Random, services: int = 12, pods_per_service: int = 3) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        services: int = 12,
+        pods_per_service: int = 3,
+        namespace: str = "shop",
+    ) -> None:
+        """``namespace`` is the Kubernetes namespace (and ``service.namespace``) of every pod."""
         names = rng.sample(SERVICE_NAMES, min(services, len(SERVICE_NAMES)))
         region = rng.choice(REGIONS)
         nodes = [f"ip-10-0-{rng.randint(0, 255)}-{rng.randint(1, 254)}" for _ in range(6)]
@@ -73,7 +80,7 @@ class Fleet:
                     attributes=attributes(
                         {
                             "service.name": name,
-                            "service.namespace": "shop",
+                            "service.namespace": namespace,
                             "service.version": version,
                             "service.instance.id": f"{rng.getrandbits(64):016x}",
                             "deployment.environment.name": "production",
@@ -83,7 +90,7 @@ class Fleet:
                             "host.arch": "amd64",
                             "os.type": "linux",
                             "k8s.cluster.name": f"prod-{region}",
-                            "k8s.namespace.name": "shop",
+                            "k8s.namespace.name": namespace,
                             "k8s.deployment.name": name,
                             "k8s.pod.name": pod,
                             "k8s.node.name": host,

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
-from obstack_load.telemetry.clock import Clock
+from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, Instance, attributes, random_id
+from obstack_load.tenants import Tenant
 
 # (format, weight): most lines are app logs and access logs; stack traces are rare but long
 FORMATS = (("json", 50), ("access", 30), ("syslog", 17), ("stacktrace", 3))
@@ -201,3 +202,12 @@ class LogsGenerator:
                 "log.record.format": "stacktrace",
             },
         )
+
+
+def logs_request(
+    tenant: Tenant, rng: random.Random, count: int, extra: Mapping[str, object] | None = None
+) -> ExportLogsServiceRequest:
+    """One batch of ``count`` records for ``tenant``'s fleet, straight from ``LogsGenerator``:
+    the smoke journey and the tests send the same data the ingestion users do."""
+    clock = Clock(TimestampSettings(), rng)
+    return LogsGenerator(Fleet(rng, namespace=tenant.tenant_id), rng, clock).batch(count, extra)

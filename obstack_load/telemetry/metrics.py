@@ -22,8 +22,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
-from obstack_load.telemetry.clock import Clock
+from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, attributes
+from obstack_load.tenants import Tenant
 
 CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 DELTA = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
@@ -185,3 +186,16 @@ class MetricsGenerator:
             point.attributes.extend(attributes(labels))
         self.cursor = (self.cursor + count) % self.cardinality
         return request
+
+
+def metrics_request(
+    tenant: Tenant, rng: random.Random, series: int, extra: Mapping[str, object] | None = None
+) -> ExportMetricsServiceRequest:
+    """One point of each of ``series`` series for ``tenant``'s fleet, from ``MetricsGenerator``.
+
+    Series are laid out pod by pod, so up to one per pod (36 in the default fleet) they are all
+    ``system.cpu.utilization`` gauges, one series per pod: what the smoke journey reads back.
+    """
+    fleet = Fleet(rng, namespace=tenant.tenant_id)
+    generator = MetricsGenerator(fleet, rng, Clock(TimestampSettings(), rng), cardinality=series)
+    return generator.batch(series, extra)

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from obstack_load.telemetry.clock import Clock
+from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, Instance, attributes, random_id
+from obstack_load.tenants import Tenant
 
 SERVER = Span.SpanKind.SPAN_KIND_SERVER
 CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
@@ -200,3 +201,17 @@ class TracesGenerator:
                 }
             )
         )
+
+
+def traces_request(
+    tenant: Tenant,
+    rng: random.Random,
+    spans: int,
+    extra: Mapping[str, object] | None = None,
+    trace_id: bytes | None = None,
+) -> ExportTraceServiceRequest:
+    """Exactly ``spans`` spans for ``tenant``'s fleet from ``TracesGenerator``; with ``trace_id``
+    every span is in that one trace (what the smoke journey reads back)."""
+    fleet = Fleet(rng, namespace=tenant.tenant_id)
+    generator = TracesGenerator(fleet, rng, Clock(TimestampSettings(), rng))
+    return generator.batch(spans, extra, trace_id)

@@ -12,9 +12,6 @@ by a failing threshold. Without thresholds Locust's own rule applies (1 when any
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import time
 from typing import Any
 
 import gevent
@@ -23,8 +20,8 @@ from locust.env import Environment
 
 from obstack_load.accounting import ledger
 from obstack_load.config import ConfigError, load_yaml
-from obstack_load.options import preflight
-from obstack_load.summary import contributors
+from obstack_load.events import suite
+from obstack_load.options import add_option, preflight
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
 
@@ -35,17 +32,15 @@ EXIT_ABORTED = 4
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
+    add_option(
+        parser,
         "--threshold",
+        "SLO gate such as 'p(95)<500', 'rate<0.01', 'p(99){name=/api/v1/login}<800'; repeatable",
+        env="OBSTACK_THRESHOLDS",
         action="append",
-        default=[t for t in os.environ.get("OBSTACK_THRESHOLDS", "").split(";") if t.strip()],
-        help="SLO gate such as 'p(95)<500', 'rate<0.01', 'p(99){name=/api/v1/login}<800'; repeatable (env OBSTACK_THRESHOLDS, ';'-separated)",
+        default=[],
     )
-    parser.add_argument(
-        "--thresholds-file",
-        default=os.environ.get("OBSTACK_THRESHOLDS_FILE"),
-        help="YAML file with a 'thresholds:' list of expressions (env OBSTACK_THRESHOLDS_FILE)",
-    )
+    add_option(parser, "--thresholds-file", "YAML file with a 'thresholds:' list of expressions")
     parser.add_argument(
         "--threshold-abort-on-fail",
         action="store_true",
@@ -138,24 +133,26 @@ class Gate:
             )
         passed = all(v.passed for v in self.final) and not self.aborted_by
         self.verdict = "passed" if passed else ("aborted" if self.aborted_by else "failed")
-        # Stored only when the locustfile loaded the results plugin; importing it here would not.
-        results = sys.modules.get("obstack_load.results.plugin")
-        recorder = results.current() if results else None
-        if recorder is not None:
-            now = time.time()
-            recorder.set_thresholds(self.verdict, [v.row(now) for v in self.final])
-        if passed:
-            return 0
-        return EXIT_ABORTED if self.aborted_by else EXIT_BREACH
+        exit_code = 0 if passed else EXIT_ABORTED if self.aborted_by else EXIT_BREACH
+        suite.thresholds_evaluated.fire(
+            environment=self.environment,
+            verdict=self.verdict,
+            verdicts=self.final,
+            exit_code=exit_code,
+        )
+        return exit_code
 
-    def summary(self, exit_code: int) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         return {
-            "thresholds": {
-                "verdict": self.verdict,
-                "results": [v.as_dict() for v in self.final],
-                "aborted_by": [v.threshold.expression for v in self.aborted_by],
-            }
+            "verdict": self.verdict,
+            "results": [v.as_dict() for v in self.final],
+            "aborted_by": [v.threshold.expression for v in self.aborted_by],
         }
+
+
+def summary_lines(section: dict[str, Any]) -> list[str]:
+    passed = sum(r["passed"] for r in section["results"])
+    return [f"  thresholds {section['verdict'].upper()}: {passed}/{len(section['results'])} passed"]
 
 
 _gates: list[Gate] = []
@@ -165,9 +162,7 @@ _gates: list[Gate] = []
 def _on_init(environment: Environment) -> None:
     thresholds = load_thresholds(environment.parsed_options)
     if thresholds:
-        gate = Gate(environment, thresholds)
-        _gates[:] = [gate]
-        contributors.append(lambda exit_code: gate.summary(exit_code))
+        _gates[:] = [Gate(environment, thresholds)]
 
 
 @events.test_start.add_listener
@@ -189,6 +184,13 @@ def _on_quitting(environment: Environment, **kwargs: Any) -> None:
         logger.exception("obstack-load: threshold evaluation failed")
         environment.process_exit_code = EXIT_BREACH  # a gate that cannot decide must not pass
         _gates[0].verdict = "failed"
+
+
+@suite.summary_assembling.add_listener
+def _summary(summary: dict, lines: list[str], **kwargs: Any) -> None:
+    if _gates:
+        summary["thresholds"] = _gates[0].summary()
+        lines.extend(summary_lines(summary["thresholds"]))
 
 
 __all__ = ["EXIT_ABORTED", "EXIT_BREACH", "load_thresholds"]

@@ -17,17 +17,18 @@ fasthttp`` asks for Locust's client.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
 from locust import FastHttpUser, events, task
 
 from obstack_load import arrival
+from obstack_load.options import add_option
 from obstack_load.users.api_mix import ApiMix, load_mix
 from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
+from obstack_load.users.transport import LocustClientTransport
 
 
 @events.init_command_line_parser.add_listener
@@ -35,12 +36,12 @@ def _add_options(parser) -> None:
     parser.add_argument(
         "--api-mix", default=None, help="API session mix file (default config/api-mix.yaml)"
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--api-transport",
+        "lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession) for API calls",
         choices=("lean", "fasthttp"),
-        default=os.environ.get("OBSTACK_API_TRANSPORT", "lean"),
-        help="lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession) for API "
-        "calls (env OBSTACK_API_TRANSPORT)",
+        default="lean",
     )
 
 
@@ -91,7 +92,7 @@ class ApiUser(FastHttpUser):
             # A user stopped mid-request may still hold the lean connection (its pool has one),
             # so log out over Locust's client instead of waiting for it.
             self.transport.close()
-            self.session.transport = None
+            self.session.transport = LocustClientTransport(self.client)
         self.session.logout()
 
     @task

@@ -8,76 +8,25 @@ Mimir OTLP endpoint.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from locust import events
 
-from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import option_source
+from obstack_load.config import ConfigError, format_duration, parse_duration
+from obstack_load.options import add_option, option_source
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.clock import MODES, TimestampSettings
 from obstack_load.tenants import Tenant
 
 AUTH_SCHEMES = ("bearer", "x-api-key", "scope-orgid", "scope-orgid-only", "header:NAME")
-# option name -> (default, help); every option also reads OBSTACK_<NAME> from the environment
-OPTIONS: dict[str, tuple[str, str]] = {
-    "otlp-batch-size": ("100", "items per request: log records, data points or spans"),
-    "otlp-encoding": ("protobuf", "protobuf or json (OTLP/JSON with hex ids)"),
-    "otlp-compression": ("gzip", "gzip or none"),
-    "otlp-rate": ("0", "items/s per user (0: as fast as the user can)"),
-    "otlp-total-rate": ("0", "items/s per signal across all users and workers (0: no total)"),
-    "otlp-cardinality": ("1000", "metric series per tenant"),
-    "otlp-churn": ("0", "metric series replaced by new ones per minute"),
-    "otlp-timestamps": ("now", "now, or backfill (each batch somewhere in --otlp-backfill)"),
-    "otlp-backfill": ("1h", "how far back backfilled timestamps reach"),
-    "otlp-out-of-order": (
-        "0",
-        "share (0..1) of items stamped up to --otlp-out-of-order-max earlier",
-    ),
-    "otlp-out-of-order-max": ("5m", "how far back an out-of-order item may be"),
-    "otlp-auth": ("bearer", "tenant header scheme: " + ", ".join(AUTH_SCHEMES)),
-    "otlp-logs-path": ("/v1/logs", "path for logs"),
-    "otlp-metrics-path": ("/v1/metrics", "path for metrics"),
-    "otlp-traces-path": ("/v1/traces", "path for traces"),
-    "otlp-retries": (
-        "5",
-        "retries of a batch after 429/502/503/504 or a connection error (0: off)",
-    ),
-    "otlp-retry-max-wait": ("30s", "cap on any one wait, Retry-After included"),
-    "otlp-backoff": (
-        "500ms",
-        "first backoff after an error without Retry-After; doubles, with jitter",
-    ),
-    "otlp-pool-size": ("64", "distinct pre-built bodies per signal and process (0: build each)"),
-    "otlp-pool-refresh": ("30s", "every pooled body is rebuilt within this (0: never)"),
-    "otlp-transport": (
-        "lean",
-        "lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession)",
-    ),
-    "otlp-verify": ("false", "ingest-then-verify: tag batches and read them back (true/false)"),
-    "otlp-verify-timeout": ("30s", "how long a tagged batch may take to become visible"),
-    "otlp-verify-poll": ("250ms", "how often unverified batches are looked for"),
-    "otlp-users-per-signal": (
-        "0",
-        "ingestion users per signal, spawned first, the rest going to the other user classes "
-        "(0: every class shares the users by weight)",
-    ),
-}
-
-
-@events.init_command_line_parser.add_listener
-def _add_options(parser) -> None:
-    for name, (default, text) in OPTIONS.items():
-        env = "OBSTACK_" + name.upper().replace("-", "_")
-        parser.add_argument(
-            f"--{name}", default=os.environ.get(env, default), help=f"{text} (env {env})"
-        )
 
 
 @dataclass(frozen=True)
 class IngestSettings:
+    """The ingestion knobs, validated; its defaults are the ``--otlp-*`` options' defaults."""
+
     batch_size: int = 100
     content_type: str = otlp.PROTOBUF
     gzip: bool = True
@@ -87,10 +36,8 @@ class IngestSettings:
     churn_per_minute: float = 0.0
     timestamps: TimestampSettings = TimestampSettings()
     auth: str = "bearer"
-    paths: tuple[tuple[str, str], ...] = (
-        ("logs", "/v1/logs"),
-        ("metrics", "/v1/metrics"),
-        ("traces", "/v1/traces"),
+    paths: tuple[tuple[str, str], ...] = tuple(
+        (name, signal.path) for name, signal in otlp.SIGNALS.items()
     )
     retries: int = 5
     retry_max_wait_s: float = 30.0
@@ -123,6 +70,59 @@ class IngestSettings:
         else:
             headers[self.auth.split(":", 1)[1]] = tenant.api_key
         return headers
+
+
+def _encoding(s: IngestSettings) -> str:
+    return "json" if s.content_type == otlp.JSON else "protobuf"
+
+
+# option name -> (its default, read off the settings' defaults; help). Every option also reads
+# OBSTACK_<NAME> from the environment (options.add_option).
+OPTIONS: dict[str, tuple[Callable[[IngestSettings], Any], str]] = {
+    "otlp-batch-size": (lambda s: s.batch_size, "items per request: log records, data points or spans"),
+    "otlp-encoding": (_encoding, "protobuf or json (OTLP/JSON with hex ids)"),
+    "otlp-compression": (lambda s: "gzip" if s.gzip else "none", "gzip or none"),
+    "otlp-rate": (lambda s: s.rate_per_user, "items/s per user (0: as fast as the user can)"),
+    "otlp-total-rate": (lambda s: s.total_rate, "items/s per signal across all users and workers (0: no total)"),
+    "otlp-cardinality": (lambda s: s.cardinality, "metric series per tenant"),
+    "otlp-churn": (lambda s: s.churn_per_minute, "metric series replaced by new ones per minute"),
+    "otlp-timestamps": (lambda s: s.timestamps.mode, "now, or backfill (each batch somewhere in --otlp-backfill)"),
+    "otlp-backfill": (lambda s: format_duration(s.timestamps.backfill_s), "how far back backfilled timestamps reach"),
+    "otlp-out-of-order": (lambda s: s.timestamps.out_of_order, "share (0..1) of items stamped up to --otlp-out-of-order-max earlier"),
+    "otlp-out-of-order-max": (lambda s: format_duration(s.timestamps.out_of_order_max_s), "how far back an out-of-order item may be"),
+    "otlp-auth": (lambda s: s.auth, "tenant header scheme: " + ", ".join(AUTH_SCHEMES)),
+    **{
+        f"otlp-{signal}-path": (lambda s, signal=signal: s.path(signal), f"path for {signal}")
+        for signal in otlp.SIGNALS
+    },
+    "otlp-retries": (lambda s: s.retries, "retries of a batch after 429/502/503/504 or a connection error (0: off)"),
+    "otlp-retry-max-wait": (lambda s: format_duration(s.retry_max_wait_s), "cap on any one wait, Retry-After included"),
+    "otlp-backoff": (lambda s: format_duration(s.backoff_s), "first backoff after an error without Retry-After; doubles, with jitter"),
+    "otlp-pool-size": (lambda s: s.pool_size, "distinct pre-built bodies per signal and process (0: build each)"),
+    "otlp-pool-refresh": (lambda s: format_duration(s.pool_refresh_s), "every pooled body is rebuilt within this (0: never)"),
+    "otlp-transport": (lambda s: s.transport, "lean (geventhttpclient directly) or fasthttp (Locust's FastHttpSession)"),
+    "otlp-verify": (lambda s: str(s.verify).lower(), "ingest-then-verify: tag batches and read them back (true/false)"),
+    "otlp-verify-timeout": (lambda s: format_duration(s.verify_timeout_s), "how long a tagged batch may take to become visible"),
+    "otlp-verify-poll": (lambda s: format_duration(s.verify_poll_s), "how often unverified batches are looked for"),
+    "otlp-users-per-signal": (
+        lambda s: s.users_per_signal,
+        "ingestion users per signal, spawned first, the rest going to the other user classes "
+        "(0: every class shares the users by weight)",
+    ),
+}  # fmt: skip
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser) -> None:
+    defaults = IngestSettings()
+    for name, (default, text) in OPTIONS.items():
+        value = default(defaults)
+        add_option(
+            parser,
+            f"--{name}",
+            text,
+            default=f"{value:g}" if isinstance(value, float) else str(value),
+        )
 
 
 def _number(options: Any, name: str, kind: type, low: float, high: float | None = None):

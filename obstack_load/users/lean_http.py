@@ -14,46 +14,18 @@ from ``FastHttpSession``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import gevent.ssl
 from geventhttpclient import HTTPClient
 from geventhttpclient.url import URL
-from locust import events
 from locust.contrib.fasthttp import insecure_ssl_context_factory
-from locust.exception import CatchResponseError
 
-
-@dataclass
-class Answer:
-    status: int  # 0: no answer (connection refused, reset, timed out)
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)  # only Retry-After is kept
-    error: Exception | None = None
-    started: float = 0.0  # unix time the request was sent
-    elapsed_ms: float = 0.0
-
-
-def report(
-    method: str,
-    name: str,
-    answer: Answer,
-    problem: str | Exception | None,
-    context: dict,
-    path: str,
-) -> None:
-    """Fire Locust's request event for one answer, as FastHttpSession's ``catch_response`` would:
-    a text problem becomes a ``CatchResponseError``, an exception is reported as it is."""
-    if isinstance(problem, str):
-        problem = CatchResponseError(problem)
-    events.request.fire(
-        request_type=method, name=name, response_time=answer.elapsed_ms,
-        response_length=len(answer.body), exception=problem, context=context,
-        start_time=answer.started, url=path, response=None,
-    )  # fmt: skip
+from obstack_load.users.transport import Answer, Problem, fire_request_event
 
 
 class LeanTransport:
+    """``transport.Transport`` over one geventhttpclient connection; we fire Locust's event."""
+
     def __init__(self, base_url: str, timeout_s: float = 60.0, insecure: bool = True) -> None:
         url = URL(base_url)
         self.prefix = url.path.rstrip("/")
@@ -86,6 +58,16 @@ class LeanTransport:
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         return self.request("POST", path, body, headers)
+
+    def send(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], context: dict
+    ) -> Answer:
+        answer = self.request(method, path, body, headers)
+        answer.method, answer.path, answer.context = method, path, context
+        return answer
+
+    def report(self, answer: Answer, name: str, problem: Problem) -> None:
+        fire_request_event(answer, name, problem)
 
     def close(self) -> None:
         self.client.close()

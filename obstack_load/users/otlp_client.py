@@ -1,5 +1,5 @@
-"""The OTLP/HTTP client half: send one batch through a Locust HTTP client, retry by the OTLP
-rules, and account for every attempt.
+"""The OTLP/HTTP client half: send one batch through a transport, retry by the OTLP rules, and
+account for every attempt.
 
 The rules (opentelemetry-proto's specification, see ../shared/reference/otlp-http-checklist.md):
 
@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import gevent
 from google.protobuf.message import Message
 
-from obstack_load.accounting import ledger
+from obstack_load import accounting
+from obstack_load.ledger import IngestLedger
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.payloads import Payload, encode_payload
-from obstack_load.users.lean_http import LeanTransport, report
+from obstack_load.users.transport import Answer, LocustClientTransport, Transport
 
 RETRYABLE = frozenset({429, 502, 503, 504})
 THROTTLED_SUFFIX = " (throttled)"
@@ -62,8 +63,25 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return when.timestamp() - now
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What the OTLP rules make of one answer, before anything is recorded."""
+
+    name: str  # the request name to report it under
+    problem: str | None  # why the request failed, or None
+    outcome: str  # the ledger's: accepted, rejected, throttled or failed
+    next_step: str  # settled, retry or lost (given up after the last retry)
+    retry_in: float | None  # None: delivered; negative: given up or refused; else seconds
+    rejected_items: int = 0  # refused by a partial success
+
+
 class OtlpExporter:
-    """Sends batches of one signal for one tenant over one Locust HTTP client."""
+    """Sends batches of one signal for one tenant through one transport.
+
+    Each attempt is sent (``Transport.send``), judged by the OTLP rules (``judge``, which
+    records nothing), reported to Locust (``Transport.report``) and counted in the ledger
+    (``record``): one path, whichever transport carries it.
+    """
 
     def __init__(
         self,
@@ -74,17 +92,18 @@ class OtlpExporter:
         path: str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
-        transport: LeanTransport | None = None,
+        transport: Transport | None = None,
+        ledger: IngestLedger = accounting.ledger,
     ) -> None:
         """Posts through ``transport`` when given, else through the Locust ``client``."""
-        self.client = client
-        self.transport = transport
+        self.transport: Transport = transport or LocustClientTransport(client)
         self.signal = otlp.SIGNALS[signal]
         self.tenant_id = tenant_id
         self.headers = headers
         self.path = path or self.signal.path
         self.retry = retry
         self.rng = rng or random.Random()
+        self.ledger = ledger
         self.last_rejected = 0  # items the last delivered batch had refused (partial success)
 
     def send(self, payload: Payload, context: dict | None = None) -> bool:
@@ -95,60 +114,40 @@ class OtlpExporter:
         context = {**payload.context, **context} if context else payload.context
         attempt = 1
         while True:
-            retry_in = self._attempt(payload, context, attempt)
+            answer = self.transport.send("POST", self.path, payload.body, self.headers, context)
+            judgement = self.judge(answer, payload.content_type, attempt)
+            self.transport.report(answer, judgement.name, judgement.problem)
+            self.record(judgement, payload)
+            retry_in = judgement.retry_in
             if retry_in is None or retry_in < 0:
                 return retry_in is None
             attempt += 1
             gevent.sleep(retry_in)
 
-    def _attempt(self, payload: Payload, context: dict, attempt: int) -> float | None:
-        """None: delivered. A negative number: given up (or refused). Else: retry after that long."""
-        if self.transport is not None:
-            answer = self.transport.post(self.path, payload.body, self.headers)
-            name, problem, retry_in = self._judge(
-                payload, answer.status, answer.body, answer.headers, answer.error, attempt
-            )
-            report("POST", name, answer, problem, context, self.path)
-            return retry_in
-        with self.client.post(
-            self.path, data=payload.body, headers=self.headers, name=self.path,
-            catch_response=True, context=context,
-        ) as response:  # fmt: skip
-            status = response.status_code
-            body = response.content if 200 <= status < 300 else b""
-            error = getattr(response, "error", None) if status == 0 else None
-            name, problem, retry_in = self._judge(
-                payload, status, body, response.headers or {}, error, attempt
-            )
-            response.request_meta["name"] = name
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
-            return retry_in
-
-    def _judge(
-        self, payload: Payload, status: int, body: bytes | None, headers, error, attempt: int
-    ) -> tuple[str, str | None, float | None]:
-        """Apply the OTLP rules to one answer and count it: (request name, problem, retry_in)."""
+    def judge(self, answer: Answer, content_type: str, attempt: int) -> Judgement:
+        """Apply the OTLP rules to one answer (attempt number ``attempt``, 1-based)."""
+        status = answer.status
         if 200 <= status < 300:
-            rejected, problem = self._partial_success(body, payload.content_type)
-            self.last_rejected = rejected
-            self._count("accepted", payload, rejected)
-            return self.path, problem, None
+            rejected, problem = self._partial_success(answer.body, content_type)
+            return Judgement(self.path, problem, "accepted", "settled", None, rejected)
         retryable = status in RETRYABLE or status == 0  # 0: no answer (connection error)
         outcome = "throttled" if status == 429 else "failed" if retryable else "rejected"
         name = self.path + THROTTLED_SUFFIX if status == 429 else self.path
         if not retryable or attempt > self.retry.retries:
-            self._count(outcome, payload, next_step="lost" if retryable else "settled")
-            return name, self._describe(status, error, attempt, retryable), -1.0
-        self._count(outcome, payload, next_step="retry")
-        problem = None if status == 429 else self._describe(status, error, attempt, False)
-        return (
-            name,
-            problem,
-            self.retry.wait(attempt, headers.get("Retry-After"), self.rng, time.time()),
-        )
+            problem = self._describe(status, answer.error, attempt, retryable)
+            return Judgement(name, problem, outcome, "lost" if retryable else "settled", -1.0)
+        problem = None if status == 429 else self._describe(status, answer.error, attempt, False)
+        wait = self.retry.wait(attempt, answer.headers.get("Retry-After"), self.rng, time.time())
+        return Judgement(name, problem, outcome, "retry", wait)
+
+    def record(self, judgement: Judgement, payload: Payload) -> None:
+        """Count one judged attempt in the ledger."""
+        if judgement.outcome == "accepted":
+            self.last_rejected = judgement.rejected_items
+        self.ledger.attempt(
+            self.signal.name, self.tenant_id, judgement.outcome, payload.items, payload.raw_bytes,
+            payload.wire_bytes, judgement.rejected_items, judgement.next_step,
+        )  # fmt: skip
 
     def _partial_success(self, body: bytes | None, content_type: str) -> tuple[int, str | None]:
         if not body:
@@ -161,14 +160,6 @@ class OtlpExporter:
         if rejected:
             return rejected, f"partial success: {answer.partial_success.error_message}"
         return 0, None
-
-    def _count(
-        self, outcome: str, payload: Payload, rejected: int = 0, next_step: str = "settled"
-    ) -> None:
-        ledger.attempt(
-            self.signal.name, self.tenant_id, outcome, payload.items, payload.raw_bytes,
-            payload.wire_bytes, rejected, next_step,
-        )  # fmt: skip
 
     @staticmethod
     def _describe(status: int, error: Exception | None, attempt: int, gave_up: bool) -> str:

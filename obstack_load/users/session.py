@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from obstack_load.tenants import Account, Tenant
-from obstack_load.users.lean_http import LeanTransport, report
+from obstack_load.users.transport import LocustClientTransport, Transport
 
 Check = Callable[[Any], str | None]
 AUTH_PATHS = {
@@ -36,13 +36,14 @@ class ApiSession:
         tenant: Tenant,
         account: Account,
         paths: dict[str, str] | None = None,
-        transport: LeanTransport | None = None,
+        transport: Transport | None = None,
         user=None,
     ) -> None:
-        """Calls go through ``transport`` when given (``user`` supplies the request context),
-        else through the Locust ``client``; logging in, refreshing and out always use ``client``."""
+        """Calls go through ``transport`` when given, else through the Locust ``client``
+        (``user`` supplies the request context); logging in and refreshing always use
+        ``client``."""
         self.client = client
-        self.transport = transport
+        self.transport: Transport = transport or LocustClientTransport(client)
         self.user = user
         self.paths = {**AUTH_PATHS, **(paths or {})}
         self.tenant = tenant
@@ -124,31 +125,20 @@ class ApiSession:
         elif time.monotonic() > self.expires_at - self.lifetime * self.refresh_margin:
             self.refresh()  # before expiry, so a request rarely meets a 401
         for attempt in (1, 2):
-            if self.transport is not None:
-                url, body, headers = self._lean_request(path, kwargs)
-                answer = self.transport.request(method, url, body, headers)
-                retry, problem, value = self._judge(
-                    answer.status, answer.body, attempt, check, expect_missing
-                )
-                context = self.user.context() if self.user is not None else {}
-                report(method, name, answer, problem, context, url)
-            else:
-                with self.client.request(
-                    method, path, name=name, headers=self._headers(), catch_response=True, **kwargs
-                ) as response:
-                    retry, problem, value = self._judge(
-                        response.status_code, response.content, attempt, check, expect_missing
-                    )
-                    if problem:
-                        response.failure(problem)
-                    else:
-                        response.success()
+            url, body, headers = self._encode(path, kwargs)
+            context = self.user.context() if self.user is not None else {}
+            answer = self.transport.send(method, url, body, headers, context)
+            retry, problem, value = self._judge(
+                answer.status, answer.body, attempt, check, expect_missing
+            )
+            self.transport.report(answer, name, problem)
             if not retry:
                 return value
             self.refresh()  # a 401 is not an error yet: refresh once and retry
         return None
 
-    def _lean_request(self, path: str, kwargs: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+    def _encode(self, path: str, kwargs: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        """The URL with its query string, the JSON body and the headers, for any transport."""
         params, payload = kwargs.get("params"), kwargs.get("json")
         url = f"{path}?{urlencode(params)}" if params else path
         if payload is None:

@@ -12,7 +12,10 @@ import uuid
 from locust import FastHttpUser, between, task
 
 from obstack_load import arrival
-from obstack_load.telemetry import builders, otlp
+from obstack_load.telemetry import otlp
+from obstack_load.telemetry.logs import logs_request
+from obstack_load.telemetry.metrics import metrics_request
+from obstack_load.telemetry.traces import traces_request
 from obstack_load.users.otlp_client import export
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
@@ -56,13 +59,11 @@ class SmokeUser(FastHttpUser):
     def ingest_and_read_back(self) -> None:
         marker = {"obstack.marker": self._marker()}
         tag = marker["obstack.marker"]
-        logs = builders.logs_request(self.tenant, self.rng, LOG_RECORDS, marker)
-        metrics = builders.metrics_request(self.tenant, self.rng, METRIC_SERIES, marker)
+        logs = logs_request(self.tenant, self.rng, LOG_RECORDS, marker)
+        metrics = metrics_request(self.tenant, self.rng, METRIC_SERIES, marker)
         # a fresh trace id: a seeded one would repeat the previous run's on a long-lived platform
         trace_id = uuid.uuid4().bytes
-        traces = builders.traces_request(
-            self.tenant, self.rng, TRACE_SPANS, marker, trace_id=trace_id
-        )
+        traces = traces_request(self.tenant, self.rng, TRACE_SPANS, marker, trace_id=trace_id)
 
         if self._send("logs", logs, otlp.PROTOBUF, gzip=True):
             self._expect(

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import random
 
 from locust.env import Environment
 
-from obstack_load.tenants import Account, Population, Tenant, load_population
+from obstack_load.tenants import Account, Tenant, population
 
 _instance_numbers = itertools.count()
-
-
-@functools.cache
-def population(path: str | None) -> Population:
-    return load_population(path)
 
 
 def assign(environment: Environment) -> tuple[Tenant, random.Random]:

@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from obstack_load.telemetry import builders, otlp
+from obstack_load.telemetry import logs, metrics, otlp, traces
 
 
 def ingest(platform, tenant, marker: str) -> str:
@@ -16,9 +16,9 @@ def ingest(platform, tenant, marker: str) -> str:
     extra = {"obstack.marker": marker}
     trace_id = uuid.uuid4().bytes
     for signal, message in (
-        ("logs", builders.logs_request(tenant, rng, 10, extra)),
-        ("metrics", builders.metrics_request(tenant, rng, 3, extra)),
-        ("traces", builders.traces_request(tenant, rng, 4, extra, trace_id=trace_id)),
+        ("logs", logs.logs_request(tenant, rng, 10, extra)),
+        ("metrics", metrics.metrics_request(tenant, rng, 3, extra)),
+        ("traces", traces.traces_request(tenant, rng, 4, extra, trace_id=trace_id)),
     ):
         response = requests.post(
             f"{platform.url}{otlp.SIGNALS[signal].path}", data=otlp.encode(message),

@@ -9,7 +9,7 @@ import time
 import requests
 import websocket
 
-from obstack_load.telemetry import builders, otlp
+from obstack_load.telemetry import logs, otlp
 
 
 def test_live_tail_delivers_ingested_logs_with_send_time(platform, tenants):
@@ -17,7 +17,7 @@ def test_live_tail_delivers_ingested_logs_with_send_time(platform, tenants):
     token = platform.token_for(tenants, 5)
     ws = platform.live_tail(token)
     try:
-        message = builders.logs_request(tenant, random.Random(3), 7, {"obstack.marker": "live"})
+        message = logs.logs_request(tenant, random.Random(3), 7, {"obstack.marker": "live"})
         before = time.time_ns()
         response = requests.post(
             f"{platform.url}/v1/logs", data=otlp.encode(message),

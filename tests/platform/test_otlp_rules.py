@@ -10,7 +10,7 @@ import pytest
 import requests
 from google.rpc import error_details_pb2, status_pb2
 
-from obstack_load.telemetry import builders, otlp
+from obstack_load.telemetry import logs, metrics, otlp, traces
 from tests.support import RunningPlatform, start_platform
 
 
@@ -27,10 +27,10 @@ def key_headers(tenant, content_type: str = otlp.PROTOBUF, **extra: str) -> dict
 def build(signal: str, tenant, count: int = 10):
     rng = random.Random(7)
     if signal == "logs":
-        return builders.logs_request(tenant, rng, count)
+        return logs.logs_request(tenant, rng, count)
     if signal == "metrics":
-        return builders.metrics_request(tenant, rng, count)
-    return builders.traces_request(tenant, rng, count)
+        return metrics.metrics_request(tenant, rng, count)
+    return traces.traces_request(tenant, rng, count)
 
 
 def usage(platform: RunningPlatform, tenants, index: int) -> dict:
@@ -141,7 +141,7 @@ def test_auth_rules_for_ingestion(platform, tenants):
 
 
 def test_body_over_limit_gets_413():
-    small = start_platform("--max-body-bytes", "2000")
+    small = start_platform("--max-body-bytes", "3000")  # a 2-record batch is about 2.3 kB
     try:
         from tests.support import population
 

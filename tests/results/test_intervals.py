@@ -9,13 +9,9 @@ import pytest
 from locust import stats as locust_stats
 from locust.stats import RequestStats
 
-from obstack_load.results.intervals import (
-    IntervalAggregator,
-    bucket_keys,
-    interval_row,
-    merged_histogram,
-    percentile,
-)
+from obstack_load.histogram import merged as merged_histogram
+from obstack_load.histogram import percentile
+from obstack_load.results.intervals import IntervalAggregator, bucket_keys, interval_row
 
 
 def test_merged_worker_intervals_equal_locusts_percentiles():

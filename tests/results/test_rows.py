@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from types import SimpleNamespace
 
-from obstack_load.results.plugin import NodeRecorder
+from obstack_load.results.node import NodeRecorder
 from obstack_load.results.rows import RawRows, RowBlock, unship
 from obstack_load.results.writer import Outbox
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from obstack_load.telemetry import builders, otlp
+from obstack_load.telemetry import logs, metrics, otlp, traces
 from obstack_load.tenants import load_population
 
 TENANT = load_population().tenants[0]
@@ -16,9 +16,9 @@ TENANT = load_population().tenants[0]
 def all_messages():
     rng = random.Random(11)
     return {
-        "logs": builders.logs_request(TENANT, rng, 50),
-        "metrics": builders.metrics_request(TENANT, rng, 5),
-        "traces": builders.traces_request(TENANT, rng, 6),
+        "logs": logs.logs_request(TENANT, rng, 50),
+        "metrics": metrics.metrics_request(TENANT, rng, 5),
+        "traces": traces.traces_request(TENANT, rng, 6),
     }
 
 

@@ -1,0 +1,59 @@
+"""The suite's own events: how its plugins meet, declared as Locust declares its own.
+
+Plugins never look each other up. One fires an event; whoever is loaded listens, the way
+Locust's ``report_to_master`` hands every listener a ``data`` dict to add to. Use them as
+``from obstack_load.events import suite`` then ``suite.run_finalised.add_listener(...)``.
+
+They fire on the master or the standalone process, never on a worker, and always after
+Locust's own ``quitting`` event. Listeners must not raise: Locust's ``EventHook`` logs the
+exception and marks the process as failed (exit code 2).
+"""
+
+from __future__ import annotations
+
+from locust.event import EventHook
+
+
+class SuiteEvents:
+    thresholds_evaluated: EventHook
+    """
+    Fired when the thresholds have been evaluated for the last time, at the end of a run.
+
+    :param environment: the Locust environment
+    :param verdict: ``passed``, ``failed`` or ``aborted`` (a threshold stopped the run)
+    :param verdicts: one ``thresholds.evaluate.Verdict`` per expression and scope
+    :param exit_code: the exit code the thresholds set (0, 3 or 4)
+    """
+
+    summary_assembling: EventHook
+    """
+    Fired once at quit, when the end-of-run summary is being assembled.
+
+    Each listener adds its own section to ``summary`` (under its own key, plain JSON-able data:
+    it is also written by ``--summary-json``) and appends the lines it wants printed to
+    ``lines``. The summary is printed and written after every listener has run.
+
+    :param environment: the Locust environment
+    :param exit_code: the process's exit code, as Locust will return it
+    :param summary: the summary dict to add a section to
+    :param lines: the printed summary, a list of lines to append to
+    """
+
+    run_finalised: EventHook
+    """
+    Fired when the run's record is final: its status, totals and exit code written (or spooled).
+
+    :param environment: the Locust environment
+    :param run_id: the run's id in the results database
+    :param status: how the run ended (``finished``, ``interrupted``...)
+    :param exit_code: the exit code recorded with it
+    :param info: what the results plugin reports of it (location, rows written and not)
+    """
+
+    def __init__(self) -> None:
+        for name, kind in self.__annotations__.items():
+            if kind == "EventHook":
+                setattr(self, name, EventHook())
+
+
+suite = SuiteEvents()

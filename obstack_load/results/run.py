@@ -1,0 +1,326 @@
+"""The run on the master (or the standalone process): its row and metadata, the merge of every
+node's shipments into interval aggregates, the outbox and its one writer, and the run's end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Any
+
+import gevent
+from locust import __version__ as locust_version
+from locust.env import Environment
+from locust.runners import MasterRunner
+
+from obstack_load import __version__
+from obstack_load.accounting import ledger
+from obstack_load.config import REPO_ROOT, ConfigError
+from obstack_load.events import suite
+from obstack_load.results.intervals import IntervalAggregator, interval_row
+from obstack_load.results.node import NodeRecorder
+from obstack_load.results.rows import unship
+from obstack_load.results.schema import INGEST_COUNT_FIELDS
+from obstack_load.results.store import DEFAULT_SQLITE_PATH, open_migrated, redact
+from obstack_load.results.writer import Outbox, ResultsWriter
+
+logger = logging.getLogger("obstack_load.results")
+GENERATOR_BOUND_CPU = 90.0
+GENERATOR_BOUND_SHARE = 0.2  # of a node's samples, before a run is called generator-bound
+SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "credential")
+
+
+def parse_tags(values: list[str] | None) -> dict[str, str]:
+    tags = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--run-tag", "", f"{item!r} is not k=v")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def safe_options(options: Any) -> dict[str, Any]:
+    """The effective options with secrets removed, fit for the runs table and reports."""
+    out = {}
+    for key, value in sorted(vars(options).items()):
+        if key == "results_db":
+            value = redact(str(value))
+        elif any(word in key.lower() for word in SECRET_WORDS) and value:
+            value = "***"
+        if isinstance(value, str | int | float | bool | type(None)):
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
+
+
+def git_revision() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+        )
+        return result.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def profile_name(options: Any) -> str | None:
+    config = getattr(options, "config", None)
+    if config and config != "~/.locust.conf":
+        return os.path.splitext(os.path.basename(config))[0]
+    return None
+
+
+class RunRecorder:
+    """On the master or standalone process: the run row, the outbox and its writer."""
+
+    def __init__(self, environment: Environment, node: NodeRecorder) -> None:
+        """``node`` is this process's own recorder: its rows join the run at every tick."""
+        self.environment = environment
+        self.node = node
+        options = environment.parsed_options
+        self.target = options.results_db or DEFAULT_SQLITE_PATH
+        self.location = redact(self.target)
+        self.outbox = Outbox(options.results_buffer_rows)
+        self.writer = ResultsWriter(lambda: open_migrated(self.target), self.outbox)
+        self.aggregator = IntervalAggregator(options.results_interval)
+        self.run: dict[str, Any] | None = None
+        self.cpu_samples: dict[str, list[float]] = defaultdict(list)
+        self.dropped_on_workers = 0
+        self.ticker: gevent.Greenlet | None = None
+        self.finalized_run: str | None = None
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run["run_id"] if self.run else None
+
+    def start_run(self) -> None:
+        self.finish_run("stopped")  # a restart from the web UI: close the previous run first
+        env = self.environment
+        options = env.parsed_options
+        self.aggregator = IntervalAggregator(options.results_interval)
+        self.cpu_samples.clear()
+        self.dropped_on_workers = 0
+        self.outbox.dropped = 0
+        self.run = {
+            "run_id": uuid.uuid4().hex,
+            "label": options.run_label or None,
+            "tags": parse_tags(options.run_tag),
+            "profile": profile_name(options),
+            "locustfile": options.locustfile,
+            "user_classes": sorted(c.__name__ for c in env.user_classes),
+            "users": options.num_users,
+            "spawn_rate": options.spawn_rate,
+            "host": env.host,
+            "git_revision": git_revision(),
+            "suite_version": __version__,
+            "locust_version": locust_version,
+            "started_at": time.time(),
+            "ended_at": None,
+            "status": "running",
+            "exit_code": None,
+            "thresholds_verdict": None,
+            "options": safe_options(options),
+            "total_requests": 0,
+            "total_failures": 0,
+            "dropped_rows": 0,
+            "generator_bound": False,
+            "max_cpu_percent": None,
+            "notes": {},
+        }
+        self.outbox.set_run(self.run)
+        self.writer.start()
+        if self.ticker is None or self.ticker.dead:
+            self.ticker = gevent.spawn(self._tick_forever)
+
+    def take_node_data(self, data: dict[str, Any]) -> None:
+        """Merge one node's recordings (a worker's shipment, or the local recorder's)."""
+        if self.run is None:
+            return
+        run_id = self.run_id
+        self.aggregator.merge(data["intervals"])
+        self.outbox.add_requests(unship(data["requests"], run_id, data["node"]))
+        for method, name, error, count, first, last in data["errors"]:
+            self.outbox.count_error(run_id, method, name, error, count, first, last)
+        for row in data["system"]:
+            self.outbox.system.append((run_id, *row))
+            self.cpu_samples[row[1]].append(row[3])
+        self.dropped_on_workers += data.get("dropped", 0)
+
+    def _tick_forever(self) -> None:
+        while True:
+            gevent.sleep(min(self.aggregator.interval_s, 2.0))
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("obstack-load results: interval tick failed")
+
+    def tick(self, close_all: bool = False) -> None:
+        if self.run is None:
+            return
+        self.take_node_data(self.node.ship())  # this process's own rows and CPU samples
+        # Worker reports come every 3 s; leave an interval open that long before closing it.
+        cutoff = None if close_all else time.time() - 7.0
+        run_id = self.run_id
+        for key, bucket in self.aggregator.close(cutoff):
+            self.outbox.intervals.append(
+                interval_row(run_id, self.aggregator.interval_s, key, bucket)
+            )
+        runner = self.environment.runner
+        if isinstance(runner, MasterRunner):
+            self._note_missing_workers(runner)
+        if runner is not None and self.run["status"] == "running":
+            self.outbox.user_counts.append(
+                (
+                    run_id,
+                    time.time(),
+                    runner.user_count,
+                    json.dumps(dict(runner.user_classes_count)),
+                )
+            )
+
+    def _note_missing_workers(self, runner: MasterRunner) -> None:
+        """Record workers that stopped sending heartbeats: the run goes on without them, and its
+        row says so, since its load was lower than asked from then on."""
+        known = {w["worker"] for w in self.run["notes"].get("missing_workers", [])}
+        missing = [
+            c.id for c in runner.clients.values() if c.state == "missing" and c.id not in known
+        ]
+        if missing:
+            notes = self.run["notes"]
+            notes.setdefault("missing_workers", []).extend(
+                {"worker": w, "noticed_at": time.time()} for w in missing
+            )
+            for worker in missing:
+                logger.warning(
+                    "obstack-load results: worker %s went missing; the run goes on without it",
+                    worker,
+                )
+            self.outbox.set_run(self.run)
+
+    def generator_bound(self) -> tuple[bool, float | None]:
+        peak = None
+        bound = False
+        for samples in self.cpu_samples.values():
+            if not samples:
+                continue
+            peak = max(peak or 0.0, max(samples))
+            hot = sum(1 for s in samples if s >= GENERATOR_BOUND_CPU)
+            if len(samples) >= 3 and hot / len(samples) >= GENERATOR_BOUND_SHARE:
+                bound = True
+        return bound, peak
+
+    def finish_run(self, status: str, exit_code: int | None = None) -> None:
+        if self.run is None:
+            return
+        self.tick(close_all=True)
+        stats = self.environment.stats.total
+        bound, peak = self.generator_bound()
+        self.run.update(
+            ended_at=time.time(),
+            status=status,
+            exit_code=exit_code if exit_code is not None else self.run["exit_code"],
+            total_requests=stats.num_requests,
+            total_failures=stats.num_failures,
+            dropped_rows=self.outbox.dropped + self.dropped_on_workers,
+            generator_bound=bound,
+            max_cpu_percent=peak,
+        )
+        self.outbox.set_run(self.run)
+        self.queue_ingest_counts()
+
+    def queue_ingest_counts(self) -> None:
+        """The run's ingestion ledger (merged from every worker), one row per signal and tenant."""
+        for (signal, tenant_id), counts in sorted(ledger.counts.items()):
+            values = asdict(counts)
+            self.outbox.set_ingest(
+                (self.run_id, signal, tenant_id, *(values[f] for f in INGEST_COUNT_FIELDS))
+            )
+
+    def set_thresholds(self, verdict: str, rows: list[tuple]) -> None:
+        """Called by the thresholds plugin: verdict per run, one row per expression and scope."""
+        if self.run is None:
+            return
+        self.run["thresholds_verdict"] = verdict
+        self.outbox.set_run(self.run)
+        self.outbox.thresholds.extend((self.run_id, *row) for row in rows)
+
+    def set_note(self, key: str, value: Any) -> None:
+        if self.run is None:
+            return
+        self.run["notes"][key] = value
+        self.outbox.set_run(self.run)
+
+    def finalize(self, exit_code: int) -> dict[str, Any]:
+        """The last word at quit: close everything, write it all, report what happened."""
+        if self.run is not None and self.finalized_run != self.run_id:
+            self.finish_run("finished", exit_code)
+            self.finalized_run = self.run_id
+        if self.run is not None:
+            self.queue_ingest_counts()  # the workers' last reports may land after test_stop
+        written = self.writer.flush(timeout=60.0)
+        pending = self.outbox.pending()
+        dropped = self.outbox.dropped + self.dropped_on_workers
+        info = {
+            "results_db": self.location,
+            "run_id": self.run_id,
+            "written": written,
+            "rows_not_written": pending,
+            "dropped_rows": dropped,
+            "generator_bound": bool(self.run and self.run["generator_bound"]),
+            "missing_workers": [
+                w["worker"] for w in (self.run or {}).get("notes", {}).get("missing_workers", [])
+            ],
+        }
+        if not written:
+            logger.error(
+                "obstack-load results: %d rows could not be written to %s (%s)",
+                pending,
+                self.location,
+                self.writer.last_error,
+            )
+        if dropped:
+            logger.error(
+                "obstack-load results: %d raw request rows were DROPPED (buffer full while the database was away)",
+                dropped,
+            )
+        if self.run is not None:
+            suite.run_finalised.fire(
+                environment=self.environment,
+                run_id=self.run_id,
+                status=self.run["status"],
+                exit_code=self.run["exit_code"],
+                info=info,
+            )
+        return info
+
+
+def summary_lines(info: dict[str, Any]) -> list[str]:
+    """The results section of the printed summary."""
+    lines = [f"  results database {info['results_db']}: run {info['run_id']}"]
+    if info["dropped_rows"]:
+        lines.append(
+            f"  !! {info['dropped_rows']} raw request rows were DROPPED (results buffer full)"
+        )
+    if info["rows_not_written"]:
+        lines.append(
+            f"  !! {info['rows_not_written']} rows could NOT be written to the results database"
+        )
+    if info.get("missing_workers"):
+        lines.append(
+            f"  !! worker(s) went missing during the run: {', '.join(info['missing_workers'])}"
+        )
+    if info["generator_bound"]:
+        lines.append(
+            "  !! generator-bound: a load generator stayed CPU-saturated; latencies measure the generator"
+        )
+    return lines

@@ -1,0 +1,43 @@
+"""The Locust-free histogram module is Locust's bucketing and percentile, value for value."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from locust import stats as locust_stats
+
+from obstack_load import histogram
+
+
+def test_bucketing_equals_locusts_for_every_value_and_every_half():
+    rng = random.Random(11)
+    times = [rng.lognormvariate(4, 2) for _ in range(20_000)]
+    for scale in (1, 10, 100, 1000):
+        for k in range(1, 120):
+            half = (k + 0.5) * scale
+            times += [half, np.nextafter(half, 0), np.nextafter(half, np.inf)]
+    expected = [locust_stats.bucket_response_time(t) for t in times]
+    assert [histogram.bucket_response_time(t) for t in times] == expected
+    assert histogram.bucket_keys(np.array(times)).tolist() == expected
+
+
+def test_percentiles_equal_locusts_on_random_histograms():
+    rng = random.Random(12)
+    for _ in range(300):
+        data: dict[int, int] = {}
+        for _ in range(rng.randint(1, 60)):
+            key = locust_stats.bucket_response_time(rng.lognormvariate(3, 1.5))
+            data[key] = data.get(key, 0) + rng.randint(1, 50)
+        count = sum(data.values())
+        for fraction in (0.5, 0.9, 0.95, 0.99, 0.999, 1.0):
+            assert histogram.percentile(
+                data, count, fraction
+            ) == locust_stats.calculate_response_time_percentile(data, count, fraction)
+    assert histogram.percentile({}, 0, 0.5) is None
+
+
+def test_merged_adds_dicts_and_stored_json():
+    total, count = histogram.merged([{1: 2, 10: 1}, '{"1": 3, "100": 4}'])
+    assert dict(total) == {1: 5, 10: 1, 100: 4} and count == 10
+    assert histogram.percentiles(total, (0.5, 0.99)) == {"p50_ms": 10, "p99_ms": 100}
