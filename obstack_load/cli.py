@@ -75,18 +75,17 @@ def _tenants(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_results(args: argparse.Namespace):
-    from obstack_load.results.store import open_store
+def _reading(args: argparse.Namespace):
+    from obstack_load.results.store import open_for_reading
 
-    store = open_store(args.db)
-    store.migrate()
-    return store
+    return open_for_reading(args.db)
 
 
 def _db_migrate(args: argparse.Namespace) -> int:
     from obstack_load.results.schema import LATEST_VERSION
+    from obstack_load.results.store import open_migrated
 
-    store = _open_results(args)
+    store = open_migrated(args.db)
     print(f"{store.location}: schema at version {LATEST_VERSION}")
     return 0
 
@@ -104,7 +103,7 @@ def _when(ts: float | None) -> str:
 def _runs_list(args: argparse.Namespace) -> int:
     from obstack_load.results.queries import list_runs
 
-    runs = list_runs(_open_results(args), args.limit)
+    runs = list_runs(_reading(args), args.limit)
     if args.json:
         print(json.dumps(runs, indent=2, default=str))
         return 0
@@ -124,7 +123,7 @@ def _runs_list(args: argparse.Namespace) -> int:
 def _runs_show(args: argparse.Namespace) -> int:
     from obstack_load.results.queries import resolve_run, run_report
 
-    store = _open_results(args)
+    store = _reading(args)
     report = run_report(store, resolve_run(store, args.run))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -149,13 +148,32 @@ def _runs_show(args: argparse.Namespace) -> int:
     for entry in [*report["requests"], report["totals"]]:
         print(
             f"  {entry['method']:<7} {entry['name'][:44]:<44} {entry['requests']:>8} {entry['failures']:>6} "
-            f"{entry['rps']:>8.1f} {entry['p50_ms'] if entry['p50_ms'] is not None else '-':>6} "
+            f"{'-' if entry['rps'] is None else format(entry['rps'], '.1f'):>8} {entry['p50_ms'] if entry['p50_ms'] is not None else '-':>6} "
             f"{entry['p95_ms'] if entry['p95_ms'] is not None else '-':>6} {entry['p99_ms'] if entry['p99_ms'] is not None else '-':>6}"
         )
     for error in report["errors"][:10]:
         print(
             f"  error x{error['occurrences']}: {error['method']} {error['name']}: {error['error'][:100]}"
         )
+    return 0
+
+
+def _results_replay(args: argparse.Namespace) -> int:
+    from obstack_load.results.spool import read_spool, replay
+    from obstack_load.results.store import MASK, open_migrated
+
+    header, _ = read_spool(args.spool)
+    target = args.db or (header.location if MASK not in header.location else None)
+    if not target:
+        raise ConfigError(
+            "--db", "", f"{args.spool} was meant for {header.location}; give --db with its password"
+        )
+    store = open_migrated(target)
+    written, skipped, rows = replay(store, args.spool)
+    print(
+        f"{store.location}: run {header.run_id}: {written} batches ({rows} rows) written, "
+        f"{skipped} already there"
+    )
     return 0
 
 
@@ -269,16 +287,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--db", default=default_db, help=db_help)
     migrate.set_defaults(func=_db_migrate)
+
+    results = commands.add_parser(
+        "results", help="results spools", description="Rows the results database never took."
+    )
+    results_commands = results.add_subparsers(
+        dest="results_command", required=True, metavar="SUBCOMMAND"
+    )
+    replay = results_commands.add_parser(
+        "replay",
+        help="load a spool into the results database, exactly once",
+        description="Load a spool (written when the results database stayed away at the end of "
+        "a run) into the database. A second replay of the same spool adds nothing.",
+    )
+    replay.add_argument("spool", help="the spool file the run named")
+    replay.add_argument(
+        "--db",
+        default=default_db,
+        help="postgresql:// DSN or SQLite path (default $OBSTACK_RESULTS_DB, else the spool's own "
+        "database when it needs no password)",
+    )
+    replay.set_defaults(func=_results_replay)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a reader that left is caught below
+        return code
     except ObstackLoadError as exc:
         print(f"obstack-load: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `runs show latest | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command its pipe stopped
 
 
 if __name__ == "__main__":

@@ -25,6 +25,28 @@ class SuiteEvents:
     :param exit_code: the exit code the thresholds set (0, 3 or 4)
     """
 
+    run_ending: EventHook
+    """
+    Fired once at the end of a run, after every other ``quitting`` listener (thresholds have
+    been evaluated), before its status and exit code are decided (``obstack_load.endings``).
+
+    Listeners flush what they hold and report what went wrong into ``ending``: the results
+    plugin sets ``ending.rows_not_stored`` and adds to ``ending.missing_workers``.
+
+    :param environment: the Locust environment
+    :param ending: the ``endings.Ending`` being decided
+    """
+
+    run_ended: EventHook
+    """
+    Fired once the run's status and exit code are decided, still inside Locust's ``quitting``.
+
+    :param environment: the Locust environment
+    :param status: ``finished``, ``aborted``, ``degraded``, ``interrupted`` or
+        ``results-incomplete`` (see ``obstack_load.endings``)
+    :param exit_code: the process's exit code
+    """
+
     summary_assembling: EventHook
     """
     Fired once at quit, when the end-of-run summary is being assembled.
@@ -45,7 +67,7 @@ class SuiteEvents:
 
     :param environment: the Locust environment
     :param run_id: the run's id in the results database
-    :param status: how the run ended (``finished``, ``interrupted``...)
+    :param status: how the run ended (see ``run_ended``)
     :param exit_code: the exit code recorded with it
     :param info: what the results plugin reports of it (location, rows written and not)
     """

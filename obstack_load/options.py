@@ -9,9 +9,12 @@ a worker only learns the master's values with its first spawn message.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from locust import events
 
@@ -53,7 +56,8 @@ def preflight(check: Callable[[Any], None]) -> Callable[[Any], None]:
 
     A ``ConfigError`` it raises becomes one line on stderr naming the file or option, and exit
     code 2. Workers skip checks: they get the master's options later, and the master has checked
-    them. Every plugin's start-up validation goes through here.
+    them. Checks that only read the options are ``validator``s instead, so that the web UI's form
+    is checked by them too; this is for start-up work that may also fail (opening a database).
     """
 
     @events.init.add_listener
@@ -71,9 +75,119 @@ def preflight(check: Callable[[Any], None]) -> Callable[[Any], None]:
     return check
 
 
-@preflight
-def _check_tenants(environment) -> None:
+# Every validator of every loaded plugin: checks that read the options and nothing else.
+VALIDATORS: list[Callable[[Any], None]] = []
+
+
+def validator(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Check the options with ``check(options)`` before any load: at start (as ``preflight``
+    does), and again on every start from the web UI, against the values typed in its form; a
+    ``ConfigError`` there refuses the start with the same one line, before any user starts."""
+    VALIDATORS.append(check)
+    preflight(lambda environment: check(environment.parsed_options))
+    return check
+
+
+def validate(options: Any) -> None:
+    for check in VALIDATORS:
+        check(options)
+
+
+def form_options(options: Any, form) -> argparse.Namespace:
+    """The options as Locust's ``/swarm`` will set them from the web UI's ``form``: each value
+    converted to the type of the option's current value, as Locust's own ``swarm()`` does."""
+    values = dict(vars(options))
+    for key in form:
+        text = form.get(key)
+        if key == "user_count":
+            key, current = "num_users", 0
+        elif key == "spawn_rate":
+            current = 0.0
+        elif key in values:
+            current = values[key]
+        else:
+            continue
+        if isinstance(current, bool):
+            values[key] = text == "true"
+        elif current is None or isinstance(current, str):
+            values[key] = text
+        elif isinstance(current, list):
+            values[key] = text.split(",") if "," in text else form.getlist(key)
+        else:
+            try:
+                values[key] = type(current)(text)
+            except ValueError:
+                name = key.replace("_", "-")
+                raise ConfigError(
+                    f"--{name}",
+                    "",
+                    f"{text!r} is not a{'n integer' if type(current) is int else ' number'}",
+                ) from None
+    return argparse.Namespace(**values)
+
+
+@events.init.add_listener
+def _check_web_ui_starts(environment, **kwargs: Any) -> None:
+    """Refuse a start from the web UI whose form holds a bad value, before Locust starts users."""
+    web_ui = environment.web_ui
+    if web_ui is None:
+        return
+    from flask import jsonify, request
+
+    @web_ui.app.before_request
+    def check_swarm():
+        if request.method != "POST" or not request.path.rstrip("/").endswith("/swarm"):
+            return None
+        try:
+            validate(form_options(environment.parsed_options, request.form))
+        except ConfigError as exc:
+            message = f"obstack-load: {exc}"
+            print(message, file=sys.stderr, flush=True)
+            return jsonify({"success": False, "message": message, "host": environment.host})
+        return None
+
+
+@validator
+def _check_tenants(options) -> None:
     """A bad tenants file stops the run before load."""
     from obstack_load.tenants import population
 
-    population(environment.parsed_options.tenants_file)
+    population(options.tenants_file)
+
+
+@validator
+def _check_target(options) -> None:
+    """A host Locust cannot send to, and a negative user count or spawn rate."""
+    host = getattr(options, "host", None)
+    if host:
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                "--host",
+                "",
+                f"{host!r} is not an http:// or https:// URL such as http://127.0.0.1:8080",
+            )
+    users = getattr(options, "num_users", None)
+    if users is not None and users < 0:
+        raise ConfigError("--users", "", f"must be >= 0, got {users}")
+    rate = getattr(options, "spawn_rate", None)
+    if rate is not None and not rate > 0:
+        raise ConfigError("--spawn-rate", "", f"must be > 0, got {rate}")
+
+
+@validator
+def _check_summary_path(options) -> None:
+    """A summary that could not be written at the end is refused at the start."""
+    path = getattr(options, "summary_json", None)
+    if not path:
+        return
+    target = Path(path)
+    existed = target.exists()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8"):  # the real test: root may write anywhere else
+            pass
+    except OSError as exc:
+        raise ConfigError("--summary-json", "", f"cannot write {path} ({exc.strerror})") from None
+    if not existed:
+        target.unlink()

@@ -18,7 +18,7 @@ from typing import Any
 from locust import LoadTestShape, events
 
 from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import preflight
+from obstack_load.options import validator
 
 SHAPES = ("constant", "stages", "step", "spike")
 
@@ -167,7 +167,17 @@ class ProfileShape(LoadTestShape):
         return None  # the last stage is over: the run ends
 
 
-@preflight
-def _check_shape(environment) -> None:
+@validator
+def _check_shape(options) -> None:
     """A bad shape is a one-line error before any user starts."""
-    stages_for(environment.parsed_options)
+    stages_for(options)
+
+
+@events.init.add_listener
+def _plain_when_constant(environment, **kwargs: Any) -> None:
+    """A headless run with the constant shape is plain Locust: no shape at all (so no "Shape
+    test starting", and Locust's own --run-time). The web UI keeps the shape, so that a start
+    from its form can still pick stages, step or spike."""
+    options = environment.parsed_options
+    if options is not None and options.headless and options.load_shape == "constant":
+        environment.shape_class = None

@@ -29,5 +29,16 @@ echo "reference platform at $url (log: $platform_log)"
 status=0
 "$venv/bin/locust" --config config/smoke.conf --host "$url" "$@" || status=$?
 echo
-echo "locust exit code: $status (0 = every request succeeded)"
+case "$status" in
+    0) meaning="every threshold in config/thresholds/smoke.yaml passed" ;;
+    1) meaning="requests failed" ;;
+    2) meaning="bad input: see the one-line error above" ;;
+    3) meaning="a threshold failed: see the thresholds table above" ;;
+    4) meaning="a failing threshold aborted the run" ;;
+    5) meaning="results could not all be stored: see the summary" ;;
+    6) meaning="a worker was lost during the run" ;;
+    130) meaning="interrupted (Ctrl-C or SIGTERM)" ;;
+    *) meaning="see the exit codes in README.md" ;;
+esac
+echo "locust exit code: $status ($meaning; all codes: README.md, Exit codes)"
 exit "$status"

@@ -18,19 +18,26 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-import obstack_load.summary  # noqa: F401  (the run is finalised while the summary is assembled)
+import obstack_load.summary  # noqa: F401  (the summary shows how the run's record ended)
 from obstack_load.config import ConfigError
+from obstack_load.endings import EXIT_RESULTS_INCOMPLETE, Ending, ending
 from obstack_load.events import suite
-from obstack_load.options import add_option, preflight
+from obstack_load.options import add_option, preflight, validator
 from obstack_load.results.node import DEFAULT_BUFFER_ROWS, NodeRecorder
 from obstack_load.results.run import RunRecorder, parse_tags, summary_lines
-from obstack_load.results.store import DEFAULT_SQLITE_PATH, StoreError, open_migrated
+from obstack_load.results.store import (
+    DEFAULT_SQLITE_PATH,
+    StoreError,
+    check_target,
+    open_migrated,
+)
 
 logger = logging.getLogger("obstack_load.results")
 REPORT_KEY = "obstack_results"
@@ -44,6 +51,7 @@ def _add_options(parser) -> None:
         f"postgresql:// DSN or SQLite path (default {DEFAULT_SQLITE_PATH})",
         default=DEFAULT_SQLITE_PATH,
         is_secret=True,
+        include_in_web_ui=False,  # one database per Locust process: it is opened at start-up
     )
     add_option(parser, "--run-label", "a name for this run", default="")
     add_option(
@@ -52,7 +60,7 @@ def _add_options(parser) -> None:
         "k=v tag for this run; repeat for more",
         env="OBSTACK_RUN_TAGS",
         action="append",
-        default=[],
+        default=None,  # not []: Locust's web UI would take an empty list for a list of ints
     )
     add_option(
         parser,
@@ -75,6 +83,37 @@ def _add_options(parser) -> None:
         type=float,
         default=5.0,
     )
+    add_option(
+        parser,
+        "--results-wait",
+        "seconds to wait at the end for a results database that is away, before spooling "
+        "its rows to a local file (default 60)",
+        type=float,
+        default=60.0,
+    )
+    add_option(
+        parser,
+        "--results-spool-dir",
+        "where rows the database never took are spooled (default results/spool)",
+        default="results/spool",
+    )
+
+
+@validator
+def check_options(options: Any) -> None:
+    """A bad tag, number or database location stops the run (or a web UI start) before load."""
+    parse_tags(options.run_tag)
+    for option, value, low in (
+        ("--results-interval", options.results_interval, 0.001),
+        ("--results-buffer-rows", options.results_buffer_rows, 0),
+        ("--results-wait", options.results_wait, 0),
+    ):
+        if not value >= low:  # also refuses NaN
+            raise ConfigError(option, "", f"must be {'> 0' if low else '>= 0'}, got {value}")
+    try:
+        check_target(options.results_db)
+    except StoreError as exc:
+        raise ConfigError("--results-db", "", str(exc)) from None
 
 
 def _guard(function):
@@ -96,11 +135,11 @@ class ResultsPlugin:
     def __init__(self) -> None:
         self.node = NodeRecorder()
         self.run: RunRecorder | None = None  # on the master or standalone process only
+        self.info: dict[str, Any] = {}  # how the run's record ended, for the summary
 
     def check(self, environment: Environment) -> None:
-        """An unreachable database or a bad tag stops the run before any load."""
+        """An unreachable database stops the run before any load."""
         options = environment.parsed_options
-        parse_tags(options.run_tag)
         try:
             open_migrated(options.results_db).close()
         except StoreError as exc:
@@ -131,7 +170,9 @@ class ResultsPlugin:
 
     @_guard
     def on_test_stop(self, environment: Environment, **kwargs: Any) -> None:
-        if self.run is not None:
+        # Final at quit, or when the web UI starts again. A run that has already ended keeps its
+        # record: Locust stops the runner again after ``quitting`` on some paths.
+        if self.run is not None and self.run.run is not None and self.run.run["status"] == "running":
             self.run.finish_run("stopped")
             self.run.writer.wake.set()
 
@@ -142,10 +183,29 @@ class ResultsPlugin:
             self.run.set_thresholds(verdict, [v.row(now) for v in verdicts])
 
     @_guard
-    def on_summary(self, exit_code: int, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    def on_run_ending(self, environment: Environment, ending: Ending, **kwargs: Any) -> None:
         if self.run is not None:
-            summary["results"] = self.run.finalize(exit_code)
-            lines.extend(summary_lines(summary["results"]))
+            self.run.close(ending, environment.parsed_options.results_wait)
+
+    @_guard
+    def on_run_ended(
+        self, environment: Environment, status: str, exit_code: int, **kwargs: Any
+    ) -> None:
+        if self.run is None:
+            return
+        options = environment.parsed_options
+        self.info = self.run.end(
+            status, exit_code, options.results_wait, Path(options.results_spool_dir)
+        )
+        if self.info["status"] != status:  # the last write failed too: the rows were spooled
+            ending.status = self.info["status"]
+            environment.process_exit_code = ending.exit_code = EXIT_RESULTS_INCOMPLETE
+
+    @_guard
+    def on_summary(self, summary: dict, lines: list[str], **kwargs: Any) -> None:
+        if self.info:
+            summary["results"] = self.info
+            lines.extend(summary_lines(self.info))
 
 
 plugin = ResultsPlugin()
@@ -156,4 +216,6 @@ events.report_to_master.add_listener(plugin.on_report_to_master)
 events.worker_report.add_listener(plugin.on_worker_report)
 events.test_stop.add_listener(plugin.on_test_stop)
 suite.thresholds_evaluated.add_listener(plugin.on_thresholds_evaluated)
+suite.run_ending.add_listener(plugin.on_run_ending)
+suite.run_ended.add_listener(plugin.on_run_ended)
 suite.summary_assembling.add_listener(plugin.on_summary)

@@ -6,6 +6,8 @@ Percentiles over a run are Locust's, computed from the merged interval histogram
 from __future__ import annotations
 
 import json
+import os
+import socket
 from typing import Any
 
 from obstack_load import histogram as histograms
@@ -14,8 +16,9 @@ from obstack_load.results.store import Store
 
 RUN_COLUMNS = (
     "run_id, label, profile, host, started_at, ended_at, status, exit_code, thresholds_verdict, "
-    "total_requests, total_failures, dropped_rows, generator_bound, git_revision, tags"
+    "total_requests, total_failures, dropped_rows, generator_bound, git_revision, tags, notes"
 )
+ENDED = ("finished", "aborted", "degraded", "interrupted", "results-incomplete")
 
 
 class RunNotFound(ObstackLoadError, LookupError):
@@ -26,8 +29,29 @@ def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     rows = store.fetch(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
     for row in rows:
         row["tags"] = _json(row["tags"])
+        row["notes"] = _json(row["notes"]) or {}
         row["generator_bound"] = bool(row["generator_bound"])
+        row["status"] = shown_status(row)
     return rows
+
+
+def shown_status(run: dict[str, Any]) -> str | None:
+    """The run's status, except that a run still marked running (or stopped) whose process is
+    gone is ``abandoned``: killed with SIGKILL, out of memory, or its machine lost. Only a
+    process on this machine can be checked; elsewhere the stored status is shown."""
+    status = run.get("status")
+    process = (run.get("notes") or {}).get("process") or {}
+    if status in ENDED or not process.get("pid"):
+        return status
+    if process.get("host") != socket.gethostname():
+        return status
+    try:
+        os.kill(int(process["pid"]), 0)
+    except ProcessLookupError:
+        return "abandoned"
+    except OSError:
+        return status  # alive, but not ours to signal
+    return status
 
 
 def resolve_run(store: Store, ref: str) -> str:
@@ -53,12 +77,16 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
     for key in ("tags", "options", "user_classes", "notes"):
         run[key] = _json(run.get(key))
     run["generator_bound"] = bool(run["generator_bound"])
+    run["status"] = shown_status(run)
     rows = store.fetch(
-        "SELECT method, name, count, failures, min_ms, max_ms, total_ms, bytes, items, histogram "
-        "FROM request_intervals WHERE run_id = ? ORDER BY name, method",
+        "SELECT method, name, count, failures, min_ms, max_ms, total_ms, bytes, items, histogram, "
+        "ts, interval_s FROM request_intervals WHERE run_id = ? ORDER BY name, method",
         (run_id,),
     )
-    duration = max((run["ended_at"] or run["started_at"]) - run["started_at"], 1e-9)
+    # A run that never ended has no end time: its rates run to its last stored interval, and
+    # with none there is no rate at all (never a duration of zero).
+    last = run["ended_at"] or max((r["ts"] + r["interval_s"] for r in rows), default=None)
+    duration = last - run["started_at"] if last is not None and last > run["started_at"] else None
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["name"], row["method"]), []).append(row)
@@ -85,7 +113,9 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
-def _entry(name: str, method: str, rows: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+def _entry(
+    name: str, method: str, rows: list[dict[str, Any]], duration: float | None
+) -> dict[str, Any]:
     histogram, _ = histograms.merged(r["histogram"] for r in rows)
     total = sum(r["count"] for r in rows)
     return {
@@ -93,7 +123,7 @@ def _entry(name: str, method: str, rows: list[dict[str, Any]], duration: float) 
         "method": method,
         "requests": total,
         "failures": sum(r["failures"] for r in rows),
-        "rps": total / duration,
+        "rps": total / duration if duration else None,
         "avg_ms": sum(r["total_ms"] for r in rows) / total if total else None,
         "min_ms": min((r["min_ms"] for r in rows), default=None),
         "max_ms": max((r["max_ms"] for r in rows), default=None),

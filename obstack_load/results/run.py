@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -22,11 +24,13 @@ from locust.runners import MasterRunner
 from obstack_load import __version__
 from obstack_load.accounting import ledger
 from obstack_load.config import REPO_ROOT, ConfigError
+from obstack_load.endings import EXIT_RESULTS_INCOMPLETE, Ending
 from obstack_load.events import suite
 from obstack_load.results.intervals import IntervalAggregator, interval_row
 from obstack_load.results.node import NodeRecorder
 from obstack_load.results.rows import unship
 from obstack_load.results.schema import INGEST_COUNT_FIELDS
+from obstack_load.results.spool import write_spool
 from obstack_load.results.store import DEFAULT_SQLITE_PATH, open_migrated, redact
 from obstack_load.results.writer import Outbox, ResultsWriter
 
@@ -36,7 +40,11 @@ GENERATOR_BOUND_SHARE = 0.2  # of a node's samples, before a run is called gener
 SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "credential")
 
 
-def parse_tags(values: list[str] | None) -> dict[str, str]:
+def parse_tags(values: list[str] | str | None) -> dict[str, str]:
+    """``k=v`` tags: a list from the command line, or one text from the web UI's form, where
+    several tags are separated by commas or new lines."""
+    if isinstance(values, str):
+        values = [v for v in values.replace("\n", ",").split(",") if v.strip()]
     tags = {}
     for item in values or []:
         key, sep, value = item.partition("=")
@@ -97,14 +105,19 @@ class RunRecorder:
         self.cpu_samples: dict[str, list[float]] = defaultdict(list)
         self.dropped_on_workers = 0
         self.ticker: gevent.Greenlet | None = None
-        self.finalized_run: str | None = None
 
     @property
     def run_id(self) -> str | None:
         return self.run["run_id"] if self.run else None
 
     def start_run(self) -> None:
-        self.finish_run("stopped")  # a restart from the web UI: close the previous run first
+        if self.run is not None and self.run["status"] in ("running", "stopped"):
+            # a new start in the web UI: the last run ended when it was stopped; its totals were
+            # taken then (Locust has reset its stats for this one by now)
+            if self.run["status"] == "running":
+                self.finish_run()
+            self.run.update(status="finished")
+            self.outbox.set_run(self.run)
         env = self.environment
         options = env.parsed_options
         self.aggregator = IntervalAggregator(options.results_interval)
@@ -135,7 +148,8 @@ class RunRecorder:
             "dropped_rows": 0,
             "generator_bound": False,
             "max_cpu_percent": None,
-            "notes": {},
+            # so that `runs` can tell a run whose process died (abandoned) from a running one
+            "notes": {"process": {"host": socket.gethostname(), "pid": os.getpid()}},
         }
         self.outbox.set_run(self.run)
         self.writer.start()
@@ -219,7 +233,9 @@ class RunRecorder:
                 bound = True
         return bound, peak
 
-    def finish_run(self, status: str, exit_code: int | None = None) -> None:
+    def finish_run(self, status: str | None = None, exit_code: int | None = None) -> None:
+        """Close every interval and take the run's totals from Locust's stats (still the
+        run's own: Locust resets them only when the next run starts)."""
         if self.run is None:
             return
         self.tick(close_all=True)
@@ -227,16 +243,19 @@ class RunRecorder:
         bound, peak = self.generator_bound()
         self.run.update(
             ended_at=time.time(),
-            status=status,
+            status=status or self.run["status"],
             exit_code=exit_code if exit_code is not None else self.run["exit_code"],
             total_requests=stats.num_requests,
             total_failures=stats.num_failures,
-            dropped_rows=self.outbox.dropped + self.dropped_on_workers,
+            dropped_rows=self.dropped(),
             generator_bound=bound,
             max_cpu_percent=peak,
         )
         self.outbox.set_run(self.run)
         self.queue_ingest_counts()
+
+    def dropped(self) -> int:
+        return self.outbox.dropped + self.dropped_on_workers
 
     def queue_ingest_counts(self) -> None:
         """The run's ingestion ledger (merged from every worker), one row per signal and tenant."""
@@ -260,60 +279,111 @@ class RunRecorder:
         self.run["notes"][key] = value
         self.outbox.set_run(self.run)
 
-    def finalize(self, exit_code: int) -> dict[str, Any]:
-        """The last word at quit: close everything, write it all, report what happened."""
-        if self.run is not None and self.finalized_run != self.run_id:
-            self.finish_run("finished", exit_code)
-            self.finalized_run = self.run_id
-        if self.run is not None:
-            self.queue_ingest_counts()  # the workers' last reports may land after test_stop
-        written = self.writer.flush(timeout=60.0)
-        pending = self.outbox.pending()
-        dropped = self.outbox.dropped + self.dropped_on_workers
-        info = {
-            "results_db": self.location,
-            "run_id": self.run_id,
-            "written": written,
-            "rows_not_written": pending,
-            "dropped_rows": dropped,
-            "generator_bound": bool(self.run and self.run["generator_bound"]),
-            "missing_workers": [
-                w["worker"] for w in (self.run or {}).get("notes", {}).get("missing_workers", [])
-            ],
-        }
-        if not written:
-            logger.error(
-                "obstack-load results: %d rows could not be written to %s (%s)",
-                pending,
-                self.location,
-                self.writer.last_error,
-            )
+    def missing_workers(self) -> list[str]:
+        return [w["worker"] for w in (self.run or {}).get("notes", {}).get("missing_workers", [])]
+
+    def close(self, ending: Ending, wait_s: float) -> None:
+        """The run's end, before its status is decided: every row goes to the database, waiting
+        up to ``wait_s`` for one that is away; what is not stored is reported in ``ending``."""
+        if self.run is None:
+            return
+        self.finish_run()  # the workers' last reports may land after test_stop
+        ending.missing_workers = sorted({*ending.missing_workers, *self.missing_workers()})
+        if not self.flush_or_wait(wait_s):
+            ending.rows_not_stored += self.outbox.pending()
+        ending.rows_not_stored += self.dropped()
+
+    def flush_or_wait(self, wait_s: float) -> bool:
+        """Write the outbox; while the database is away, say every few seconds how many rows
+        wait and for how long more. False when the wait ran out."""
+        deadline = time.monotonic() + wait_s
+        step = 1.0  # the first word comes at once
+        while not self.writer.flush(timeout=min(step, max(deadline - time.monotonic(), 0))):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            logger.warning(
+                "obstack-load results: %s is unavailable (%s): %d rows waiting; waiting %.0f s "
+                "more before spooling them to a local file",
+                self.location, self.writer.last_error or "no answer yet", self.outbox.pending(), left,
+            )  # fmt: skip
+            step = 5.0
+        return True
+
+    def end(self, status: str, exit_code: int, wait_s: float, spool_dir: Path) -> dict[str, Any]:
+        """Write the run's final row (status and exit code); spool what the database never took."""
+        if self.run is None:
+            return {}
+        run_id = self.run_id
+        self.run.update(status=status, exit_code=exit_code)
+        self.outbox.set_run(self.run)
+        spooled, pending = None, 0
+        if not self.writer.flush(timeout=wait_s if status != "results-incomplete" else 1.0):
+            self.writer.stop()
+            pending = self.outbox.pending()
+            self.run.update(status="results-incomplete", exit_code=EXIT_RESULTS_INCOMPLETE)
+            self.outbox.set_run(self.run)
+            path = spool_dir / f"{run_id}.spool.jsonl"
+            try:
+                spooled = write_spool(path, self.outbox.drain(), run_id, self.location)
+            except OSError as exc:
+                logger.error(
+                    "obstack-load results: %d rows could NOT be written to %s nor spooled to %s "
+                    "(%s): they are LOST",
+                    pending, self.location, path, exc.strerror or exc,
+                )  # fmt: skip
+            else:
+                logger.error(
+                    "obstack-load results: %d rows could NOT be written to %s (%s); they are "
+                    "spooled to %s: load them with `obstack-load results replay %s`",
+                    pending, self.location, self.writer.last_error, spooled, spooled,
+                )  # fmt: skip
+        dropped = self.dropped()
         if dropped:
             logger.error(
                 "obstack-load results: %d raw request rows were DROPPED (buffer full while the database was away)",
                 dropped,
             )
-        if self.run is not None:
-            suite.run_finalised.fire(
-                environment=self.environment,
-                run_id=self.run_id,
-                status=self.run["status"],
-                exit_code=self.run["exit_code"],
-                info=info,
-            )
+        info = {
+            "results_db": self.location,
+            "run_id": run_id,
+            "status": self.run["status"],
+            "written": not pending,
+            "rows_not_written": pending if spooled is None else 0,  # lost: not even spooled
+            "rows_spooled": pending if spooled is not None else 0,
+            "spool": str(spooled) if spooled else None,
+            "dropped_rows": dropped,
+            "generator_bound": bool(self.run["generator_bound"]),
+            "missing_workers": self.missing_workers(),
+        }
+        suite.run_finalised.fire(
+            environment=self.environment,
+            run_id=run_id,
+            status=self.run["status"],
+            exit_code=self.run["exit_code"],
+            info=info,
+        )
         return info
 
 
 def summary_lines(info: dict[str, Any]) -> list[str]:
     """The results section of the printed summary."""
-    lines = [f"  results database {info['results_db']}: run {info['run_id']}"]
+    lines = [
+        f"  results database {info['results_db']}: run {info['run_id']}, status {info['status']}"
+    ]
+    if info["rows_spooled"]:
+        lines.append(
+            f"  !! {info['rows_spooled']} rows could NOT be written to the results database: "
+            f"spooled to {info['spool']}; load them with `obstack-load results replay {info['spool']}`"
+        )
     if info["dropped_rows"]:
         lines.append(
             f"  !! {info['dropped_rows']} raw request rows were DROPPED (results buffer full)"
         )
     if info["rows_not_written"]:
         lines.append(
-            f"  !! {info['rows_not_written']} rows could NOT be written to the results database"
+            f"  !! {info['rows_not_written']} rows could NOT be written to the results database "
+            "nor spooled: they are LOST"
         )
     if info.get("missing_workers"):
         lines.append(

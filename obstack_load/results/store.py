@@ -7,12 +7,13 @@ retried after a lost connection is written exactly once: the id is checked first
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from obstack_load.errors import ObstackLoadError
 from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
@@ -74,47 +75,93 @@ class Batch:
         return sum(len(p) for p in parts) + sum(len(block) for block in self.requests)
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+MASK = "***"
+
+
 def is_postgres(target: str) -> bool:
     return (
-        target.startswith(("postgresql://", "postgres://"))
+        target.startswith(tuple(f"{s}://" for s in POSTGRES_SCHEMES))
         or "host=" in target
         or "dbname=" in target
     )
 
 
-def password_of(target: str) -> str | None:
-    if not is_postgres(target):
-        return None
-    if "://" in target:
-        return urlsplit(target).password
-    from psycopg.conninfo import conninfo_to_dict
+def check_target(target: str | None) -> None:
+    """A ``StoreError`` for a location that is neither a PostgreSQL DSN nor a file path."""
+    target = target or DEFAULT_SQLITE_PATH
+    scheme, sep, _ = target.partition("://")
+    if sep and scheme.lower() not in POSTGRES_SCHEMES:
+        raise StoreError(
+            f"{scheme}:// is not supported: give a postgresql:// DSN or an SQLite file path"
+        )
+    if is_postgres(target):
+        from psycopg.conninfo import conninfo_to_dict
 
-    try:
-        return conninfo_to_dict(target).get("password")  # type: ignore[return-value]
-    except Exception:
-        return None
+        try:
+            conninfo_to_dict(target)
+        except Exception:
+            raise StoreError("not a valid PostgreSQL DSN (psycopg cannot parse it)") from None
+
+
+def secrets_of(target: str) -> list[str]:
+    """Every password that could show: the DSN's own, in whatever form psycopg accepts it (URL
+    userinfo, a ``password`` query parameter, ``key=value`` conninfo), and ``PGPASSWORD``."""
+    found = []
+    if is_postgres(target):
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            password = conninfo_to_dict(target).get("password")
+        except Exception:
+            password = None
+        if password:
+            found.append(str(password))
+    if os.environ.get("PGPASSWORD"):
+        found.append(os.environ["PGPASSWORD"])
+    return found
 
 
 def redact(target: str) -> str:
-    """The database location with any password removed: safe for logs, reports and the DB."""
+    """The database location with any password removed: safe for logs, reports and the DB.
+
+    psycopg's own parser finds the password; the location keeps its form (URL or conninfo)."""
     if not is_postgres(target):
         return target
-    if "://" in target:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(target)
+    except Exception:
+        return "(a PostgreSQL DSN psycopg cannot parse)"  # it may hold a password: never shown
+    if "password" not in params:
+        shown = target
+    elif "://" in target:
         parts = urlsplit(target)
-        if parts.password is None:
-            return target
-        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    password = password_of(target)
-    return target.replace(password, "***") if password else target
+        netloc = parts.netloc
+        if parts.password is not None:
+            host = netloc.rpartition("@")[2]
+            netloc = f"{parts.username or ''}:{MASK}@{host}"
+        query = urlencode(
+            [
+                (k, MASK if k == "password" else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ],
+            safe="*/",
+        )
+        shown = urlunsplit(parts._replace(netloc=netloc, query=query))
+    elif params["password"] and params["password"] in target:
+        shown = target.replace(params["password"], MASK)  # keeps the user's own order
+    else:  # quoted or escaped in the text: rebuild it (libpq's order)
+        shown = make_conninfo(**{**params, "password": MASK})
+    return _scrub(shown, target)
 
 
 def _scrub(message: str, target: str) -> str:
-    password = password_of(target)
     message = " ".join(str(message).split())  # one line
-    return message.replace(password, "***") if password else message
+    for secret in secrets_of(target):
+        message = message.replace(secret, MASK)
+    return message
 
 
 class Store:
@@ -364,9 +411,31 @@ class PostgresStore(Store):
         self.conn.close()
 
 
-def open_store(target: str | None) -> Store:
+def open_store(target: str | None, create: bool = True) -> Store:
+    """The store at ``target``; with ``create=False`` an SQLite file that does not exist is an
+    error rather than a new, empty database (for commands that only read)."""
     target = target or DEFAULT_SQLITE_PATH
-    return PostgresStore(target) if is_postgres(target) else SqliteStore(target)
+    check_target(target)
+    if is_postgres(target):
+        return PostgresStore(target)
+    if not create and not Path(target).is_file():
+        raise StoreError(f"{target}: no results database there (no such file)")
+    return SqliteStore(target)
+
+
+def open_for_reading(target: str | None) -> Store:
+    """A store that must already exist and hold the results schema: read-only commands never
+    create a database, nor tables in one."""
+    store = open_store(target, create=False)
+    try:
+        store.fetch("SELECT COUNT(*) AS n FROM runs")
+    except Exception:
+        store.close()
+        raise StoreError(
+            f"{store.location}: holds no obstack-load results (run `obstack-load db migrate "
+            "--db ...` to create the schema)"
+        ) from None
+    return store
 
 
 def open_migrated(target: str | None) -> Store:

@@ -128,6 +128,15 @@ class Outbox:
 
         return batch, written, failed
 
+    def drain(self) -> list[Batch]:
+        """Everything still here, as batches, leaving the outbox empty (for the spool)."""
+        batches = []
+        while self.pending():
+            batch, written, _ = self.take()
+            written()
+            batches.append(batch)
+        return batches
+
 
 class ResultsWriter:
     def __init__(
@@ -195,6 +204,12 @@ class ResultsWriter:
             with contextlib.suppress(Exception):
                 self.store.close()
             self.store = None
+
+    def stop(self) -> None:
+        """Stop writing (before the outbox is spooled): nothing is written after this."""
+        if self.greenlet is not None:
+            self.greenlet.kill(block=True)
+            self.greenlet = None
 
     def flush(self, timeout: float) -> bool:
         """Ask for a write now and wait until the outbox is empty; False on timeout."""

@@ -17,11 +17,13 @@ from typing import Any
 import gevent
 from locust import events
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
+from obstack_load import endings  # noqa: F401  (first: its quitting listener must run after ours)
 from obstack_load.accounting import ledger
 from obstack_load.config import ConfigError, load_yaml
 from obstack_load.events import suite
-from obstack_load.options import add_option, preflight
+from obstack_load.options import add_option, validator
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
 
@@ -38,7 +40,7 @@ def _add_options(parser) -> None:
         "SLO gate such as 'p(95)<500', 'rate<0.01', 'p(99){name=/api/v1/login}<800'; repeatable",
         env="OBSTACK_THRESHOLDS",
         action="append",
-        default=[],
+        default=None,  # not []: Locust's web UI would take an empty list for a list of ints
     )
     add_option(parser, "--thresholds-file", "YAML file with a 'thresholds:' list of expressions")
     parser.add_argument(
@@ -64,7 +66,10 @@ def _add_options(parser) -> None:
 def load_thresholds(options: Any) -> list[Threshold]:
     """Every threshold from the command line and the thresholds file; errors name their source."""
     thresholds = []
-    for expression in options.threshold or []:
+    given = options.threshold
+    if isinstance(given, str):  # the web UI's form: one expression per line, or ';' between them
+        given = [e for e in given.replace(";", "\n").splitlines() if e.strip()]
+    for expression in given or []:
         try:
             thresholds.append(parse(expression))
         except ThresholdError as exc:
@@ -158,20 +163,24 @@ def summary_lines(section: dict[str, Any]) -> list[str]:
 _gates: list[Gate] = []
 
 
-@preflight
-def _on_init(environment: Environment) -> None:
-    thresholds = load_thresholds(environment.parsed_options)
-    if thresholds:
-        _gates[:] = [Gate(environment, thresholds)]
+@validator
+def _check(options: Any) -> None:
+    """A bad threshold or thresholds file is one line before any load (and in the web UI)."""
+    load_thresholds(options)
 
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **kwargs: Any) -> None:
-    if _gates:
-        try:
+    """Thresholds are read at every start, so a start from the web UI uses its form's."""
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    try:
+        thresholds = load_thresholds(environment.parsed_options)
+        _gates[:] = [Gate(environment, thresholds)] if thresholds else []
+        if _gates:
             _gates[0].start_watching()
-        except Exception:
-            logger.exception("obstack-load: could not start threshold checks")
+    except Exception:
+        logger.exception("obstack-load: could not start threshold checks")
 
 
 @events.quitting.add_listener

@@ -23,12 +23,18 @@ from typing import Any
 from locust import FastHttpUser, events, task
 
 from obstack_load import arrival
-from obstack_load.options import add_option
+from obstack_load.options import add_option, validator
 from obstack_load.users.api_mix import ApiMix, load_mix
 from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
 from obstack_load.users.transport import LocustClientTransport
+
+
+@validator
+def _check_mix(options: Any) -> None:
+    """A missing or bad ``--api-mix`` file stops the run before any load."""
+    load_mix(getattr(options, "api_mix", None))
 
 
 @events.init_command_line_parser.add_listener

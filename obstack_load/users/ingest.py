@@ -21,7 +21,7 @@ from locust import FastHttpUser, events, task
 
 from obstack_load.accounting import ledger
 from obstack_load.arrival import Schedule, process_share
-from obstack_load.options import preflight
+from obstack_load.options import preflight, validator
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
 from obstack_load.telemetry.logs import LogsGenerator
@@ -202,11 +202,15 @@ class TracesIngestUser(OtlpIngestUser):
     signal = "traces"
 
 
-@preflight
-def _check_knobs(environment) -> None:
-    """A bad ingestion knob stops the run before any load, naming the option.
+@validator
+def _check_knobs(options) -> None:
+    """A bad ingestion knob stops the run (or a start from the web UI) before any load."""
+    settings_from(options)
 
-    Then ``--otlp-users-per-signal N`` becomes Locust's ``fixed_count`` on each signal's class,
+
+@preflight
+def _fix_counts(environment) -> None:
+    """``--otlp-users-per-signal N`` becomes Locust's ``fixed_count`` on each signal's class,
     so that a locustfile mixing API and ingestion users keeps ingestion at N users per signal
     while the shape moves the rest. It is set where users are dispatched (master or standalone).
     """

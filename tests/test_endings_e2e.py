@@ -1,0 +1,109 @@
+"""SIGTERM mid-run ends a run as Ctrl-C does: users stop, results are flushed, the summary and
+JSON are written, and the run's row is finalised ``interrupted`` with exit code 130, with totals
+equal to its interval rows. Standalone with the ci profile, with a shape and without, and on a
+master with two workers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.support import LOCUST_TIMEOUT, free_port, start_locust, wait_for
+
+EXIT_INTERRUPTED = 130
+
+
+def run_row(db: str) -> tuple[dict, int]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        (run,) = conn.execute("SELECT * FROM runs").fetchall()
+        (counted,) = conn.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM request_intervals WHERE run_id = ?",
+            (run["run_id"],),
+        ).fetchone()
+    return dict(run), counted
+
+
+def served(platform, token: str) -> float:
+    """Every request the platform has answered, from its own /metrics."""
+    text = platform.get("/metrics", token).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("obstack_http_requests_total{")
+    )
+
+
+def interrupt(process: subprocess.Popen, platform, tenants, token: str, before: float):
+    """SIGTERM once every user is sending (a few hundred requests have reached the platform
+    since ``before``); the process's output."""
+    wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=LOCUST_TIMEOUT)
+
+
+def check_interrupted(returncode: int, out: str, err: str, tmp_path) -> None:
+    assert returncode == EXIT_INTERRUPTED, out[-3000:] + err[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    run, counted = run_row(str(tmp_path / "results.db"))
+    assert (run["status"], run["exit_code"]) == ("interrupted", EXIT_INTERRUPTED)
+    assert summary["exit_code"] == EXIT_INTERRUPTED
+    assert run["run_id"] == summary["results"]["run_id"]
+    assert run["total_requests"] == counted == summary["totals"]["requests"] > 0
+    assert summary["results"]["rows_not_written"] == 0
+    assert "obstack-load summary" in out
+
+
+@pytest.mark.parametrize("shape", [["--load-shape", "stages", "--stages", "10m:10"], []])
+def test_sigterm_standalone_finalises_the_run(platform, tenants, tmp_path, shape):
+    """With a stages shape (Locust's own SIGTERM handler is not installed yet) and without."""
+    token = platform.token_for(tenants, 0)
+    before = served(platform, token)
+    process = start_locust(
+        "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m", *shape,
+        "--results-db", str(tmp_path / "results.db"),
+        "--summary-json", str(tmp_path / "summary.json"), "--html", str(tmp_path / "r.html"),
+        "--csv", str(tmp_path / "r"),
+    )  # fmt: skip
+    out, err = interrupt(process, platform, tenants, token, before)
+    check_interrupted(process.returncode, out, err, tmp_path)
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r_stats.csv").exists()
+
+
+def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenants, tmp_path):
+    token = platform.token_for(tenants, 0)
+    before = served(platform, token)
+    port = str(free_port())
+    master = start_locust(
+        "-f", "locustfiles/smoke.py", "--headless", "-u", "6", "-r", "6", "--run-time", "10m",
+        "--host", platform.url, "--master", "--expect-workers", "2",
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+        "--results-db", str(tmp_path / "results.db"),
+        "--summary-json", str(tmp_path / "summary.json"),
+    )  # fmt: skip
+    workers = [
+        start_locust(
+            "-f",
+            "locustfiles/smoke.py",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            port,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    try:
+        out, err = interrupt(master, platform, tenants, token, before)
+        for worker in workers:  # the master tells them to quit: none runs on
+            worker_out, worker_err = worker.communicate(timeout=120)
+            assert worker.returncode == 0, worker_err[-3000:]
+    finally:
+        for process in (master, *workers):
+            if process.poll() is None:
+                process.kill()
+    check_interrupted(master.returncode, out, err, tmp_path)
