@@ -93,11 +93,26 @@ class Ending:
 
 
 ending = Ending()
+_environments: list = []  # this process's, to see whether a run is on and whether a web UI is
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    ending.signal = signal.Signals(signum).name
+    environment = _environments[0] if _environments else None
+    runner = environment.runner if environment is not None else None
+    if runner is None or runner.state not in (STATE_STOPPED, STATE_INIT):
+        ending.signal = signal.Signals(signum).name  # it cut a run short
+    if signum == signal.SIGTERM and environment is not None and environment.web_ui is not None:
+        # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
+        # stop the run and the web UI, and Locust's main goes on to its shutdown.
+        gevent.spawn(_quit_web_ui, environment)
+        return
     raise KeyboardInterrupt  # gevent's hub hands it to the main greenlet, as for Ctrl-C
+
+
+def _quit_web_ui(environment) -> None:
+    if environment.runner is not None:
+        environment.runner.quit()
+    environment.web_ui.stop()
 
 
 def locust_exit_code(environment) -> int:
@@ -120,6 +135,7 @@ def _install_handlers() -> None:
 @events.init.add_listener
 def _install(environment, **kwargs: Any) -> None:
     ending.reset()
+    _environments[:] = [environment]
     _install_handlers()
 
 

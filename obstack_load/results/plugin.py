@@ -172,7 +172,11 @@ class ResultsPlugin:
     def on_test_stop(self, environment: Environment, **kwargs: Any) -> None:
         # Final at quit, or when the web UI starts again. A run that has already ended keeps its
         # record: Locust stops the runner again after ``quitting`` on some paths.
-        if self.run is not None and self.run.run is not None and self.run.run["status"] == "running":
+        if (
+            self.run is not None
+            and self.run.run is not None
+            and self.run.run["status"] == "running"
+        ):
             self.run.finish_run("stopped")
             self.run.writer.wake.set()
 

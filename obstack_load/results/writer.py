@@ -138,6 +138,14 @@ class Outbox:
         return batches
 
 
+def _write_returning_error(store: Store, batch: Batch) -> Exception | None:
+    try:
+        store.write(batch)
+    except Exception as exc:
+        return exc
+    return None
+
+
 class ResultsWriter:
     def __init__(
         self, connect: Callable[[], Store], outbox: Outbox, flush_interval: float = 2.0
@@ -185,7 +193,13 @@ class ResultsWriter:
         batch, written, failed = self.outbox.take()
         try:
             if self.store.blocking:
-                gevent.get_hub().threadpool.apply(self.store.write, (batch,))
+                # the error comes back as a value: raised inside the thread, gevent would print
+                # its traceback too (a full disk would print one per retry)
+                error = gevent.get_hub().threadpool.apply(
+                    _write_returning_error, (self.store, batch)
+                )
+                if error is not None:
+                    raise error
             else:
                 self.store.write(batch)
         except BaseException:

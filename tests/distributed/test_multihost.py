@@ -148,7 +148,7 @@ def test_a_worker_killed_mid_run_is_survived_and_recorded(network, tmp_path, ten
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=60)
         out, err = master.communicate(timeout=300)
-        assert master.returncode == 0, err[-3000:]
+        assert master.returncode == 6, err[-3000:]  # degraded: the load was lower than asked
         assert "went missing" in err
         summary = json.loads(summary_path.read_text())
         assert len(summary["results"]["missing_workers"]) == 1
@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_run_is_survived_and_recorded(network, tmp_path, ten
             ]["n"]
         finally:
             store.close()
-        assert run["status"] == "finished"
+        assert run["status"] == "degraded"
         assert later > 0
         assert run["total_requests"] == summary["totals"]["requests"]
     finally:
