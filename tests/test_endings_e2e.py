@@ -9,10 +9,11 @@ import json
 import signal
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 
-from tests.support import LOCUST_TIMEOUT, free_port, start_locust, wait_for
+from tests.support import LOCUST_TIMEOUT, REPO, free_port, start_locust, wait_for
 
 EXIT_INTERRUPTED = 130
 
@@ -107,3 +108,32 @@ def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenant
             if process.poll() is None:
                 process.kill()
     check_interrupted(master.returncode, out, err, tmp_path)
+
+
+def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants, tmp_path):
+    """SIGKILL leaves no chance to finalise: `runs` tells it from a live run by its process."""
+    db = tmp_path / "results.db"
+    token = platform.token_for(tenants, 0)
+    before = served(platform, token)
+    process = start_locust(
+        "-f", "locustfiles/probe.py", "--headless", "-u", "2", "-r", "2", "--run-time", "10m",
+        "--host", platform.url, "--results-db", str(db), "--results-interval", "1",
+    )  # fmt: skip
+    wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
+    wait_for(lambda: run_row(str(db))[1] > 0, timeout=120, interval=0.2)  # intervals stored
+    process.kill()
+    process.communicate(timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "runs", "show", "latest", "--db", str(db), "--json"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["run"]["status"] == "abandoned"
+    rps = report["totals"]["rps"]
+    assert rps is not None and 0 < rps < report["totals"]["requests"], report["totals"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "runs", "list", "--db", str(db), "--json"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert json.loads(listed.stdout)[0]["status"] == "abandoned"
