@@ -213,6 +213,12 @@ def positive(kind: type):
     return parse
 
 
+def _group(commands, name: str, help: str, description: str):
+    """A command made of subcommands (``obstack-load db migrate``); returns its subparsers."""
+    group = commands.add_parser(name, help=help, description=description)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="SUBCOMMAND")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="obstack-load", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"obstack-load {__version__}")
@@ -239,12 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db_help = "postgresql:// DSN or SQLite path (default $OBSTACK_RESULTS_DB or results/obstack-results.db)"
     default_db = os.environ.get("OBSTACK_RESULTS_DB")
-    runs = commands.add_parser(
+    runs_commands = _group(
+        commands,
         "runs",
-        help="list and show runs in the results database",
-        description="Runs in the results database.",
+        "list and show runs in the results database",
+        "Runs in the results database.",
     )
-    runs_commands = runs.add_subparsers(dest="runs_command", required=True, metavar="SUBCOMMAND")
     runs_list = runs_commands.add_parser(
         "list", help="recent runs, newest first", description="Recent runs, newest first."
     )
@@ -262,11 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--json", action="store_true", help="print JSON")
     runs_show.set_defaults(func=_runs_show)
 
-    profiles = commands.add_parser(
-        "profiles", help="check load profiles", description="Load profiles in config/."
-    )
-    profiles_commands = profiles.add_subparsers(
-        dest="profiles_command", required=True, metavar="SUBCOMMAND"
+    profiles_commands = _group(
+        commands, "profiles", "check load profiles", "Load profiles in config/."
     )
     check = profiles_commands.add_parser(
         "check",
@@ -276,10 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("profiles", nargs="*", help="profile files (default config/*.conf)")
     check.set_defaults(func=_profiles_check)
 
-    db = commands.add_parser(
-        "db", help="results database maintenance", description="Results database maintenance."
+    db_commands = _group(
+        commands, "db", "results database maintenance", "Results database maintenance."
     )
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     migrate = db_commands.add_parser(
         "migrate",
         help="create or upgrade the schema",
@@ -288,11 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--db", default=default_db, help=db_help)
     migrate.set_defaults(func=_db_migrate)
 
-    results = commands.add_parser(
-        "results", help="results spools", description="Rows the results database never took."
-    )
-    results_commands = results.add_subparsers(
-        dest="results_command", required=True, metavar="SUBCOMMAND"
+    results_commands = _group(
+        commands, "results", "results spools", "Rows the results database never took."
     )
     replay = results_commands.add_parser(
         "replay",

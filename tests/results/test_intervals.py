@@ -12,6 +12,7 @@ from locust.stats import RequestStats
 from obstack_load.histogram import merged as merged_histogram
 from obstack_load.histogram import percentile
 from obstack_load.results.intervals import IntervalAggregator, bucket_keys, interval_row
+from tests.test_histogram import awkward_times
 
 
 def test_merged_worker_intervals_equal_locusts_percentiles():
@@ -54,14 +55,7 @@ def test_close_keeps_open_intervals():
 
 
 def test_bucket_keys_equal_locusts_bucketing_key_for_key():
-    rng = random.Random(5)
-    times = [rng.lognormvariate(4, 2) for _ in range(50_000)]
-    # exact halves and their neighbours at every scale, where rounding rules differ most
-    for scale in (1, 10, 100, 1000):
-        for k in range(1, 120):
-            half = (k + 0.5) * scale
-            times += [half, np.nextafter(half, 0), np.nextafter(half, np.inf)]
-    times += [0.0, 0.49, 99.5, 99.49999, 999.4, 999.5, 9999.9, 10_000.0, 1e7]
+    times = awkward_times()
     expected = [locust_stats.bucket_response_time(t) for t in times]
     assert bucket_keys(np.array(times)).tolist() == expected
 
