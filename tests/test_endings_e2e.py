@@ -26,7 +26,10 @@ def run_row(db: str) -> tuple[dict, int]:
             "SELECT COALESCE(SUM(count), 0) FROM request_intervals WHERE run_id = ?",
             (run["run_id"],),
         ).fetchone()
-    return dict(run), counted
+        (raw,) = conn.execute(
+            "SELECT COUNT(*) FROM requests WHERE run_id = ?", (run["run_id"],)
+        ).fetchone()
+    return {**dict(run), "raw": raw}, counted
 
 
 def served(platform, token: str) -> float:
@@ -54,7 +57,7 @@ def check_interrupted(returncode: int, out: str, err: str, tmp_path) -> None:
     assert (run["status"], run["exit_code"]) == ("interrupted", EXIT_INTERRUPTED)
     assert summary["exit_code"] == EXIT_INTERRUPTED
     assert run["run_id"] == summary["results"]["run_id"]
-    assert run["total_requests"] == counted == summary["totals"]["requests"] > 0
+    assert run["total_requests"] == counted == run["raw"] == summary["totals"]["requests"] > 0
     assert summary["results"]["rows_not_written"] == 0
     assert "obstack-load summary" in out
 
@@ -66,7 +69,7 @@ def test_sigterm_standalone_finalises_the_run(platform, tenants, tmp_path, shape
     before = served(platform, token)
     process = start_locust(
         "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m", *shape,
-        "--results-db", str(tmp_path / "results.db"),
+        "--results-db", str(tmp_path / "results.db"), "--results-requests", "all",
         "--summary-json", str(tmp_path / "summary.json"), "--html", str(tmp_path / "r.html"),
         "--csv", str(tmp_path / "r"),
     )  # fmt: skip
@@ -83,7 +86,7 @@ def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenant
         "-f", "locustfiles/smoke.py", "--headless", "-u", "6", "-r", "6", "--run-time", "10m",
         "--host", platform.url, "--master", "--expect-workers", "2",
         "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
-        "--results-db", str(tmp_path / "results.db"),
+        "--results-db", str(tmp_path / "results.db"), "--results-requests", "all",
         "--summary-json", str(tmp_path / "summary.json"),
     )  # fmt: skip
     workers = [
