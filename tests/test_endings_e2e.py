@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.support import LOCUST_TIMEOUT, REPO, free_port, start_locust, wait_for
+from tests.support import CORRECTNESS_ONLY, LOCUST_TIMEOUT, REPO, free_port, start_locust, wait_for
 
 EXIT_INTERRUPTED = 130
 
@@ -68,7 +68,7 @@ def test_sigterm_standalone_finalises_the_run(platform, tenants, tmp_path, shape
     token = platform.token_for(tenants, 0)
     before = served(platform, token)
     process = start_locust(
-        "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m", *shape,
+        "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m", *shape, *CORRECTNESS_ONLY,
         "--results-db", str(tmp_path / "results.db"), "--results-requests", "all",
         "--summary-json", str(tmp_path / "summary.json"), "--html", str(tmp_path / "r.html"),
         "--csv", str(tmp_path / "r"),
@@ -123,7 +123,7 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
         "--host", platform.url, "--results-db", str(db), "--results-interval", "1",
     )  # fmt: skip
     wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
-    wait_for(lambda: run_row(str(db))[1] > 0, timeout=120, interval=0.2)  # intervals stored
+    wait_for(lambda: run_row(str(db))[1] > 100, timeout=120, interval=0.2)  # intervals stored
     process.kill()
     process.communicate(timeout=60)
     shown = subprocess.run(
@@ -133,8 +133,10 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
     assert report["run"]["status"] == "abandoned"
+    # its rate runs from its start to its last stored interval: never the 8e9 requests/s an
+    # unset end time gave (two users on /healthz manage a few thousand at the very most)
     rps = report["totals"]["rps"]
-    assert rps is not None and 0 < rps < report["totals"]["requests"], report["totals"]
+    assert rps is not None and 0 < rps < 100_000, report["totals"]
     listed = subprocess.run(
         [sys.executable, "-m", "obstack_load.cli", "runs", "list", "--db", str(db), "--json"],
         capture_output=True, text=True, timeout=120, cwd=REPO,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -63,8 +64,19 @@ def test_shape_walks_stages_then_stops_and_honours_run_time():
     ]
 
 
-@pytest.mark.parametrize("profile", sorted(glob.glob("config/*.conf")))
-def test_every_profile_parses_and_validates(profile):
+REPO = Path(__file__).resolve().parent.parent
+PROFILES = sorted(glob.glob(str(REPO / "config" / "*.conf")))
+
+
+def test_the_profiles_are_found_from_any_directory():
+    assert len(PROFILES) >= 9, PROFILES
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_parses_and_validates(profile, monkeypatch):
+    monkeypatch.chdir(
+        REPO
+    )  # a profile's paths are the repository's, as `locust --config` reads them
     check = check_profile(profile)
     assert check.user_classes
     assert check.thresholds, "every profile gates on SLOs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support import run_locust, start_platform
+from tests.support import CORRECTNESS_ONLY, run_locust, start_platform
 
 
 def test_smoke_profile_against_platform(tmp_path, tenants):
@@ -15,7 +15,7 @@ def test_smoke_profile_against_platform(tmp_path, tenants):
             "--config", "config/smoke.conf", "--host", platform.url, "--run-time", "8s",
             "--users", "6", "--spawn-rate", "6", "--summary-json", str(summary_path),
             "--html", str(tmp_path / "report.html"), "--csv", str(tmp_path / "stats"),
-            "--results-db", str(tmp_path / "results.db"),
+            "--results-db", str(tmp_path / "results.db"), *CORRECTNESS_ONLY,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert "obstack-load summary" in result.stdout

@@ -11,7 +11,7 @@ import requests
 
 from obstack_load.results.store import StoreError, open_store
 from tests import netns
-from tests.support import REPO, locust_command, start_platform, wait_for
+from tests.support import CORRECTNESS_ONLY, REPO, locust_command, start_platform, wait_for
 
 MASTER_PORT = "5557"
 
@@ -19,7 +19,7 @@ MASTER_PORT = "5557"
 @pytest.fixture
 def network():
     if not netns.available():
-        pytest.skip("network namespaces need root and iproute2")
+        pytest.fail("the multi-host tests need root and iproute2 (ip netns): CI runs as root")
     net = netns.Network().open()
     yield net
     net.close()
@@ -49,6 +49,7 @@ def cluster(network, tmp_path, run_time: str):
         "--master-bind-host", addresses["master"], "--master-bind-port", MASTER_PORT, "--expect-workers", "2",
         "--run-time", run_time, "--users", "8", "--spawn-rate", "8", "--html", "", "--csv", "",
         "--results-db", str(db), "--results-requests", "all", "--summary-json", str(summary),
+        *CORRECTNESS_ONLY,
     )  # fmt: skip
     workers = [
         start_in(

@@ -9,9 +9,16 @@ import time
 import pytest
 
 from obstack_load.results.store import open_store
-from tests.support import free_port, run_locust, run_master_and_workers, start_locust, wait_for
+from tests.support import (
+    CORRECTNESS_ONLY,
+    free_port,
+    run_locust,
+    run_master_and_workers,
+    start_locust,
+    wait_for,
+)
 
-SMOKE = ("--config", "config/smoke.conf", "--html", "", "--csv", "")
+SMOKE = ("--config", "config/smoke.conf", "--html", "", "--csv", "", *CORRECTNESS_ONLY)
 
 
 def summary_of(path) -> dict:
