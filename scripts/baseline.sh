@@ -20,6 +20,7 @@ for _ in $(seq 1 600); do
 done
 [ -n "$url" ] || { echo "obstack-load: the platform did not start" >&2; exit 1; }
 status=0
-"$venv/bin/locust" --config config/baseline.conf --host "$url" --run-tag "baseline=true" "$@" || status=$?
+# --run-tag on the command line replaces the profile's own tags (Locust's precedence), so give both
+"$venv/bin/locust" --config config/baseline.conf --host "$url" --run-tag kind=baseline --run-tag baseline=true "$@" || status=$?
 "$venv/bin/obstack-load" runs show latest ${OBSTACK_RESULTS_DB:+--db "$OBSTACK_RESULTS_DB"} || true
 exit "$status"
