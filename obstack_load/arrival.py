@@ -18,7 +18,7 @@ from typing import Any
 
 from locust import events
 from locust import stats as locust_stats
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load import histogram
 from obstack_load.events import suite
@@ -115,12 +115,29 @@ stats = ArrivalStats()  # this process's counts (workers ship theirs away)
 totals = ArrivalStats()  # master or standalone: the run's counts
 
 
+WORKERS_OPTION = "obstack_workers"  # set by the master at start, read by the workers
+
+
 def process_share(environment, rate: float) -> float:
-    """This process's part of a run-wide rate: each of ``--expect-workers`` workers takes an
-    equal share (a worker learns the master's options with its first spawn message)."""
+    """This process's part of a run-wide rate: each worker of the run takes an equal share.
+
+    The master counts the workers connected when the run starts and sends the count with the
+    options every worker receives in its first spawn message; ``--expect-workers`` is only the
+    fallback (a web UI master, as in Kubernetes, may have more or fewer than it expects). A
+    worker that joins after the start does not change the others' shares."""
     if isinstance(environment.runner, WorkerRunner):
-        return rate / max(getattr(environment.parsed_options, "expect_workers", 1) or 1, 1)
+        options = environment.parsed_options
+        workers = getattr(options, WORKERS_OPTION, 0) or getattr(options, "expect_workers", 1)
+        return rate / max(workers or 1, 1)
     return rate
+
+
+@events.test_start.add_listener
+def _count_workers(environment, **kwargs: Any) -> None:
+    """On the master, before it sends the spawn messages that carry the options."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner) and environment.parsed_options is not None:
+        setattr(environment.parsed_options, WORKERS_OPTION, runner.worker_count)
 
 
 def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:

@@ -48,3 +48,44 @@ def test_bad_tenants_file_is_one_line(tmp_path):
     result = run("platform", "--tenants", str(bad), "--port", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == f"obstack-load: {bad}: tenants.count: must be >= 1, got -1"
+
+
+def test_db_migrate_then_runs_list_and_show_read_a_real_run(tmp_path, platform):
+    from tests.support import run_locust
+
+    db = str(tmp_path / "results.db")
+    migrated = run("db", "migrate", "--db", db)
+    assert migrated.returncode == 0 and "schema at version" in migrated.stdout
+    result = run_locust(
+        "-f", "locustfiles/probe.py", "--headless", "-u", "2", "-r", "2", "-t", "3s",
+        "--host", platform.url, "--results-db", db, "--run-label", "cli-check",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = run("runs", "list", "--db", db)
+    assert listed.returncode == 0 and "cli-check" in listed.stdout and "finished" in listed.stdout
+    runs = json.loads(run("runs", "list", "--db", db, "--json").stdout)
+    shown = run("runs", "show", runs[0]["run_id"][:8], "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    assert "GET" in shown.stdout and "/healthz" in shown.stdout
+    report = json.loads(run("runs", "show", "latest", "--db", db, "--json").stdout)
+    assert report["totals"]["requests"] == runs[0]["total_requests"] > 0
+
+
+def test_profiles_check_passes_every_bundled_profile_and_fails_a_bad_one(tmp_path):
+    import glob
+
+    from tests.support import REPO
+
+    good = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "profiles", "check"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.count("ok   ") == len(glob.glob(str(REPO / "config" / "*.conf")))
+    bad = tmp_path / "bad.conf"
+    bad.write_text("locustfile = locustfiles/smoke.py\nheadless = true\n")
+    failed = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "profiles", "check", str(bad)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert failed.returncode == 1 and failed.stdout.startswith("FAIL ")

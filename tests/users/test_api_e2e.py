@@ -84,3 +84,20 @@ def test_a_leaking_platform_is_caught(tmp_path):
     verdicts = {r["expression"]: r for r in summary["thresholds"]["results"]}
     assert verdicts["count{error=CrossTenantLeak}==0"]["passed"] is False
     assert verdicts["count{error=CrossTenantLeak}==0"]["observed"] >= 1
+
+
+def test_api_sessions_over_locusts_own_client_end_to_end(tmp_path):
+    """--api-transport fasthttp: the same sessions through Locust's FastHttpSession."""
+    platform = start_platform()
+    try:
+        result, summary, _ = api_run(
+            platform, tmp_path, 10, "8s", "--api-transport", "fasthttp",
+            "--threshold", "count{error=CrossTenantLeak}==0", "--threshold", "rate==0",
+        )  # fmt: skip
+    finally:
+        platform.stop()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    by_name = {r["name"]: r["requests"] for r in summary["requests"]}
+    assert by_name.get("/api/v1/auth/login", 0) > 0
+    assert sum(by_name.values()) > by_name["/api/v1/auth/login"], "calls went through after login"
+    assert summary["totals"]["failures"] == 0

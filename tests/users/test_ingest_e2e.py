@@ -243,3 +243,50 @@ def test_master_and_two_workers_account_exactly_and_share_the_total_rate(tmp_pat
             assert 0.8 * 20_000 <= counts["accepted_items"] <= 1.2 * 20_000, signal
     finally:
         assert platform.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("auth", "accepted"),
+    [
+        ("scope-orgid", True),  # the key and X-Scope-OrgID naming its tenant
+        ("header:X-API-Key", True),  # the key in a header of the user's choosing
+        ("scope-orgid-only", False),  # no key at all: the platform refuses (401), never retried
+        ("header:X-Not-A-Key-Header", False),  # the key where the platform does not look
+    ],
+)
+def test_every_auth_mode_sends_what_it_says(tmp_path, tenants, auth, accepted):
+    platform = start_platform()
+    try:
+        result, summary = ingest(
+            tmp_path, platform, "LogsIngestUser", "-u", "3", "-r", "3", "-t", "3s",
+            "--otlp-auth", auth, "--otlp-rate", "200",
+        )  # fmt: skip
+        counts = summary["ingest"]["by_signal"]["logs"]
+        assert counts["sent_requests"] > 0
+        if accepted:
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert counts["accepted_items"] == counts["sent_items"]
+            assert_platform_agrees(platform, tenants, summary, signals=("logs",))
+        else:
+            assert result.returncode == 1  # every request failed, and Locust says so
+            assert counts["accepted_items"] == 0
+            assert counts["rejected_requests"] == counts["sent_requests"]
+            assert counts["retries"] == 0, "a 401 is never retried"
+    finally:
+        assert platform.stop() == 0
+
+
+def test_both_transports_and_several_processes_end_to_end(tmp_path, tenants):
+    """Locust's own FastHttpSession (--otlp-transport fasthttp) over two processes
+    (--processes 2): the accounting still equals what the platform took, per tenant."""
+    platform = start_platform()
+    try:
+        result, summary = ingest(
+            tmp_path, platform, "-u", "6", "-r", "6", "-t", "6s", "--otlp-transport", "fasthttp",
+            "--processes", "2",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert summary["totals"]["failures"] == 0
+        assert_platform_agrees(platform, tenants, summary)
+    finally:
+        assert platform.stop() == 0

@@ -1,0 +1,73 @@
+"""A run-wide arrival rate is shared by the workers that are really there: a web UI master (as
+in Kubernetes: no --expect-workers, which defaults to 1) with two workers sends the rate asked,
+not twice it."""
+
+from __future__ import annotations
+
+import signal
+
+import requests
+
+from tests.support import free_port, start_locust, wait_for
+
+RATE, SECONDS = 60, 10
+
+
+def test_two_workers_under_a_master_expecting_one_share_the_rate(platform, tmp_path):
+    web, port = free_port(), str(free_port())
+    master = start_locust(
+        "-f", "locustfiles/probe.py", "--master", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port, "--web-host", "127.0.0.1", "--web-port", str(web),
+        "--host", platform.url, "--results-db", str(tmp_path / "results.db"),
+    )  # fmt: skip
+    workers = [
+        start_locust(
+            "-f",
+            "locustfiles/probe.py",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            port,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    url = f"http://127.0.0.1:{web}"
+
+    def stats() -> dict | None:
+        try:
+            return requests.get(f"{url}/stats/requests", timeout=5).json()
+        except (requests.ConnectionError, ValueError):
+            return None
+
+    try:
+        wait_for(
+            lambda: (s := stats()) and len(s.get("workers", [])) == 2, timeout=120, interval=0.2
+        )
+        form = {
+            "user_count": 10, "spawn_rate": 10, "host": platform.url,
+            "run_time": f"{SECONDS}s", "arrival_rate": str(RATE),
+        }  # fmt: skip
+        assert requests.post(f"{url}/swarm", data=form, timeout=60).json()["success"]
+        wait_for(lambda: stats()["state"] != "stopped", timeout=60, interval=0.1)
+        wait_for(lambda: stats()["state"] == "stopped", timeout=120, interval=0.2)
+        # let the workers' last reports in (every 3 s)
+        total = wait_for(lambda: _settled(stats), timeout=30, interval=3.5)
+        expected = RATE * SECONDS
+        assert abs(total - expected) <= 0.15 * expected, (total, expected)
+    finally:
+        master.send_signal(signal.SIGTERM)
+        master.communicate(timeout=300)
+        for worker in workers:
+            worker.communicate(timeout=120)
+
+
+_seen: list[int] = []
+
+
+def _settled(stats) -> int | None:
+    """The run's total once two reports in a row agree."""
+    total = next(s["num_requests"] for s in stats()["stats"] if s["name"] == "Aggregated")
+    settled = _seen and _seen[-1] == total
+    _seen.append(total)
+    return total if settled else None
