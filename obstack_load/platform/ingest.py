@@ -260,7 +260,11 @@ def make_handler(signal_name: str) -> Callable:
                 state.metrics.throttled.labels(signal_name).inc()
                 retry_after = str(max(1, math.ceil(wait)))
                 raise OtlpError(429, "ingestion rate limit exceeded", {"Retry-After": retry_after})
-            accepted, rejected = storer(state, store, message, time.time())
+            if state.hides_next_batch():  # test-only fault: the items vanish after a 200
+                accepted, rejected = items, 0
+                usage.hidden += items
+            else:
+                accepted, rejected = storer(state, store, message, time.time())
         except OtlpError as error:
             return status_response(error, content_type)
         except AuthError as error:

@@ -39,7 +39,11 @@ async def live_logs(websocket: WebSocket) -> None:
                 }
             )
         )
+        sent, drop_after = 0, state.settings.test_live_drop_after
         while not receiver.done():
+            if drop_after and sent >= drop_after:  # test-only fault: the socket is dropped
+                await websocket.close(code=1012, reason="test: dropped")
+                break
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
@@ -55,6 +59,7 @@ async def live_logs(websocket: WebSocket) -> None:
                 )
             else:
                 await websocket.send_text(item.encode(time.time_ns()))
+            sent += 1
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:

@@ -68,3 +68,21 @@ class PlatformSettings:
         "testing only: every Nth dashboards listing leaks another tenant's dashboard",
         "N",
     )
+    test_hide_every: int = setting(
+        0,
+        "test-hide-every",
+        "testing only: every Nth OTLP batch is answered 200 but never stored (usage: hidden)",
+        "N",
+    )
+    test_live_leak_every: int = setting(
+        0,
+        "test-live-leak-every",
+        "testing only: every Nth live-tail message also goes to another tenant's subscribers",
+        "N",
+    )
+    test_live_drop_after: int = setting(
+        0,
+        "test-live-drop-after",
+        "testing only: close every live-tail socket after it has sent N messages",
+        "N",
+    )

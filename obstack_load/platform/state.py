@@ -82,10 +82,12 @@ class LiveMessage:
 class LiveHub:
     """Fans newly ingested log records out to each tenant's live-tail subscribers."""
 
-    def __init__(self, metrics: Metrics, queue_size: int) -> None:
+    def __init__(self, metrics: Metrics, queue_size: int, leak_every: int = 0) -> None:
         self.metrics = metrics
         self.queue_size = queue_size
         self.subscribers: dict[str, set[asyncio.Queue]] = {}
+        self.leak_every = leak_every  # test-only: every Nth message also to another tenant
+        self.published = 0
 
     def subscribe(self, tenant_id: str) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=self.queue_size)
@@ -98,7 +100,12 @@ class LiveHub:
         self.metrics.live_subscribers.dec()
 
     def publish(self, tenant_id: str, records: list[dict[str, Any]]) -> None:
-        queues = self.subscribers.get(tenant_id)
+        queues = set(self.subscribers.get(tenant_id) or ())
+        self.published += 1
+        if self.leak_every and self.published % self.leak_every == 0:
+            others = [t for t, qs in self.subscribers.items() if t != tenant_id and qs]
+            if others:  # the deliberate fault: a message reaches another tenant's subscribers
+                queues |= self.subscribers[others[0]]
         if not queues:
             return
         message = {
@@ -187,12 +194,21 @@ class PlatformState:
         self.auth = AuthService(
             population, settings.token_ttl_seconds, settings.refresh_ttl_seconds
         )
-        self.live = LiveHub(self.metrics, settings.live_queue_size)
+        self.live = LiveHub(self.metrics, settings.live_queue_size, settings.test_live_leak_every)
         self.tenant_ids = {t.tenant_id for t in population.tenants}
         self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}
         self.objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
         self._limiters: dict[tuple[str, str], TokenBucket | Unlimited] = {}
         self.leak_counter = 0  # for the test-only deliberate leak
+        self.batches = 0  # for the test-only hidden batches
+
+    def hides_next_batch(self) -> bool:
+        """Test-only (``--test-hide-every N``): every Nth accepted batch is never stored."""
+        every = self.settings.test_hide_every
+        if not every:
+            return False
+        self.batches += 1
+        return self.batches % every == 0
 
     def store(self, tenant_id: str) -> TenantStore:
         return self.stores[tenant_id]

@@ -47,6 +47,7 @@ class Usage:
     throttled_requests: int = 0
     wire_bytes: int = 0
     raw_bytes: int = 0
+    hidden: int = 0  # test-only (--test-hide-every): answered as accepted, never stored
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)

@@ -85,6 +85,14 @@ def _add_options(parser) -> None:
     )
     add_option(
         parser,
+        "--generator-bound-cpu",
+        "a load generator's CPU %% (of one core) from which its samples count as saturated; a "
+        "run is generator-bound when a fifth of a node's samples are (default 90)",
+        type=float,
+        default=90.0,
+    )
+    add_option(
+        parser,
         "--results-wait",
         "seconds to wait at the end for a results database that is away, before spooling "
         "its rows to a local file (default 60)",

@@ -228,7 +228,8 @@ class RunRecorder:
             if not samples:
                 continue
             peak = max(peak or 0.0, max(samples))
-            hot = sum(1 for s in samples if s >= GENERATOR_BOUND_CPU)
+            limit = getattr(self.environment.parsed_options, "generator_bound_cpu", None)
+            hot = sum(1 for s in samples if s >= (limit or GENERATOR_BOUND_CPU))
             if len(samples) >= 3 and hot / len(samples) >= GENERATOR_BOUND_SHARE:
                 bound = True
         return bound, peak
