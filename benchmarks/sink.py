@@ -46,6 +46,40 @@ http {{
 """
 
 
+CACHE_CONFIG = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+{user}
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    keepalive_requests 1000000;
+    proxy_cache_path {tmp}/cache keys_zone=answers:64m max_size=2g inactive=1h use_temp_path=off;
+    upstream target {{ server {upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location = /nginx_status {{ stub_status; }}
+        location / {{
+            proxy_pass http://target;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # every answer once per caller and URL: the key holds the caller's token, so one
+            # tenant never gets another's answer
+            proxy_cache answers;
+            proxy_cache_methods GET HEAD;
+            proxy_cache_key "$http_authorization $request_uri";
+            proxy_cache_valid 200 404 1h;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;
+        }}
+    }}
+}}
+"""
+
+
 def requests_served(url: str) -> int:
     """nginx's own count of requests handled (stub_status), including this one."""
     text = requests.get(f"{url}/nginx_status", timeout=30, verify=False).text
@@ -55,13 +89,7 @@ def requests_served(url: str) -> int:
 @contextlib.contextmanager
 def nginx_sink(cpu: str | None = None, tls: bool = False) -> Iterator[str]:
     """nginx on a free loopback port; with ``tls`` it speaks https with a fresh self-signed cert."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        raise SystemExit("benchmarks need nginx (apt-get install nginx-light)")
-    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        user = "user root;" if os.geteuid() == 0 else ""
-        config = Path(tmp) / "nginx.conf"
         ssl, certificates = "", ""
         if tls:
             # our own readiness and stub_status reads skip verifying the throwaway certificate
@@ -73,30 +101,51 @@ def nginx_sink(cpu: str | None = None, tls: bool = False) -> Iterator[str]:
             )  # fmt: skip
             ssl = " ssl"
             certificates = f"ssl_certificate {tmp}/cert.pem; ssl_certificate_key {tmp}/key.pem;"
-        config.write_text(
-            CONFIG.format(tmp=tmp, port=port, user=user, ssl=ssl, certificates=certificates)
-        )
-        command = [nginx, "-c", str(config), "-p", tmp]
-        if cpu is not None:
-            command = ["taskset", "-c", cpu, *command]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url, timeout=2, verify=False)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"nginx did not start: {process.stderr.read().decode()}"
-                    ) from None
-                time.sleep(0.05)
-        try:
+        with _nginx(
+            tmp, CONFIG, cpu, "https" if tls else "http", ssl=ssl, certificates=certificates
+        ) as url:
             yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def nginx_cache(upstream: str, cpu: str | None = None) -> Iterator[str]:
+    """nginx in front of ``upstream`` (host:port), answering each GET from its cache after the
+    first time a caller asks for that URL: a target that is not the limit, with real answers."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _nginx(tmp, CACHE_CONFIG, cpu, "http", upstream=upstream) as url,
+    ):
+        yield url
+
+
+@contextlib.contextmanager
+def _nginx(tmp: str, template: str, cpu: str | None, scheme: str, **values: str) -> Iterator[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        raise SystemExit("benchmarks need nginx (apt-get install nginx-light)")
+    port = free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    config = Path(tmp) / "nginx.conf"
+    config.write_text(template.format(tmp=tmp, port=port, user=user, **values))
+    command = [nginx, "-c", str(config), "-p", tmp]
+    if cpu is not None:
+        command = ["taskset", "-c", cpu, *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"{scheme}://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{url}/nginx_status", timeout=2, verify=False)
+            break
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"nginx did not start: {process.stderr.read().decode()}") from None
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def steady_rps(
