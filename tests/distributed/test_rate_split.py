@@ -1,11 +1,13 @@
-"""A run-wide arrival rate is shared by the workers that are really there: a web UI master (as
-in Kubernetes: no --expect-workers, which defaults to 1) with two workers sends the rate asked,
-not twice it."""
+"""A run-wide arrival rate is shared by the workers that are really there: a web UI master with
+two workers sends the rate asked whether it expected fewer (as in Kubernetes: no
+--expect-workers, which defaults to 1; each worker used to send all of it) or more (3; the two
+used to send two thirds of it)."""
 
 from __future__ import annotations
 
 import signal
 
+import pytest
 import requests
 
 from tests.support import free_port, start_locust, wait_for
@@ -13,10 +15,14 @@ from tests.support import free_port, start_locust, wait_for
 RATE, SECONDS = 60, 10
 
 
-def test_two_workers_under_a_master_expecting_one_share_the_rate(platform, tmp_path):
+@pytest.mark.parametrize(
+    "expected", [[], ["--expect-workers", "3"]], ids=["expects-1", "expects-3"]
+)
+def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_path, expected):
+    _seen.clear()
     web, port = free_port(), str(free_port())
     master = start_locust(
-        "-f", "locustfiles/probe.py", "--master", "--master-bind-host", "127.0.0.1",
+        "-f", "locustfiles/probe.py", "--master", *expected, "--master-bind-host", "127.0.0.1",
         "--master-bind-port", port, "--web-host", "127.0.0.1", "--web-port", str(web),
         "--host", platform.url, "--results-db", str(tmp_path / "results.db"),
     )  # fmt: skip
