@@ -20,14 +20,17 @@ import urllib3
 
 from tests.support import REPO, free_port
 
-CONFIG = """
+PREAMBLE = """
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 {user}
 events {{ worker_connections 4096; }}
-http {{
+"""
+CONFIG = (
+    PREAMBLE
+    + """http {{
     access_log off;
     client_body_temp_path {tmp}/body;
     client_max_body_size 64m;
@@ -44,16 +47,12 @@ http {{
     }}
 }}
 """
+)
 
 
-CACHE_CONFIG = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-{user}
-events {{ worker_connections 4096; }}
-http {{
+CACHE_CONFIG = (
+    PREAMBLE
+    + """http {{
     access_log off;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
@@ -78,6 +77,7 @@ http {{
     }}
 }}
 """
+)
 
 
 def requests_served(url: str) -> int:

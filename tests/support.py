@@ -178,6 +178,16 @@ def start_locust(*args: str, env: dict[str, str] | None = None) -> subprocess.Po
     )  # fmt: skip
 
 
+def start_workers(locustfile: str, port: str, count: int = 2) -> list[subprocess.Popen]:
+    """``count`` real Locust workers of a master listening on 127.0.0.1:``port``."""
+    return [
+        start_locust(
+            "-f", locustfile, "--worker", "--master-host", "127.0.0.1", "--master-port", port
+        )
+        for _ in range(count)
+    ]
+
+
 def run_master_and_workers(
     master_args: list[str], worker_args: list[str], workers: int = 2
 ) -> subprocess.CompletedProcess:

@@ -13,7 +13,15 @@ import sys
 
 import pytest
 
-from tests.support import CORRECTNESS_ONLY, LOCUST_TIMEOUT, REPO, free_port, start_locust, wait_for
+from tests.support import (
+    CORRECTNESS_ONLY,
+    LOCUST_TIMEOUT,
+    REPO,
+    free_port,
+    start_locust,
+    start_workers,
+    wait_for,
+)
 
 EXIT_INTERRUPTED = 130
 
@@ -89,18 +97,7 @@ def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenant
         "--results-db", str(tmp_path / "results.db"), "--results-requests", "all",
         "--summary-json", str(tmp_path / "summary.json"),
     )  # fmt: skip
-    workers = [
-        start_locust(
-            "-f",
-            "locustfiles/smoke.py",
-            "--worker",
-            "--master-host",
-            "127.0.0.1",
-            "--master-port",
-            port,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    workers = start_workers("locustfiles/smoke.py", port)
     try:
         out, err = interrupt(master, platform, tenants, token, before)
         for worker in workers:  # the master tells them to quit: none runs on

@@ -10,7 +10,7 @@ import signal
 import pytest
 import requests
 
-from tests.support import free_port, start_locust, wait_for
+from tests.support import free_port, start_locust, start_workers, wait_for
 
 RATE, SECONDS = 60, 10
 
@@ -26,18 +26,7 @@ def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_p
         "--master-bind-port", port, "--web-host", "127.0.0.1", "--web-port", str(web),
         "--host", platform.url, "--results-db", str(tmp_path / "results.db"),
     )  # fmt: skip
-    workers = [
-        start_locust(
-            "-f",
-            "locustfiles/probe.py",
-            "--worker",
-            "--master-host",
-            "127.0.0.1",
-            "--master-port",
-            port,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    workers = start_workers("locustfiles/probe.py", port)
     url = f"http://127.0.0.1:{web}"
 
     def stats() -> dict | None:
