@@ -9,7 +9,9 @@ import subprocess
 import pytest
 import requests
 
-from tests.support import free_port, start_locust, start_platform, wait_for
+from tests.support import REPO, free_port, start_locust, start_platform, wait_for
+
+ARTIFACTS = REPO / "results" / "test-artifacts"
 
 
 def chromium() -> str:
@@ -63,6 +65,14 @@ def test_the_ingestion_tab_shows_the_ledger(tmp_path):
         assert "Ingestion" in page, page[-2000:]
         for title in ("Items sent", "Accepted", "Throttled", "Lost", "Bytes on the wire"):
             assert title in page, title
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the page as Chromium drew it, kept
+        screenshot = ARTIFACTS / "ingestion-tab.png"
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+             "--window-size=1280,900", f"--screenshot={screenshot}", f"{url}/?tab=ingestion"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert screenshot.stat().st_size > 0
     finally:
         locust.terminate()
         locust.communicate(timeout=60)

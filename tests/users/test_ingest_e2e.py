@@ -80,7 +80,11 @@ def test_every_item_is_accounted_per_tenant_and_signal(tmp_path, tenants, knobs)
         for signal, counts in summary["ingest"]["by_signal"].items():
             assert counts["lost_batches"] == counts["rejected_items"] == 0
             if not knobs:
-                assert 3 <= counts["compression_ratio"] <= 50, signal
+                # protobuf + gzip: about 3.5:1 (logs) to 7:1 (metrics), docs/ingestion.md
+                assert 3 <= counts["compression_ratio"] <= 8.5, (
+                    signal,
+                    counts["compression_ratio"],
+                )
                 assert counts["sent_items"] == counts["sent_requests"] * 100
         assert "sent" in result.stdout and "accepted" in result.stdout
         # the results database holds the same ledger, per signal and tenant
