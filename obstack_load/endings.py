@@ -19,8 +19,8 @@ Bad input (exit code 2) never starts a run.
 
 SIGTERM ends a run exactly as Ctrl-C does. Kubernetes ends a Job with SIGTERM, and so do CI
 cancellations and ``timeout``; Locust installs its own SIGTERM handler only once a load shape
-has finished, so a run with a shape (every suite locustfile has one) was killed outright. Here a
-handler installed at start-up turns SIGTERM into the ``KeyboardInterrupt`` Ctrl-C raises: users
+has finished, so a run with a shape was killed outright, and Locust's handler, once there, skips
+the Ctrl-C path. Here a handler installed at start-up (and again at each start) turns SIGTERM into the ``KeyboardInterrupt`` Ctrl-C raises: users
 stop, results are flushed, thresholds are evaluated, and the summary, JSON, CSV and HTML are
 written, on a standalone process, a master (which tells its workers to quit) and a worker alike.
 
@@ -50,7 +50,6 @@ from locust.runners import (
 
 from obstack_load.events import suite
 
-EXIT_FAILED_REQUESTS = 1
 EXIT_THRESHOLD_FAILED = 3
 EXIT_ABORTED = 4
 EXIT_RESULTS_INCOMPLETE = 5
@@ -71,7 +70,9 @@ class Ending:
     exit_code: int | None = None
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        fresh = Ending()
+        for name in vars(fresh):
+            setattr(self, name, getattr(fresh, name))
 
     def decide(self, base_exit_code: int) -> tuple[str, int]:
         """The status and exit code; ``base_exit_code`` is what Locust and the thresholds set."""

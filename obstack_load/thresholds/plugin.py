@@ -19,7 +19,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from obstack_load import endings  # noqa: F401  (first: its quitting listener must run after ours)
+from obstack_load import endings  # imported first: its quitting listener must run after ours
 from obstack_load.accounting import ledger
 from obstack_load.config import ConfigError, load_yaml
 from obstack_load.events import suite
@@ -28,8 +28,8 @@ from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
 
 logger = logging.getLogger("obstack_load.thresholds")
-EXIT_BREACH = 3
-EXIT_ABORTED = 4
+EXIT_BREACH = endings.EXIT_THRESHOLD_FAILED  # the exit codes are endings.py's, in one table
+EXIT_ABORTED = endings.EXIT_ABORTED
 
 
 @events.init_command_line_parser.add_listener
