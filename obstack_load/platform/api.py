@@ -260,12 +260,10 @@ async def dashboards_list(request: Request) -> Response:
     principal = caller(request)
     state = state_of(request)
     dashboards = list(state.objects[principal.tenant_id].dashboards.values())
-    if state.settings.test_leak_every:
+    if state.leaks_dashboard():
         # testing only (--test-leak-every N): a deliberate cross-tenant leak the suite must catch
-        state.leak_counter += 1
-        if state.leak_counter % state.settings.test_leak_every == 0:
-            other = next(t for t in sorted(state.objects) if t != principal.tenant_id)
-            dashboards.append(next(iter(state.objects[other].dashboards.values())))
+        other = next(t for t in sorted(state.objects) if t != principal.tenant_id)
+        dashboards.append(next(iter(state.objects[other].dashboards.values())))
     return reply(
         principal,
         dashboards=[

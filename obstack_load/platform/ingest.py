@@ -260,7 +260,7 @@ def make_handler(signal_name: str) -> Callable:
                 state.metrics.throttled.labels(signal_name).inc()
                 retry_after = str(max(1, math.ceil(wait)))
                 raise OtlpError(429, "ingestion rate limit exceeded", {"Retry-After": retry_after})
-            if state.hides_next_batch():  # test-only fault: the items vanish after a 200
+            if state.hides_batch():  # test-only fault: the items vanish after a 200
                 accepted, rejected = items, 0
                 usage.hidden += items
             else:

@@ -79,6 +79,20 @@ class LiveMessage:
         return f'{self.encoded_without_close},"sent_at_ns":{sent_at_ns}}}'
 
 
+class EveryNth:
+    """A test-only fault's trigger: true on every ``n``th call, never when ``n`` is 0."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.calls = 0
+
+    def __call__(self) -> bool:
+        if not self.n:
+            return False
+        self.calls += 1
+        return self.calls % self.n == 0
+
+
 class LiveHub:
     """Fans newly ingested log records out to each tenant's live-tail subscribers."""
 
@@ -86,8 +100,7 @@ class LiveHub:
         self.metrics = metrics
         self.queue_size = queue_size
         self.subscribers: dict[str, set[asyncio.Queue]] = {}
-        self.leak_every = leak_every  # test-only: every Nth message also to another tenant
-        self.published = 0
+        self.leaks = EveryNth(leak_every)  # test-only: a message also to another tenant
 
     def subscribe(self, tenant_id: str) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=self.queue_size)
@@ -100,12 +113,11 @@ class LiveHub:
         self.metrics.live_subscribers.dec()
 
     def publish(self, tenant_id: str, records: list[dict[str, Any]]) -> None:
-        queues = set(self.subscribers.get(tenant_id) or ())
-        self.published += 1
-        if self.leak_every and self.published % self.leak_every == 0:
+        queues = self.subscribers.get(tenant_id) or set()
+        if self.leaks():
             others = [t for t, qs in self.subscribers.items() if t != tenant_id and qs]
             if others:  # the deliberate fault: a message reaches another tenant's subscribers
-                queues |= self.subscribers[others[0]]
+                queues = queues | self.subscribers[others[0]]
         if not queues:
             return
         message = {
@@ -199,16 +211,9 @@ class PlatformState:
         self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}
         self.objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
         self._limiters: dict[tuple[str, str], TokenBucket | Unlimited] = {}
-        self.leak_counter = 0  # for the test-only deliberate leak
-        self.batches = 0  # for the test-only hidden batches
-
-    def hides_next_batch(self) -> bool:
-        """Test-only (``--test-hide-every N``): every Nth accepted batch is never stored."""
-        every = self.settings.test_hide_every
-        if not every:
-            return False
-        self.batches += 1
-        return self.batches % every == 0
+        # test-only faults: a dashboards listing that leaks, an accepted batch never stored
+        self.leaks_dashboard = EveryNth(settings.test_leak_every)
+        self.hides_batch = EveryNth(settings.test_hide_every)
 
     def store(self, tenant_id: str) -> TenantStore:
         return self.stores[tenant_id]
