@@ -159,10 +159,10 @@ def _runs_show(args: argparse.Namespace) -> int:
 
 
 def _results_replay(args: argparse.Namespace) -> int:
-    from obstack_load.results.spool import read_spool, replay
+    from obstack_load.results.spool import replay, spool_header
     from obstack_load.results.store import MASK, open_migrated
 
-    header, _ = read_spool(args.spool)
+    header = spool_header(args.spool)
     target = args.db or (header.location if MASK not in header.location else None)
     if not target:
         raise ConfigError(

@@ -45,6 +45,15 @@ class ConfigError(ObstackLoadError, ValueError):
         super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
 
 
+def as_number(raw: Any, kind: type, source: str | Path, key: str) -> Any:
+    """``kind(raw)``, or a ``ConfigError`` saying that ``raw`` is not an integer (or a number)."""
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        problem = f"{raw!r} is not a{'n integer' if kind is int else ' number'}"
+        raise ConfigError(source, key, problem) from None
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, turning I/O and syntax problems into a one-line ConfigError."""
     path = Path(path)

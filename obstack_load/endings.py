@@ -97,10 +97,15 @@ ending = Ending()
 _environments: list = []  # this process's, to see whether a run is on and whether a web UI is
 
 
+def running(runner) -> bool:
+    """Whether ``runner`` has a run on (spawning, running or stopping users)."""
+    return runner.state not in (STATE_STOPPED, STATE_INIT)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     environment = _environments[0] if _environments else None
     runner = environment.runner if environment is not None else None
-    if runner is None or runner.state not in (STATE_STOPPED, STATE_INIT):
+    if runner is None or running(runner):
         ending.signal = signal.Signals(signum).name  # it cut a run short
     if signum == signal.SIGTERM and environment is not None and environment.web_ui is not None:
         # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
@@ -167,7 +172,7 @@ def stop_users(runner) -> None:
     """Stop the users (their ``on_stop`` too, such as logouts) before the run is closed, so the
     record counts what Locust's own tables count. On a master, then wait for every worker's
     next report: workers report every 3 s, and the last one holds their final requests."""
-    if runner.state in (STATE_STOPPED, STATE_INIT):
+    if not running(runner):
         return
     runner.stop()
     if isinstance(runner, MasterRunner):

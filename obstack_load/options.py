@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from locust import events
 
-from obstack_load.config import ConfigError
+from obstack_load.config import ConfigError, as_number
 
 
 def env_name(flag: str) -> str:
@@ -114,15 +114,7 @@ def form_options(options: Any, form) -> argparse.Namespace:
         elif isinstance(current, list):
             values[key] = text.split(",") if "," in text else form.getlist(key)
         else:
-            try:
-                values[key] = type(current)(text)
-            except ValueError:
-                name = key.replace("_", "-")
-                raise ConfigError(
-                    f"--{name}",
-                    "",
-                    f"{text!r} is not a{'n integer' if type(current) is int else ' number'}",
-                ) from None
+            values[key] = as_number(text, type(current), f"--{key.replace('_', '-')}", "")
     return argparse.Namespace(**values)
 
 

@@ -10,8 +10,9 @@ the two recorders to Locust's events and the suite's:
   workers need no database access and no options of their own;
 * the master (or the standalone process): ``run.RunRecorder`` owns the run id, merges worker
   shipments (``worker_report``), closes finished intervals into the outbox, and runs the one
-  writer. It stores the thresholds' verdicts (``suite.thresholds_evaluated``) and finalises the
-  run while the summary is assembled (``suite.summary_assembling``), adding its own section.
+  writer. It stores the thresholds' verdicts (``suite.thresholds_evaluated``), writes every row
+  when the run ends (``suite.run_ending``), writes or spools the run's final row once its status
+  is decided (``suite.run_ended``), and adds its section to the summary.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from obstack_load.endings import EXIT_RESULTS_INCOMPLETE, Ending, ending
 from obstack_load.events import suite
 from obstack_load.options import add_option, preflight, validator
 from obstack_load.results.node import DEFAULT_BUFFER_ROWS, NodeRecorder
-from obstack_load.results.run import RunRecorder, parse_tags, summary_lines
+from obstack_load.results.run import GENERATOR_BOUND_CPU, RunRecorder, parse_tags, summary_lines
 from obstack_load.results.store import (
     DEFAULT_SQLITE_PATH,
     StoreError,
@@ -87,9 +88,9 @@ def _add_options(parser) -> None:
         parser,
         "--generator-bound-cpu",
         "a load generator's CPU %% (of one core) from which its samples count as saturated; a "
-        "run is generator-bound when a fifth of a node's samples are (default 90)",
+        f"run is generator-bound when a fifth of a node's samples are (default {GENERATOR_BOUND_CPU:g})",
         type=float,
-        default=90.0,
+        default=GENERATOR_BOUND_CPU,
     )
     add_option(
         parser,

@@ -105,6 +105,7 @@ class RunRecorder:
         self.cpu_samples: dict[str, list[float]] = defaultdict(list)
         self.dropped_on_workers = 0
         self.ticker: gevent.Greenlet | None = None
+        self.database_away = False  # the end-of-run wait for the database ran out
 
     @property
     def run_id(self) -> str | None:
@@ -224,12 +225,12 @@ class RunRecorder:
     def generator_bound(self) -> tuple[bool, float | None]:
         peak = None
         bound = False
+        limit = getattr(self.environment.parsed_options, "generator_bound_cpu", GENERATOR_BOUND_CPU)
         for samples in self.cpu_samples.values():
             if not samples:
                 continue
             peak = max(peak or 0.0, max(samples))
-            limit = getattr(self.environment.parsed_options, "generator_bound_cpu", None)
-            hot = sum(1 for s in samples if s >= (limit or GENERATOR_BOUND_CPU))
+            hot = sum(1 for s in samples if s >= limit)
             if len(samples) >= 3 and hot / len(samples) >= GENERATOR_BOUND_SHARE:
                 bound = True
         return bound, peak
@@ -290,7 +291,8 @@ class RunRecorder:
             return
         self.finish_run()  # the workers' last reports may land after test_stop
         ending.missing_workers = sorted({*ending.missing_workers, *self.missing_workers()})
-        if not self.flush_or_wait(wait_s):
+        self.database_away = not self.flush_or_wait(wait_s)
+        if self.database_away:
             ending.rows_not_stored += self.outbox.pending()
         ending.rows_not_stored += self.dropped()
 
@@ -319,7 +321,8 @@ class RunRecorder:
         self.run.update(status=status, exit_code=exit_code)
         self.outbox.set_run(self.run)
         spooled, pending = None, 0
-        if not self.writer.flush(timeout=wait_s if status != "results-incomplete" else 1.0):
+        # a database that already kept us waiting the whole wait gets one more second, no more
+        if not self.writer.flush(timeout=1.0 if self.database_away else wait_s):
             self.writer.stop()
             pending = self.outbox.pending()
             self.run.update(status="results-incomplete", exit_code=EXIT_RESULTS_INCOMPLETE)

@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from obstack_load.config import ConfigError
 from obstack_load.results.rows import RowBlock
@@ -78,45 +78,51 @@ def write_spool(path: Path, batches: list[Batch], run_id: str | None, location: 
     return path
 
 
-def read_spool(path: str | Path) -> tuple[SpoolHeader, Iterator[Batch]]:
-    """The spool's header and its batches; a ``ConfigError`` when it is not a spool."""
-    path = Path(path)
+def _open(path: Path) -> tuple[SpoolHeader, TextIO]:
+    """The spool's header, and the file positioned at its first batch."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read spool ({exc.strerror})") from None
-    first = handle.readline()
     try:
-        header = json.loads(first)
+        header = json.loads(handle.readline())
     except ValueError:
         header = {}
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.pop("format", None) != FORMAT:
         handle.close()
         raise ConfigError(path, "", "not an obstack-load spool file")
-    header.pop("format")
+    return SpoolHeader(**header), handle
 
-    def batches() -> Iterator[Batch]:
-        with handle:
-            for number, line in enumerate(handle, start=2):
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    raise ConfigError(path, f"line {number}", "not a spooled batch") from None
-                yield Batch(
-                    batch_id=data["batch_id"],
-                    runs=data["runs"],
-                    requests=[_unblock(b) for b in data["requests"]],
-                    **{name: [tuple(row) for row in data[name]] for name in TUPLE_FIELDS},
-                )
 
-    return SpoolHeader(**header), batches()
+def spool_header(path: str | Path) -> SpoolHeader:
+    """What a spool holds and for which database; a ``ConfigError`` when it is not a spool."""
+    header, handle = _open(Path(path))
+    handle.close()
+    return header
+
+
+def read_spool(path: str | Path) -> Iterator[Batch]:
+    """The spool's batches, in the order they were spooled."""
+    path = Path(path)
+    _, handle = _open(path)
+    with handle:
+        for number, line in enumerate(handle, start=2):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                raise ConfigError(path, f"line {number}", "not a spooled batch") from None
+            yield Batch(
+                batch_id=data["batch_id"],
+                runs=data["runs"],
+                requests=[_unblock(b) for b in data["requests"]],
+                **{name: [tuple(row) for row in data[name]] for name in TUPLE_FIELDS},
+            )
 
 
 def replay(store: Store, path: str | Path) -> tuple[int, int, int]:
     """Write a spool into ``store``: (batches written, batches already there, rows written)."""
-    _, batches = read_spool(path)
     written = skipped = rows = 0
-    for batch in batches:
+    for batch in read_spool(path):
         if store.write(batch):
             written += 1
             rows += batch.size()

@@ -14,7 +14,7 @@ from typing import Any
 
 from locust import events
 
-from obstack_load.config import ConfigError, format_duration, parse_duration
+from obstack_load.config import ConfigError, as_number, format_duration, parse_duration
 from obstack_load.options import add_option, option_source
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.clock import MODES, TimestampSettings
@@ -127,14 +127,7 @@ def _add_options(parser) -> None:
 
 def _number(options: Any, name: str, kind: type, low: float, high: float | None = None):
     raw = getattr(options, name.replace("-", "_"))
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            option_source(options),
-            name,
-            f"{raw!r} is not a{'n integer' if kind is int else ' number'}",
-        ) from None
+    value = as_number(raw, kind, option_source(options), name)
     if value < low or (high is not None and value > high):
         span = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(option_source(options), name, f"must be {span}, got {raw!r}")
