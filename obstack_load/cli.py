@@ -177,6 +177,76 @@ def _results_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge_settings(args: argparse.Namespace):
+    from obstack_load.analysis.judge import JudgeSettings
+
+    if not 0 < args.confidence < 1:
+        raise ConfigError("--confidence", "", f"must be between 0 and 1, got {args.confidence}")
+    return JudgeSettings(
+        confidence=args.confidence,
+        tolerance=args.tolerance / 100,
+        min_samples=args.min_intervals,
+    )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from obstack_load.analysis.compare import FORMATS, auto_baseline, compare_runs
+    from obstack_load.results.queries import resolve_run
+
+    store = _reading(args)
+    candidate = resolve_run(store, args.candidate)
+    if args.baseline == "auto":
+        baseline = auto_baseline(store, candidate)
+    else:
+        baseline = resolve_run(store, args.baseline)
+    comparison = compare_runs(
+        store, baseline, candidate, args.metric, _judge_settings(args), args.warmup
+    )
+    print(FORMATS[args.format](comparison))
+    return comparison.exit_code
+
+
+def add_judge_options(parser: argparse.ArgumentParser) -> None:
+    from obstack_load.analysis.judge import JudgeSettings
+    from obstack_load.analysis.series import METRICS
+
+    defaults = JudgeSettings()
+    parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="mean",
+        help="per-interval latency to compare (default mean: the steadiest per interval)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=positive(float),
+        default=defaults.tolerance * 100,
+        metavar="PERCENT",
+        help=f"a shift whose whole interval stays inside +-PERCENT is 'same' "
+        f"(default {defaults.tolerance * 100:g})",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=defaults.confidence,
+        help=f"of the shift's interval (default {defaults.confidence:g})",
+    )
+    parser.add_argument(
+        "--min-intervals",
+        type=positive(int),
+        default=defaults.min_samples,
+        metavar="N",
+        help=f"fewer intervals in either run: no verdict (default {defaults.min_samples})",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=positive(float),
+        default=0.0,
+        metavar="SECONDS",
+        help="leave out each run's first SECONDS (default 0)",
+    )
+
+
 def _profiles_check(args: argparse.Namespace) -> int:
     import glob
 
@@ -267,6 +337,23 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--db", default=default_db, help=db_help)
     runs_show.add_argument("--json", action="store_true", help="print JSON")
     runs_show.set_defaults(func=_runs_show)
+
+    compare = commands.add_parser(
+        "compare",
+        help="is the candidate run better, the same or worse than the baseline, per endpoint",
+        description="Compare two runs endpoint by endpoint: a verdict (better, same, worse), "
+        "the effect with its confidence interval, and the exit code 1 when anything got worse. "
+        "Method and error rates: docs/regressions.md.",
+    )
+    compare.add_argument("baseline", help="run id, unique prefix, 'latest' or 'auto' (the last "
+                         "passing run with the candidate's label and profile)")  # fmt: skip
+    compare.add_argument("candidate", help="run id, unique prefix or 'latest'")
+    compare.add_argument("--db", default=default_db, help=db_help)
+    compare.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="default text"
+    )
+    add_judge_options(compare)
+    compare.set_defaults(func=_compare)
 
     profiles_commands = _group(
         commands, "profiles", "check load profiles", "Load profiles in config/."

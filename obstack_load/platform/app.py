@@ -93,6 +93,22 @@ class TestStall:
         await self.app(scope, receive, send)
 
 
+class TestSlowPath:
+    """Testing only (``--test-slow-path PATH --test-slow-ms MS``): every request to exactly
+    PATH waits MS milliseconds before it is handled, a known regression on one
+    endpoint, so that ``obstack-load compare`` can be shown to flag exactly that endpoint."""
+
+    def __init__(self, app: ASGIApp, path: str, seconds: float) -> None:
+        self.app = app
+        self.path = path
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
+
+
 class CountRequests:
     """Counts every HTTP request by handler and status. Plain ASGI, because Starlette's
     BaseHTTPMiddleware costs a task per request on a path that must stay fast."""
@@ -187,5 +203,9 @@ def build_app(settings: PlatformSettings) -> Starlette:
             TestStall,
             after_requests=settings.test_stall_after_requests,
             seconds=settings.test_stall_seconds,
+        )
+    if settings.test_slow_path and settings.test_slow_ms:
+        app.add_middleware(
+            TestSlowPath, path=settings.test_slow_path, seconds=settings.test_slow_ms / 1000
         )
     return app

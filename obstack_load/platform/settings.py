@@ -86,3 +86,12 @@ class PlatformSettings:
         "testing only: close every live-tail socket after it has sent N messages",
         "N",
     )
+    test_slow_path: str = setting(
+        "",
+        "test-slow-path",
+        "testing only: requests to exactly PATH wait --test-slow-ms first",
+        "PATH",
+    )
+    test_slow_ms: float = setting(
+        0.0, "test-slow-ms", "testing only: the added latency of --test-slow-path", "MS"
+    )

@@ -1,0 +1,274 @@
+"""``obstack-load compare BASE CANDIDATE``: per endpoint, is the candidate better, the same or
+worse than the baseline, with the effect size and its confidence interval. See
+docs/regressions.md for the method, its parameters and its measured error rates."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from obstack_load.analysis import series
+from obstack_load.analysis.judge import (
+    BETTER,
+    SAME,
+    UNKNOWN,
+    WORSE,
+    ErrorShift,
+    JudgeSettings,
+    Shift,
+    combined,
+    judge_errors,
+    judge_shift,
+)
+from obstack_load.errors import ObstackLoadError
+from obstack_load.results.queries import RunNotFound
+from obstack_load.results.store import Store
+
+EXIT_SAME = 0
+EXIT_WORSE = 1  # some endpoint (or all requests together) got worse
+
+
+@dataclass(frozen=True)
+class EndpointComparison:
+    method: str
+    name: str
+    verdict: str
+    latency: Shift
+    errors: ErrorShift
+    requests: tuple[int, int]  # baseline, candidate
+
+    def as_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "name": self.name,
+            "verdict": self.verdict,
+            "requests": list(self.requests),
+            "latency": self.latency.as_dict(),
+            "errors": self.errors.as_dict(),
+        }
+
+
+@dataclass
+class Comparison:
+    baseline: dict
+    candidate: dict
+    metric: str
+    settings: JudgeSettings
+    endpoints: list[EndpointComparison] = field(default_factory=list)
+    total: EndpointComparison | None = None
+    only_in_baseline: list[str] = field(default_factory=list)
+    only_in_candidate: list[str] = field(default_factory=list)
+
+    @property
+    def worse(self) -> list[EndpointComparison]:
+        judged = [*self.endpoints, *([self.total] if self.total else [])]
+        return [e for e in judged if e.verdict == WORSE]
+
+    @property
+    def verdict(self) -> str:
+        if self.worse:
+            return WORSE
+        verdicts = [e.verdict for e in self.endpoints]
+        return combined(*verdicts) if verdicts else UNKNOWN
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_WORSE if self.worse else EXIT_SAME
+
+    def as_dict(self) -> dict:
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "metric": self.metric,
+            "settings": self.settings.__dict__,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "total": self.total.as_dict() if self.total else None,
+            "endpoints": [e.as_dict() for e in self.endpoints],
+            "only_in_baseline": self.only_in_baseline,
+            "only_in_candidate": self.only_in_candidate,
+        }
+
+
+def run_header(store: Store, run_id: str) -> dict:
+    rows = store.fetch(
+        "SELECT run_id, label, profile, started_at, ended_at, status, exit_code, git_revision "
+        "FROM runs WHERE run_id = ?",
+        (run_id,),
+    )
+    if not rows:
+        raise RunNotFound(f"no run {run_id!r}")
+    return rows[0]
+
+
+def auto_baseline(store: Store, candidate_id: str) -> str:
+    """The last passing run (finished, exit code 0) with the candidate's label and profile,
+    started before it."""
+    run = run_header(store, candidate_id)
+    rows = store.fetch(
+        "SELECT run_id FROM runs WHERE status = 'finished' AND exit_code = 0 AND started_at < ? "
+        "AND COALESCE(label, '') = ? AND COALESCE(profile, '') = ? "
+        "ORDER BY started_at DESC LIMIT 1",
+        (run["started_at"], run["label"] or "", run["profile"] or ""),
+    )
+    if not rows:
+        raise ObstackLoadError(
+            f"--baseline auto: no passing run before {candidate_id[:12]} with label "
+            f"{run['label'] or '(none)'!r} and profile {run['profile'] or '(none)'!r}"
+        )
+    return rows[0]["run_id"]
+
+
+def _endpoint(
+    key: tuple[str, str],
+    base: series.Intervals,
+    cand: series.Intervals,
+    metric: str,
+    settings: JudgeSettings,
+) -> EndpointComparison:
+    latency = judge_shift(base.values(metric), cand.values(metric), settings)
+    errors = judge_errors((base.failed, base.requests), (cand.failed, cand.requests), settings)
+    # Too few intervals to judge the latency: no verdict, unless failures alone say worse.
+    verdict = (
+        combined(latency.verdict, errors.verdict)
+        if latency.verdict != UNKNOWN or errors.verdict == WORSE
+        else UNKNOWN
+    )
+    return EndpointComparison(
+        key[0],
+        key[1],
+        verdict,
+        latency,
+        errors,
+        (base.requests, cand.requests),
+    )
+
+
+def compare_runs(
+    store: Store,
+    baseline_id: str,
+    candidate_id: str,
+    metric: str = "mean",
+    settings: JudgeSettings = JudgeSettings(),  # noqa: B008  (frozen)
+    warmup_s: float = 0.0,
+) -> Comparison:
+    base = series.intervals(store, baseline_id, warmup_s)
+    cand = series.intervals(store, candidate_id, warmup_s)
+    comparison = Comparison(
+        run_header(store, baseline_id), run_header(store, candidate_id), metric, settings
+    )
+    for key in sorted(set(base) & set(cand) - {series.TOTAL}, key=lambda k: (k[1], k[0])):
+        comparison.endpoints.append(_endpoint(key, base[key], cand[key], metric, settings))
+    if series.TOTAL in base and series.TOTAL in cand:
+        comparison.total = _endpoint(
+            series.TOTAL, base[series.TOTAL], cand[series.TOTAL], metric, settings
+        )
+    comparison.only_in_baseline = [f"{m} {n}" for m, n in sorted(set(base) - set(cand))]
+    comparison.only_in_candidate = [f"{m} {n}" for m, n in sorted(set(cand) - set(base))]
+    return comparison
+
+
+# ---- formats --------------------------------------------------------------------------------
+
+MARK = {WORSE: "worse", BETTER: "better", SAME: "same", UNKNOWN: "too few data"}
+EMOJI = {WORSE: "🔴 worse", BETTER: "🟢 better", SAME: "⚪ same", UNKNOWN: "❔ too few data"}
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}%"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _interval(shift: Shift) -> str:
+    if shift.low is None:
+        return "-"
+    return f"[{_percent(shift.low)}, {_percent(shift.high)}]"
+
+
+def _errors(errors: ErrorShift) -> str:
+    if errors.baseline_ratio is None:
+        return "-"
+    return f"{errors.baseline_ratio * 100:.2f}% -> {errors.candidate_ratio * 100:.2f}%"
+
+
+def _rows(comparison: Comparison) -> list[EndpointComparison]:
+    return [*comparison.endpoints, *([comparison.total] if comparison.total else [])]
+
+
+def _headline(comparison: Comparison) -> str:
+    s = comparison.settings
+    worse = comparison.worse
+    verdict = (
+        f"WORSE: {len(worse)} endpoint(s) slower or failing more"
+        if worse
+        else "no endpoint got worse"
+    )
+    return (
+        f"{verdict} (metric: per-interval {comparison.metric} latency; "
+        f"{s.confidence * 100:g}% confidence, tolerance +-{s.tolerance * 100:g}%)"
+    )
+
+
+def _run_line(run: dict) -> str:
+    return (
+        f"{run['run_id'][:12]} ({run['label'] or '-'} / {run['profile'] or '-'}, "
+        f"{run['status']}, git {(run['git_revision'] or '-')[:10]})"
+    )
+
+
+def format_text(comparison: Comparison) -> str:
+    lines = [
+        f"baseline  {_run_line(comparison.baseline)}",
+        f"candidate {_run_line(comparison.candidate)}",
+        _headline(comparison),
+        f"  {'verdict':<13} {'method':<7} {'name':<44} {'base ms':>8} {'cand ms':>8} "
+        f"{'change':>8} {'98% interval':>20}  errors",
+    ]
+    for e in _rows(comparison):
+        lines.append(
+            f"  {MARK[e.verdict]:<13} {e.method:<7} {e.name[:44]:<44} {_ms(e.latency.baseline):>8} "
+            f"{_ms(e.latency.candidate):>8} {_percent(e.latency.effect):>8} "
+            f"{_interval(e.latency):>20}  {_errors(e.errors)}"
+        )
+    for label, names in (
+        ("only in the baseline", comparison.only_in_baseline),
+        ("only in the candidate", comparison.only_in_candidate),
+    ):
+        if names:
+            lines.append(f"  {label}: {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def format_markdown(comparison: Comparison) -> str:
+    """A PR comment: the verdict first, then a table, worst first."""
+    rank = {WORSE: 0, BETTER: 1, UNKNOWN: 2, SAME: 3}
+    rows = sorted(_rows(comparison), key=lambda e: rank[e.verdict])
+    lines = [
+        f"### Load test: {'🔴' if comparison.worse else '🟢'} {_headline(comparison)}",
+        "",
+        f"Baseline `{_run_line(comparison.baseline)}`, candidate "
+        f"`{_run_line(comparison.candidate)}`.",
+        "",
+        "| verdict | endpoint | baseline ms | candidate ms | change | 98% interval | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for e in rows:
+        endpoint = f"`{e.method} {e.name}`".replace("` ", "`") if e.method else f"**{e.name}**"
+        lines.append(
+            f"| {EMOJI[e.verdict]} | {endpoint} | {_ms(e.latency.baseline)} | "
+            f"{_ms(e.latency.candidate)} | {_percent(e.latency.effect)} | "
+            f"{_interval(e.latency)} | {_errors(e.errors)} |"
+        )
+    lines += ["", "<sub>obstack-load compare: Mann-Whitney interval on per-interval latencies, "
+              "IQR outliers removed (docs/regressions.md)</sub>"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def format_json(comparison: Comparison) -> str:
+    return json.dumps(comparison.as_dict(), indent=2, default=str)
+
+
+FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
