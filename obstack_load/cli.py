@@ -190,20 +190,80 @@ def _judge_settings(args: argparse.Namespace):
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from obstack_load.analysis.compare import FORMATS, auto_baseline, compare_runs
+    from obstack_load.analysis.compare import FORMATS, compare_runs
     from obstack_load.results.queries import resolve_run
 
     store = _reading(args)
     candidate = resolve_run(store, args.candidate)
-    if args.baseline == "auto":
-        baseline = auto_baseline(store, candidate)
-    else:
-        baseline = resolve_run(store, args.baseline)
+    baseline = _baseline_for(store, candidate, args.baseline)
     comparison = compare_runs(
         store, baseline, candidate, args.metric, _judge_settings(args), args.warmup
     )
     print(FORMATS[args.format](comparison))
     return comparison.exit_code
+
+
+def _baseline_for(store, candidate: str, ref: str) -> str:
+    from obstack_load.analysis.compare import auto_baseline
+    from obstack_load.results.queries import resolve_run
+
+    return auto_baseline(store, candidate) if ref == "auto" else resolve_run(store, ref)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from obstack_load.analysis import report
+    from obstack_load.analysis.compare import compare_runs
+    from obstack_load.results.queries import resolve_run
+
+    store = _reading(args)
+    run_id = resolve_run(store, args.run)
+    comparison = None
+    if args.baseline:
+        baseline = _baseline_for(store, run_id, args.baseline)
+        comparison = compare_runs(
+            store, baseline, run_id, args.metric, _judge_settings(args), args.warmup
+        )
+    data = report.build(store, run_id, comparison, args.target_rps)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    out = Path(args.out or f"results/report-{run_id[:12]}.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.render_html(store, data), encoding="utf-8")
+    verdict = (
+        f"; against {comparison.baseline['run_id'][:12]}: {comparison.verdict}"
+        if comparison
+        else ""
+    )
+    print(f"{out}: run {run_id[:12]}, {data['totals']['requests']} requests{verdict}")
+    return 0
+
+
+def _since(text: str | None) -> float | None:
+    import time
+
+    from obstack_load.config import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return time.time() - parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError("--since", "", str(exc)) from None
+
+
+def _trends(args: argparse.Namespace) -> int:
+    from obstack_load.analysis import trends
+    from obstack_load.analysis.changepoints import ChangePointSettings
+    from obstack_load.analysis.series import HistoryFilter
+
+    where = HistoryFilter(args.label, args.profile, _since(args.since), args.limit)
+    settings = ChangePointSettings(max_pvalue=args.max_pvalue, min_magnitude=args.min_change / 100)
+    result = trends.trends(_reading(args), where, settings)
+    print(trends.format_json(result) if args.json else trends.format_text(result))
+    return 0
 
 
 def add_judge_options(parser: argparse.ArgumentParser) -> None:
@@ -354,6 +414,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_judge_options(compare)
     compare.set_defaults(func=_compare)
+
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML report of a run, optionally against a baseline",
+        description="Write one self-contained HTML file (works offline): summary, SCALE-001 "
+        "ratings, thresholds, endpoints, charts over time, resources and, with --baseline, the "
+        "comparison.",
+    )
+    report.add_argument("run", help="run id, unique prefix or 'latest'")
+    report.add_argument("--baseline", metavar="RUN|auto", help="compare against this run "
+                        "('auto': the last passing run with the same label and profile)")  # fmt: skip
+    report.add_argument("--out", help="the HTML file (default results/report-RUN.html)")
+    report.add_argument("--target-rps", type=positive(float), help="throughput target for the "
+                        "rating (default: the run's target_rps=N tag)")  # fmt: skip
+    report.add_argument("--json", action="store_true", help="print the report's data as JSON")
+    report.add_argument("--db", default=default_db, help=db_help)
+    add_judge_options(report)
+    report.set_defaults(func=_report)
+
+    from obstack_load.analysis.changepoints import ChangePointSettings
+
+    cp_defaults = ChangePointSettings()
+    trends = commands.add_parser(
+        "trends",
+        help="run-over-run history per label or profile, with change points",
+        description="History of finished runs: p95 per endpoint per run, the pass rate, the "
+        "durations, and change points (docs/regressions.md).",
+    )
+    trends.add_argument("--label", help="only runs with this --run-label")
+    trends.add_argument("--profile", help="only runs of this profile (the --config file's name)")
+    trends.add_argument("--since", metavar="AGE", help="only runs started within AGE, e.g. 30d")
+    trends.add_argument(
+        "--limit", type=positive(int), default=1000, help="newest N runs (default 1000)"
+    )
+    trends.add_argument(
+        "--max-pvalue",
+        type=float,
+        default=cp_defaults.max_pvalue,
+        help=f"a change point's t-test p-value must be below this (default {cp_defaults.max_pvalue:g})",
+    )
+    trends.add_argument(
+        "--min-change",
+        type=positive(float),
+        default=cp_defaults.min_magnitude * 100,
+        metavar="PERCENT",
+        help=f"smaller shifts are not reported (default {cp_defaults.min_magnitude * 100:g})",
+    )
+    trends.add_argument("--db", default=default_db, help=db_help)
+    trends.add_argument("--json", action="store_true", help="print JSON")
+    trends.set_defaults(func=_trends)
 
     profiles_commands = _group(
         commands, "profiles", "check load profiles", "Load profiles in config/."

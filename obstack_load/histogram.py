@@ -34,6 +34,12 @@ def bucket_response_time(response_time: float) -> int:
     return int(round(response_time, -3))
 
 
+def bucket_width(response_time: float) -> float:
+    """The step between neighbouring buckets at ``response_time``: 1 ms below 100 ms, 10 ms
+    below 1 s, 100 ms below 10 s, then 1 s."""
+    return next(scale for limit, scale in _SCALES if response_time < limit)
+
+
 def bucket_keys(times: np.ndarray, bucketing: Callable[[float], int] | None = None) -> np.ndarray:
     """``bucket_response_time`` for many response times at once, key for key.
 

@@ -4,13 +4,17 @@ The test suite runs under gevent's monkey patch (tests/__init__.py), which Playw
 loop must not share, so tests call this script as a program:
 
     python tests/browser.py URL FIELD VALUE SCREENSHOT
+    python tests/browser.py --offline FILE SCREENSHOT
 
-It opens the start form, types VALUE into the suite's FIELD (a custom parameter), presses Start,
-and prints the message the page then shows (the refusal), after saving a screenshot.
+The first opens the start form, types VALUE into the suite's FIELD (a custom parameter), presses
+Start, and prints the message the page then shows (the refusal), after saving a screenshot.
+The second opens a file with the network cut off and prints, as JSON, what rendered: the title,
+the charts (inline SVG) with a drawn size, and every request that tried to leave the file.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 from playwright.sync_api import sync_playwright
@@ -46,5 +50,41 @@ def refusal(url: str, field: str, value: str, screenshot: str) -> str:
             browser.close()
 
 
+def offline(path: str, screenshot: str) -> dict:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+            attempted: list[str] = []
+
+            def refuse(route) -> None:
+                if not route.request.url.startswith("file:"):
+                    attempted.append(route.request.url)
+                    route.abort()
+                    return
+                route.continue_()
+
+            context.route("**/*", refuse)
+            page = context.new_page()
+            page.goto(f"file://{path}", wait_until="load", timeout=120_000)
+            drawn = page.evaluate(
+                """() => [...document.querySelectorAll('.chart svg')].map(svg => {
+                    const box = svg.getBoundingClientRect();
+                    return {width: box.width, height: box.height,
+                            paths: svg.querySelectorAll('path').length,
+                            label: svg.parentElement.getAttribute('aria-label')};
+                })"""
+            )
+            page.screenshot(path=screenshot, full_page=True)
+            return {"title": page.title(), "charts": drawn, "attempted": attempted}
+        finally:
+            browser.close()
+
+
 if __name__ == "__main__":
-    print(refusal(*sys.argv[1:5]))
+    if sys.argv[1] == "--offline":
+        print(json.dumps(offline(*sys.argv[2:4])))
+    else:
+        print(refusal(*sys.argv[1:5]))

@@ -98,10 +98,13 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
         "SELECT method, name, error, occurrences, first_seen, last_seen FROM errors WHERE run_id = ? ORDER BY occurrences DESC",
         (run_id,),
     )
+    # SELECT *: a database not yet migrated to version 3 has no level; a reader never migrates.
     thresholds = store.fetch(
-        "SELECT expression, scope, observed, passed, detail FROM threshold_results WHERE run_id = ? ORDER BY expression, scope",
-        (run_id,),
+        "SELECT * FROM threshold_results WHERE run_id = ? ORDER BY expression, scope", (run_id,)
     )
+    for row in thresholds:
+        row["passed"] = bool(row["passed"])
+        row["level"] = row.get("level") or ("pass" if row["passed"] else "fail")
     raw = store.fetch("SELECT COUNT(*) AS n FROM requests WHERE run_id = ?", (run_id,))[0]["n"]
     return {
         "run": run,

@@ -6,6 +6,7 @@ pandas reads them directly. Documented in docs/results-schema.md.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 
 from obstack_load.ledger import IngestCounts
@@ -106,10 +107,14 @@ THRESHOLD_RESULTS = Table(
     "threshold_results",
     (
         ("run_id", "text"), ("expression", "text"), ("scope", "text"), ("observed", "real"),
-        ("passed", "bool"), ("evaluated_at", "real"), ("detail", "text"),
+        ("passed", "bool"), ("evaluated_at", "real"), ("detail", "text"), ("level", "text"),
     ),
     primary_key=("run_id", "expression", "scope"),
 )  # fmt: skip
+# Version 1's shape: the level (pass, warn, fail) came with version 3.
+THRESHOLD_RESULTS_V1 = dataclasses.replace(
+    THRESHOLD_RESULTS, columns=THRESHOLD_RESULTS.columns[:-1]
+)
 WRITTEN_BATCHES = Table(
     "written_batches",
     (("batch_id", "text"), ("run_id", "text"), ("written_at", "real"), ("rows", "int")),
@@ -129,14 +134,14 @@ SCHEMA_MIGRATIONS = Table(
     primary_key=("version",),
 )
 
-TABLES = (
+TABLES_V1 = (
     RUNS,
     REQUESTS,
     REQUEST_INTERVALS,
     USER_COUNTS,
     ERRORS,
     SYSTEM_METRICS,
-    THRESHOLD_RESULTS,
+    THRESHOLD_RESULTS_V1,
     WRITTEN_BATCHES,
 )
 
@@ -154,7 +159,12 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "initial schema", TABLES),
+    Migration(1, "initial schema", TABLES_V1),
     Migration(2, "ingestion counts per run, signal and tenant", (INGEST_COUNTS,)),
+    Migration(
+        3,
+        "threshold levels: pass, warn or fail",
+        statements=("ALTER TABLE threshold_results ADD COLUMN level TEXT",),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

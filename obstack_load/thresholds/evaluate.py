@@ -12,19 +12,30 @@ from dataclasses import dataclass
 from locust.stats import RequestStats, StatsEntry, StatsError
 
 from obstack_load.ledger import IngestLedger
-from obstack_load.thresholds.expressions import Threshold
+from obstack_load.thresholds.expressions import FAIL, WARN, Threshold
 
 
 @dataclass(frozen=True)
 class Verdict:
     threshold: Threshold
     observed: float | None
-    passed: bool
+    level: str  # pass, warn or fail
     detail: str
+
+    @property
+    def passed(self) -> bool:
+        """Not failed: a warning passes (unless --threshold-fail-on-warning says otherwise)."""
+        return self.level != FAIL
+
+    @property
+    def warned(self) -> bool:
+        return self.level == WARN
 
     def row(self, evaluated_at: float) -> tuple:
         t = self.threshold
-        return (t.expression, t.scope, self.observed, self.passed, evaluated_at, self.detail)
+        return (
+            t.expression, t.scope, self.observed, self.passed, evaluated_at, self.detail, self.level,
+        )  # fmt: skip
 
     def as_dict(self) -> dict:
         t = self.threshold
@@ -33,6 +44,7 @@ class Verdict:
             "scope": t.scope,
             "observed": self.observed,
             "passed": self.passed,
+            "level": self.level,
             "detail": self.detail,
         }
 
@@ -114,7 +126,7 @@ def evaluate(
     verdicts = []
     for threshold in thresholds:
         observed, detail = observe(threshold, stats, ledger, duration)
-        verdicts.append(Verdict(threshold, observed, threshold.passes(observed), detail))
+        verdicts.append(Verdict(threshold, observed, threshold.level(observed), detail))
     return verdicts
 
 
@@ -123,8 +135,11 @@ def format_table(verdicts: list[Verdict]) -> str:
     for v in verdicts:
         observed = "-" if v.observed is None else f"{v.observed:.4g}"
         lines.append(
-            f"  {'PASS' if v.passed else 'FAIL':<6} {v.threshold.expression:<48} {observed:>12}  {v.detail}"
+            f"  {v.level.upper():<6} {v.threshold.expression:<48} {observed:>12}  {v.detail}"
         )
     passed = sum(v.passed for v in verdicts)
-    lines.append(f"  {passed}/{len(verdicts)} passed")
+    warned = sum(v.warned for v in verdicts)
+    lines.append(
+        f"  {passed}/{len(verdicts)} passed" + (f", {warned} with a warning" if warned else "")
+    )
     return "\n".join(lines)

@@ -7,6 +7,10 @@
     rps>1000   count>10   failures==0
     count{error=CrossTenantLeak}==0 occurrences of errors whose text contains the value
     items_per_s{signal=logs}>100000 accepted OTLP items per second (items, rejected, throttled too)
+    p(95)<1000 warn<500             fails over 1,000 ms, warns over 500 ms (SCALE-001's levels)
+
+A warning bound is stricter than the failing one, in the same direction. A warning is reported
+everywhere a failure is, and fails the build only with ``--threshold-fail-on-warning``.
 
 The grammar is one line, so a regular expression and a table of metrics serve better than a
 parser library; every mistake names the expression and what is wrong with it.
@@ -52,9 +56,13 @@ PATTERN = re.compile(
     \s*(?:\{\s*(?P<scope>[a-z]+)\s*=\s*(?P<value>[^}]*?)\s*\})?
     \s*(?P<op><=|>=|==|!=|<|>)
     \s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+    (?:\s+warn\s*(?P<warn_op><=|>=|<|>)\s*(?P<warn>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))?
     \s*$""",
     re.VERBOSE,
 )
+
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
 
 
 class ThresholdError(ValueError):
@@ -75,6 +83,8 @@ class Threshold:
     scope_value: str
     op: str
     limit: float
+    warn_op: str = ""
+    warn_limit: float | None = None
 
     @property
     def scope(self) -> str:
@@ -84,10 +94,19 @@ class Threshold:
         """A metric with no data (no requests at all) fails, so a broken run never passes."""
         return observed is not None and OPERATORS[self.op](observed, self.limit)
 
+    def level(self, observed: float | None) -> str:
+        """``pass``, ``warn`` (past the warning bound only) or ``fail``."""
+        if not self.passes(observed):
+            return FAIL
+        if self.warn_limit is not None and not OPERATORS[self.warn_op](observed, self.warn_limit):
+            return WARN
+        return PASS
+
     def canonical(self) -> str:
         metric = f"p({_number(self.percentile * 100)})" if self.metric == "p" else self.metric  # type: ignore[operator]
         scope = f"{{{self.scope_kind}={self.scope_value}}}" if self.scope_kind else ""
-        return f"{metric}{scope}{self.op}{_number(self.limit)}"
+        warn = f" warn{self.warn_op}{_number(self.warn_limit)}" if self.warn_op else ""
+        return f"{metric}{scope}{self.op}{_number(self.limit)}{warn}"
 
 
 def _number(value: float) -> str:
@@ -101,7 +120,7 @@ def parse(expression: str) -> Threshold:
     if not match:
         raise ThresholdError(
             expression,
-            "expected METRIC[{scope=value}] OP NUMBER, e.g. p(95)<500, rate<0.01, p(99){name=/api/x}<800",
+            "expected METRIC[{scope=value}] OP NUMBER [warn OP NUMBER], e.g. p(95)<500, rate<0.01, p(99){name=/api/x}<800, p(95)<1000 warn<500",
         )
     metric, arg = match["metric"], match["arg"]
     if metric not in METRICS:
@@ -136,6 +155,11 @@ def parse(expression: str) -> Threshold:
         raise ThresholdError(
             expression, f"signal must be logs, metrics or traces, got {scope_value!r}"
         )
+    limit = float(match["number"])
+    warn_op, warn_limit = match["warn_op"] or "", None
+    if warn_op:
+        warn_limit = float(match["warn"])
+        _check_warning(expression, match["op"], limit, warn_op, warn_limit)
     return Threshold(
         expression=expression.strip(),
         metric=metric,
@@ -143,8 +167,26 @@ def parse(expression: str) -> Threshold:
         scope_kind=scope_kind,
         scope_value=scope_value,
         op=match["op"],
-        limit=float(match["number"]),
+        limit=limit,
+        warn_op=warn_op,
+        warn_limit=warn_limit,
     )
+
+
+def _check_warning(expression: str, op: str, limit: float, warn_op: str, warn: float) -> None:
+    """A warning comes before the failure: the same direction, a stricter bound."""
+    if op in ("==", "!="):
+        raise ThresholdError(expression, f"a {op} threshold cannot carry a warning bound")
+    if op[0] != warn_op[0]:
+        raise ThresholdError(
+            expression, f"the warning bound must point the same way as {op}, got warn{warn_op}"
+        )
+    stricter = warn <= limit if op[0] == "<" else warn >= limit
+    if not stricter:
+        raise ThresholdError(
+            expression,
+            f"the warning bound {_number(warn)} must come before the failing bound {_number(limit)}",
+        )
 
 
 def parse_all(expressions: list[str]) -> list[Threshold]:

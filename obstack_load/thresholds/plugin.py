@@ -5,8 +5,9 @@ by the profile), ``--threshold-abort-on-fail`` with ``--threshold-abort-delay`` 
 ``--threshold-check-interval``. Thresholds are checked before any load (a bad one is a one-line
 error, exit 2), optionally during the run, and at the end, on the master or standalone process.
 
-Exit codes when thresholds are given: 0 all passed, 3 a threshold failed, 4 the run was aborted
-by a failing threshold. Without thresholds Locust's own rule applies (1 when any request failed).
+Exit codes when thresholds are given: 0 all passed (warnings included), 3 a threshold failed (or
+warned, with ``--threshold-fail-on-warning``), 4 the run was aborted by a failing threshold.
+Without thresholds Locust's own rule applies (1 when any request failed).
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def _add_options(parser) -> None:
         action="store_true",
         default=False,
         help="check thresholds during the run and stop it at the first failure (exit code 4)",
+    )
+    parser.add_argument(
+        "--threshold-fail-on-warning",
+        action="store_true",
+        default=False,
+        help="a threshold past its warning bound ('p(95)<1000 warn<500') fails the build too",
     )
     parser.add_argument(
         "--threshold-abort-delay",
@@ -136,8 +143,17 @@ class Gate:
                 "  run ABORTED by: " + ", ".join(v.threshold.expression for v in self.aborted_by),
                 flush=True,
             )
+        warned = any(v.warned for v in self.final)
         passed = all(v.passed for v in self.final) and not self.aborted_by
-        self.verdict = "passed" if passed else ("aborted" if self.aborted_by else "failed")
+        if passed and warned and self.environment.parsed_options.threshold_fail_on_warning:
+            passed = False
+            print("  a warning fails the build (--threshold-fail-on-warning)", flush=True)
+        if self.aborted_by:
+            self.verdict = "aborted"
+        elif not all(v.passed for v in self.final):
+            self.verdict = "failed"
+        else:
+            self.verdict = "warning" if warned else "passed"
         exit_code = 0 if passed else EXIT_ABORTED if self.aborted_by else EXIT_BREACH
         suite.thresholds_evaluated.fire(
             environment=self.environment,
@@ -157,7 +173,12 @@ class Gate:
 
 def summary_lines(section: dict[str, Any]) -> list[str]:
     passed = sum(r["passed"] for r in section["results"])
-    return [f"  thresholds {section['verdict'].upper()}: {passed}/{len(section['results'])} passed"]
+    warned = [r["expression"] for r in section["results"] if r["level"] == "warn"]
+    warnings = f"; warning: {', '.join(warned)}" if warned else ""
+    return [
+        f"  thresholds {section['verdict'].upper()}: {passed}/{len(section['results'])} passed"
+        + warnings
+    ]
 
 
 _gates: list[Gate] = []

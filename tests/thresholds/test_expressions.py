@@ -101,3 +101,29 @@ def test_passes_and_no_data_fails():
     assert (
         parse("p(99.9){name=/api/v1/dashboards/[id]}<800").scope == "name=/api/v1/dashboards/[id]"
     )
+
+
+def test_a_warning_bound_gives_three_levels():
+    threshold = parse("p(95)<1000 warn<500")
+    assert (threshold.limit, threshold.warn_op, threshold.warn_limit) == (1000, "<", 500)
+    assert [threshold.level(v) for v in (200, 499, 500, 999, 1000, None)] == [
+        "pass", "pass", "warn", "warn", "fail", "fail",
+    ]  # fmt: skip
+    assert parse("rps>100 warn>=200").level(150) == "warn"
+    assert threshold.canonical() == "p(95)<1000 warn<500"
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("p(95)<500 warn>200", "must point the same way as <"),
+        ("p(95)<500 warn<800", "must come before the failing bound 500"),
+        ("rps>100 warn>50", "must come before the failing bound 100"),
+        ("failures==0 warn<1", "cannot carry a warning bound"),
+        ("p(95)<500 warn", "expected METRIC"),
+    ],
+)
+def test_bad_warning_bounds_are_named(expression, problem):
+    with pytest.raises(ThresholdError) as caught:
+        parse(expression)
+    assert problem in str(caught.value)

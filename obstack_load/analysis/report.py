@@ -1,0 +1,141 @@
+"""``obstack-load report RUN``: one self-contained HTML file (inline SVG charts, inline CSS, no
+script, nothing fetched) with the run's summary, ratings, thresholds, endpoints, charts over
+time, resources and, with a baseline, the comparison.
+
+Built from ``runs``, ``request_intervals``, ``user_counts``, ``system_metrics``, ``errors`` and
+``threshold_results``; raw request rows are never read.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import defaultdict
+
+import jinja2
+
+from obstack_load import __version__
+from obstack_load import histogram as histograms
+from obstack_load.analysis import bands, series
+from obstack_load.analysis.charts import Chart, Line, svg
+from obstack_load.analysis.compare import Comparison
+from obstack_load.results.queries import run_report
+from obstack_load.results.store import Store
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("obstack_load.analysis", "templates"),
+    autoescape=jinja2.select_autoescape(default=True),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _rate(values: list[int], seconds: list[float]) -> list[float]:
+    return [v / s if s else 0.0 for v, s in zip(values, seconds, strict=True)]
+
+
+def timeline_charts(store: Store, run_id: str) -> list[Chart]:
+    by_key = series.intervals(store, run_id)
+    charts: list[Chart] = []
+    total = by_key.get(series.TOTAL)
+    if total:
+        percentiles = {
+            p: [histograms.percentile(h, c, p / 100) for h, c in zip(total.histograms, total.counts, strict=True)]
+            for p in (50, 95, 99)
+        }  # fmt: skip
+        charts.append(Chart("Response time, all requests", "ms", [
+            Line(f"p{p}", total.ts, values) for p, values in percentiles.items()
+        ]))  # fmt: skip
+        users = series.user_counts(store, run_id)
+        charts.append(Chart("Requests/s and users", "requests/s", [
+            Line("requests/s", total.ts, _rate(total.counts, total.seconds)),
+            Line("users", [u["ts"] for u in users], [u["user_count"] for u in users],
+                 right_axis=True, style="--"),
+        ], right_label="users"))  # fmt: skip
+        charts.append(Chart("Failures/s", "failures/s", [
+            Line("failures/s", total.ts, _rate(total.failures, total.seconds)),
+        ]))  # fmt: skip
+    signals = defaultdict(lambda: defaultdict(float))  # signal -> ts -> items/s
+    for (_method, name), found in by_key.items():
+        signal = series.signal_of(name)
+        if signal:
+            for ts, items, seconds in zip(found.ts, found.items, found.seconds, strict=True):
+                signals[signal][ts] += items / seconds if seconds else 0.0
+    if signals:
+        charts.append(Chart("OTLP items accepted/s", "items/s", [
+            Line(signal, sorted(points), [points[t] for t in sorted(points)])
+            for signal, points in sorted(signals.items())
+        ]))  # fmt: skip
+    nodes = defaultdict(list)
+    for sample in series.system_metrics(store, run_id):
+        nodes[(sample["role"], sample["node"])].append(sample)
+    if nodes:
+        charts.append(Chart("CPU, per process (100 = one core)", "% CPU", [
+            Line(f"{role} {node}"[:40], [s["ts"] for s in samples], [s["cpu_percent"] for s in samples])
+            for (role, node), samples in sorted(nodes.items())
+        ]))  # fmt: skip
+        charts.append(Chart("Memory (RSS), per process", "MiB", [
+            Line(f"{role} {node}"[:40], [s["ts"] for s in samples],
+                 [(s["memory_rss_bytes"] or 0) / 2**20 for s in samples])
+            for (role, node), samples in sorted(nodes.items())
+        ]))  # fmt: skip
+    return [c for c in charts if not c.empty]
+
+
+def target_rps_of(run: dict, given: float | None) -> float | None:
+    """``--target-rps``, else the run's ``target_rps=N`` tag."""
+    if given:
+        return given
+    for tag in run.get("tags") or []:
+        key, _, value = str(tag).partition("=")
+        if key == "target_rps":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def build(
+    store: Store,
+    run_id: str,
+    comparison: Comparison | None = None,
+    target_rps: float | None = None,
+) -> dict:
+    """Everything the report shows, as plain data (``--json`` prints it)."""
+    found = run_report(store, run_id)
+    run, totals = found["run"], found["totals"]
+    if run["started_at"] and (run["ended_at"] or 0) > run["started_at"]:
+        run["duration_s"] = run["ended_at"] - run["started_at"]
+    else:
+        run["duration_s"] = None
+    error_rate = totals["failures"] / totals["requests"] if totals["requests"] else None
+    ratings = bands.rate_run(
+        totals["p95_ms"], error_rate, totals["rps"], target_rps_of(run, target_rps)
+    )
+    for entry in found["requests"]:
+        entry["rating"] = bands.P95_MS.rate(entry["p95_ms"])
+        entry["error_rate"] = entry["failures"] / entry["requests"] if entry["requests"] else None
+    return {
+        **found,
+        "ratings": [r.__dict__ for r in ratings],
+        "comparison": comparison.as_dict() if comparison else None,
+    }
+
+
+def render_html(store: Store, data: dict) -> str:
+    run = data["run"]
+    charts = [(chart.title, svg(chart)) for chart in timeline_charts(store, run["run_id"])]
+    return TEMPLATES.get_template("report.html.j2").render(
+        data=data,
+        run=run,
+        charts=charts,
+        when=_when,
+        version=__version__,
+        generated=_when(time.time()),
+    )
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "-"
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
