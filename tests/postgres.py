@@ -63,6 +63,15 @@ class PostgresServer:
             check=False,
         )
 
+    def database(self, name: str) -> str:
+        """A new, empty database on this server; its DSN."""
+        import psycopg
+
+        admin = self.dsn.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.dsn.rsplit("/", 1)[0] + f"/{name}"
+
     def wait_ready(self, timeout: float = 60) -> None:
         import psycopg
 

@@ -11,6 +11,7 @@ our users should pay for. Documented in docs/regressions.md.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -60,7 +61,10 @@ def t_test(left: np.ndarray, right: np.ndarray, resolution: Resolution | None) -
     """Student's two-sample t-test (scipy's), with the pooled variance no smaller than the
     rounding's own (a uniform error of one step: step**2 / 12)."""
     if resolution is None:
-        return float(stats.ttest_ind(left, right).pvalue)
+        with warnings.catch_warnings():  # identical values: scipy warns, and p is 0 or nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_value = float(stats.ttest_ind(left, right).pvalue)
+        return 0.0 if np.isnan(p_value) else p_value
     n, m = left.size, right.size
     pooled = ((n - 1) * left.var(ddof=1) + (m - 1) * right.var(ddof=1)) / (n + m - 2)
     step = resolution(float(np.concatenate([left, right]).mean()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -90,6 +91,7 @@ def render(chart: Chart, fmt: str = "svg", width: float = 8.0, height: float = 2
 def svg(chart: Chart) -> str:
     """Inline SVG for an HTML page, without the XML prolog."""
     text = render(chart, "svg").decode()
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.DOTALL)  # RDF boilerplate
     return text[text.index("<svg") :]
 
 

@@ -200,12 +200,14 @@ def _rows(comparison: Comparison) -> list[EndpointComparison]:
 
 def _headline(comparison: Comparison) -> str:
     s = comparison.settings
-    worse = comparison.worse
-    verdict = (
-        f"WORSE: {len(worse)} endpoint(s) slower or failing more"
-        if worse
-        else "no endpoint got worse"
-    )
+    endpoints = [e for e in comparison.worse if e is not comparison.total]
+    together = comparison.total is not None and comparison.total.verdict == WORSE
+    verdict = "no endpoint got worse"
+    if endpoints:
+        verdict = f"WORSE: {len(endpoints)} endpoint(s) slower or failing more"
+        verdict += ", and all requests together" if together else ""
+    elif together:
+        verdict = "WORSE: all requests together, though no one endpoint"
     return (
         f"{verdict} (metric: per-interval {comparison.metric} latency; "
         f"{s.confidence * 100:g}% confidence, tolerance +-{s.tolerance * 100:g}%)"

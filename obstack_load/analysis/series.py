@@ -171,7 +171,7 @@ def run_percentiles(
     marks = ", ".join("?" for _ in ids)
     rows = store.fetch(
         f"SELECT i.run_id, i.method, i.name, CAST(h.key AS {cast}) AS bucket, "
-        f"SUM(CAST(h.value AS {cast})) AS n FROM request_intervals i, {each} "
+        f"CAST(SUM(CAST(h.value AS {cast})) AS {cast}) AS n FROM request_intervals i, {each} "
         f"WHERE i.run_id IN ({marks}) GROUP BY i.run_id, i.method, i.name, bucket",
         tuple(ids),
     )

@@ -6,7 +6,7 @@ import json
 
 from obstack_load.results.store import open_store
 from obstack_load.thresholds.plugin import EXIT_ABORTED, EXIT_BREACH
-from tests.support import run_locust
+from tests.support import CORRECTNESS_ONLY, run_locust
 
 FAST = ("--run-time", "6s", "--users", "4", "--spawn-rate", "4", "--html", "", "--csv", "")
 
@@ -76,7 +76,7 @@ def test_bad_threshold_is_one_line_before_load(platform, tmp_path):
     assert summary is None
     lines = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
     assert lines == [
-        "obstack-load: --threshold: threshold 'p(95)<<500': expected METRIC[{scope=value}] OP NUMBER, e.g. p(95)<500, rate<0.01, p(99){name=/api/x}<800"
+        "obstack-load: --threshold: threshold 'p(95)<<500': expected METRIC[{scope=value}] OP NUMBER [warn OP NUMBER], e.g. p(95)<500, rate<0.01, p(99){name=/api/x}<800, p(95)<1000 warn<500"
     ]
     bad_file = tmp_path / "t.yaml"
     bad_file.write_text("thresholds:\n  - rate<0.01\n  - p(95)<fast\n")
@@ -103,3 +103,45 @@ def test_ci_profile_runs_for_real_and_its_exit_code_follows_its_verdicts(platfor
     assert verdict == "passed" or not all(results.values()) or summary["thresholds"]["aborted_by"]
     assert result.returncode == expected, result.stdout[-3000:] + result.stderr[-2000:]
     assert summary["totals"]["failures"] == 0
+
+
+def _latest_run(db: str) -> tuple[dict, dict[str, str]]:
+    store = open_store(db)
+    try:
+        run = store.fetch(
+            "SELECT run_id, thresholds_verdict, exit_code FROM runs ORDER BY started_at DESC LIMIT 1"
+        )[0]
+        rows = store.fetch(
+            "SELECT expression, level FROM threshold_results WHERE run_id = ?", (run["run_id"],)
+        )
+    finally:
+        store.close()
+    return run, {r["expression"]: r["level"] for r in rows}
+
+
+def test_a_warning_is_reported_everywhere_and_fails_the_build_only_when_asked(platform, tmp_path):
+    expression = "p(95)<60000 warn<0.001"  # passes its failing bound, never its warning bound
+    warned, summary, db = smoke(platform, tmp_path, *CORRECTNESS_ONLY, "--threshold", expression)
+    assert warned.returncode == 0, warned.stdout[-2000:] + warned.stderr[-2000:]
+    assert summary["thresholds"]["verdict"] == "warning"
+    levels = {r["expression"]: r["level"] for r in summary["thresholds"]["results"]}
+    assert levels[expression] == "warn" and set(levels.values()) == {"pass", "warn"}
+    assert f"WARN   {expression}" in warned.stdout  # the table
+    assert f"thresholds WARNING: {len(levels)}/{len(levels)} passed; warning: {expression}" in (
+        warned.stdout
+    )  # the summary
+    run, stored = _latest_run(db)
+    assert (run["thresholds_verdict"], run["exit_code"], stored[expression]) == (
+        "warning",
+        0,
+        "warn",
+    )
+
+    strict, summary, db = smoke(
+        platform, tmp_path, *CORRECTNESS_ONLY, "--threshold", expression,
+        "--threshold-fail-on-warning",
+    )  # fmt: skip
+    assert strict.returncode == EXIT_BREACH, strict.stdout[-2000:] + strict.stderr[-2000:]
+    assert "a warning fails the build (--threshold-fail-on-warning)" in strict.stdout
+    run, stored = _latest_run(db)
+    assert (run["exit_code"], stored[expression]) == (EXIT_BREACH, "warn")
