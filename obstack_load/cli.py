@@ -186,6 +186,7 @@ def _judge_settings(args: argparse.Namespace):
         confidence=args.confidence,
         tolerance=args.tolerance / 100,
         min_samples=args.min_intervals,
+        min_shift_ms=args.min_shift,
     )
 
 
@@ -284,6 +285,13 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
         metavar="PERCENT",
         help=f"a shift whose whole interval stays inside +-PERCENT is 'same' "
         f"(default {defaults.tolerance * 100:g})",
+    )
+    parser.add_argument(
+        "--min-shift",
+        type=positive(float),
+        default=defaults.min_shift_ms,
+        metavar="MS",
+        help=f"a shift whose interval stays inside +-MS is 'same' (default {defaults.min_shift_ms:g})",
     )
     parser.add_argument(
         "--confidence",

@@ -5,7 +5,9 @@ docs/regressions.md for the method, its parameters and its measured error rates.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from obstack_load.analysis import series
 from obstack_load.analysis.judge import (
@@ -28,6 +30,9 @@ EXIT_SAME = 0
 EXIT_WORSE = 1  # some endpoint (or all requests together) got worse
 
 
+MIN_CONTROLS = 3  # other judged endpoints needed to tell a shared shift from one endpoint's
+
+
 @dataclass(frozen=True)
 class EndpointComparison:
     method: str
@@ -36,6 +41,9 @@ class EndpointComparison:
     latency: Shift
     errors: ErrorShift
     requests: tuple[int, int]  # baseline, candidate
+    # the latency shift after taking out the shift every other endpoint shows (effect, low, high)
+    relative: tuple[float, float, float] | None = None
+    moved_with_the_rest: bool = False  # past the tolerance, but only as far as the others
 
     def as_dict(self) -> dict:
         return {
@@ -44,6 +52,8 @@ class EndpointComparison:
             "verdict": self.verdict,
             "requests": list(self.requests),
             "latency": self.latency.as_dict(),
+            "relative": list(self.relative) if self.relative else None,
+            "moved_with_the_rest": self.moved_with_the_rest,
             "errors": self.errors.as_dict(),
         }
 
@@ -56,6 +66,7 @@ class Comparison:
     settings: JudgeSettings
     endpoints: list[EndpointComparison] = field(default_factory=list)
     total: EndpointComparison | None = None
+    shared_shift: float | None = None  # the median latency shift over the judged endpoints
     only_in_baseline: list[str] = field(default_factory=list)
     only_in_candidate: list[str] = field(default_factory=list)
 
@@ -83,6 +94,7 @@ class Comparison:
             "settings": self.settings.__dict__,
             "verdict": self.verdict,
             "exit_code": self.exit_code,
+            "shared_shift": self.shared_shift,
             "total": self.total.as_dict() if self.total else None,
             "endpoints": [e.as_dict() for e in self.endpoints],
             "only_in_baseline": self.only_in_baseline,
@@ -163,13 +175,49 @@ def compare_runs(
         comparison.total = _endpoint(
             series.TOTAL, base[series.TOTAL], cand[series.TOTAL], metric, settings
         )
+    _against_the_rest(comparison)
     comparison.only_in_baseline = [f"{m} {n}" for m, n in sorted(set(base) - set(cand))]
     comparison.only_in_candidate = [f"{m} {n}" for m, n in sorted(set(cand) - set(base))]
     return comparison
 
 
+def _against_the_rest(comparison: Comparison) -> None:
+    """Judge each endpoint's latency shift against the shift of all the others too.
+
+    Two runs one after the other also differ in their machine: a busy neighbour slows every
+    endpoint alike, which a within-run interval cannot know. So an endpoint is worse (or
+    better) only if its interval clears the tolerance both as measured and after dividing out
+    the median shift of the other endpoints. A change that slows everything alike still shows,
+    on the all-requests row and in ``shared_shift``; exit code 1 either way.
+    """
+    judged = [e for e in comparison.endpoints if e.latency.effect is not None]
+    if judged:
+        comparison.shared_shift = float(np.median([e.latency.effect for e in judged]))
+    tolerance = comparison.settings.tolerance
+    for index, endpoint in enumerate(comparison.endpoints):
+        shift = endpoint.latency
+        others = [e.latency.effect for e in judged if e is not endpoint]
+        if shift.effect is None or len(others) < MIN_CONTROLS:
+            continue
+        common = 1 + float(np.median(others))
+        relative = tuple((1 + v) / common - 1 for v in (shift.effect, shift.low, shift.high))
+        latency = shift.verdict
+        if (latency == WORSE and relative[1] <= tolerance) or (
+            latency == BETTER and relative[2] >= -tolerance
+        ):
+            latency = SAME
+        verdict = combined(latency, endpoint.errors.verdict)
+        comparison.endpoints[index] = replace(
+            endpoint,
+            verdict=verdict,
+            relative=relative,
+            moved_with_the_rest=latency != shift.verdict,
+        )
+
+
 # ---- formats --------------------------------------------------------------------------------
 
+MOVED = "moved past the tolerance, but no further than every other endpoint moved"
 MARK = {WORSE: "worse", BETTER: "better", SAME: "same", UNKNOWN: "too few data"}
 EMOJI = {WORSE: "🔴 worse", BETTER: "🟢 better", SAME: "⚪ same", UNKNOWN: "❔ too few data"}
 
@@ -207,7 +255,13 @@ def _headline(comparison: Comparison) -> str:
         verdict = f"WORSE: {len(endpoints)} endpoint(s) slower or failing more"
         verdict += ", and all requests together" if together else ""
     elif together:
-        verdict = "WORSE: all requests together, though no one endpoint"
+        verdict = "WORSE: all requests together, though no one endpoint more than the rest"
+    shared = comparison.shared_shift
+    if shared is not None and abs(shared) > comparison.settings.tolerance:
+        verdict += (
+            f"; every endpoint moved {shared * 100:+.0f}% together: a change that slows "
+            "everything, or a busier machine"
+        )
     return (
         f"{verdict} (metric: per-interval {comparison.metric} latency; "
         f"{s.confidence * 100:g}% confidence, tolerance +-{s.tolerance * 100:g}%)"
@@ -231,10 +285,12 @@ def format_text(comparison: Comparison) -> str:
     ]
     for e in _rows(comparison):
         lines.append(
-            f"  {MARK[e.verdict]:<13} {e.method:<7} {e.name[:44]:<44} {_ms(e.latency.baseline):>8} "
+            f"  {MARK[e.verdict] + ('*' if e.moved_with_the_rest else ''):<13} {e.method:<7} {e.name[:44]:<44} {_ms(e.latency.baseline):>8} "
             f"{_ms(e.latency.candidate):>8} {_percent(e.latency.effect):>8} "
             f"{_interval(e.latency):>20}  {_errors(e.errors)}"
         )
+    if any(e.moved_with_the_rest for e in comparison.endpoints):
+        lines.append(f"  * {MOVED}")
     for label, names in (
         ("only in the baseline", comparison.only_in_baseline),
         ("only in the candidate", comparison.only_in_candidate),
@@ -260,10 +316,12 @@ def format_markdown(comparison: Comparison) -> str:
     for e in rows:
         endpoint = f"`{e.method} {e.name}`".replace("` ", "`") if e.method else f"**{e.name}**"
         lines.append(
-            f"| {EMOJI[e.verdict]} | {endpoint} | {_ms(e.latency.baseline)} | "
+            f"| {EMOJI[e.verdict]}{'*' if e.moved_with_the_rest else ''} | {endpoint} | {_ms(e.latency.baseline)} | "
             f"{_ms(e.latency.candidate)} | {_percent(e.latency.effect)} | "
             f"{_interval(e.latency)} | {_errors(e.errors)} |"
         )
+    if any(e.moved_with_the_rest for e in comparison.endpoints):
+        lines += ["", f"\\* {MOVED}"]
     lines += ["", "<sub>obstack-load compare: Mann-Whitney interval on per-interval latencies, "
               "IQR outliers removed (docs/regressions.md)</sub>"]  # fmt: skip
     return "\n".join(lines)

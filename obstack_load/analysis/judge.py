@@ -27,6 +27,9 @@ class JudgeSettings:
     iqr_factor: float = 3.0  # Kayenta's outlier fence
     min_samples: int = 6  # fewer intervals than this in either run: no verdict
     error_tolerance: float = 0.001  # failure ratio: an absolute rise under 0.1 point is "same"
+    # Locust's histograms round to 1 ms below 100 ms, and a Python generator's own scheduling
+    # jitters by about as much: a shift whose interval does not clear 1 ms is "same"
+    min_shift_ms: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,9 @@ def judge_shift(
     candidate: list[float] | np.ndarray,
     settings: JudgeSettings = JudgeSettings(),  # noqa: B008  (frozen: safe to share)
 ) -> Shift:
-    """Worse when the whole confidence interval of the relative shift lies above +tolerance,
-    better when it lies below -tolerance, same otherwise."""
+    """Worse when the whole confidence interval of the relative shift lies above +tolerance
+    (and of the shift in ms above ``min_shift_ms``), better when it lies below -tolerance (and
+    -``min_shift_ms``), same otherwise."""
     base_all = np.asarray(baseline, dtype=float)
     cand_all = np.asarray(candidate, dtype=float)
     base = without_outliers(base_all, settings.iqr_factor)
@@ -94,9 +98,14 @@ def judge_shift(
     centre = float(np.median(base))
     estimate, low, high = shift_interval(base, cand, settings.confidence)
     p_value = float(stats.mannwhitneyu(cand, base, alternative="two-sided").pvalue)
+    floor = settings.min_shift_ms
+    verdict = SAME
     scale = abs(centre) if centre else 1.0
+    if low > floor and low / scale > settings.tolerance:
+        verdict = WORSE
+    elif high < -floor and high / scale < -settings.tolerance:
+        verdict = BETTER
     effect, low, high = estimate / scale, low / scale, high / scale
-    verdict = WORSE if low > settings.tolerance else BETTER if high < -settings.tolerance else SAME
     return Shift(
         verdict, centre, float(np.median(cand)), effect, low, high, p_value,
         (base.size, cand.size), outliers,

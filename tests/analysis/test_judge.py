@@ -37,9 +37,15 @@ def test_the_same_distribution_is_same_in_every_one_of_200_pairs():
 
 def test_a_real_but_small_shift_inside_the_tolerance_is_same():
     base, cand = samples(5, 10.0, 200), samples(6, 10.3, 200)  # +3%: certain, but small
-    strict = judge_shift(base, cand, JudgeSettings(tolerance=0.0))
+    strict = judge_shift(base, cand, JudgeSettings(tolerance=0.0, min_shift_ms=0.0))
     assert strict.verdict == WORSE  # the interval clears zero...
     assert judge_shift(base, cand).verdict == SAME  # ...but not the 10% band
+
+
+def test_a_shift_under_a_millisecond_is_same_however_large_relatively():
+    base, cand = samples(10, 0.8), samples(11, 1.2)  # +50%, but 0.4 ms: under Locust's 1 ms
+    assert judge_shift(base, cand).verdict == SAME
+    assert judge_shift(base, cand, JudgeSettings(min_shift_ms=0.0)).verdict == WORSE
 
 
 def test_outliers_are_fenced_off_before_judging():
