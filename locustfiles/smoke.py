@@ -1,5 +1,6 @@
 """Smoke test: each user logs in, ingests a small batch of logs, metrics and traces, and reads them back."""
 
+import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
 import obstack_load.options  # noqa: F401  (registers --tenants-file, --seed, --summary-json)
 import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
 import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)

@@ -7,6 +7,7 @@ command holds what Locust does not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -219,6 +220,12 @@ def _report(args: argparse.Namespace) -> int:
     from obstack_load.results.queries import resolve_run
 
     store = _reading(args)
+    if args.period:
+        return _digest(store, args)
+    if not args.run:
+        raise ConfigError(
+            "report", "", "give a RUN (or --period daily|weekly for the quality report)"
+        )
     run_id = resolve_run(store, args.run)
     comparison = None
     if args.baseline:
@@ -239,6 +246,33 @@ def _report(args: argparse.Namespace) -> int:
         else ""
     )
     print(f"{out}: run {run_id[:12]}, {data['totals']['requests']} requests{verdict}")
+    return 0
+
+
+def _digest(store, args: argparse.Namespace) -> int:
+    import base64
+    from pathlib import Path
+
+    from obstack_load.analysis import digest
+    from obstack_load.analysis.charts import render
+
+    data = digest.build(store, args.period)
+    if args.email:
+        settings = digest.SmtpSettings.from_environment()
+        recipients = [a.strip() for a in ",".join(args.email).split(",") if a.strip()]
+        digest.send(digest.message(data, settings.sender, recipients), settings)
+        print(
+            f"{digest.subject(data)}: sent to {', '.join(recipients)} via {settings.host}:{settings.port}"
+        )
+        return 0
+    images = {
+        name: "data:image/png;base64," + base64.b64encode(render(chart, "png")).decode()
+        for name, chart in digest.charts(data).items()
+    }
+    out = Path(args.out or f"results/{args.period}-report.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(digest.render_html(data, images), encoding="utf-8")
+    print(f"{out}: {digest.subject(data)}")
     return 0
 
 
@@ -313,6 +347,42 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="leave out each run's first SECONDS (default 0)",
     )
+
+
+def _results_import_junit(args: argparse.Namespace) -> int:
+    from obstack_load.results import junit
+    from obstack_load.results.store import open_migrated
+
+    suite_run = junit.read(args.files, args.suite, args.label or "", args.git_revision)
+    store = open_migrated(args.db)
+    stored = store.import_suite(suite_run.row(), suite_run.case_rows())
+    counts = ", ".join(f"{suite_run.count(o)} {o}" for o in junit.OUTCOMES)
+    what = "imported" if stored else "already imported; nothing added"
+    print(
+        f"{store.location}: suite {args.suite} run {suite_run.suite_run_id[:12]}: "
+        f"{len(suite_run.cases)} tests ({counts}) in {suite_run.duration_s:.1f} s: {what}"
+    )
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    # werkzeug's threaded server, as Flask's own: enough for a read-only internal dashboard, and
+    # it keeps this command free of gevent (a WSGI server of its own would be a dependency more)
+    from flask import Flask, redirect
+    from werkzeug.serving import make_server
+
+    from obstack_load.dashboard import make_blueprint
+    from obstack_load.results.store import open_for_reading
+
+    _reading(args).close()  # a bad --db is one line now, not an error page later
+    app = Flask("obstack-load-dashboard")
+    app.register_blueprint(make_blueprint(lambda: open_for_reading(args.db)), url_prefix="/history")
+    app.add_url_rule("/", "root", lambda: redirect("/history/"))
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"obstack-load dashboard on http://{args.host}:{server.server_port}/history/", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
+        server.serve_forever()
+    return 0
 
 
 def _profiles_check(args: argparse.Namespace) -> int:
@@ -430,7 +500,20 @@ def build_parser() -> argparse.ArgumentParser:
         "ratings, thresholds, endpoints, charts over time, resources and, with --baseline, the "
         "comparison.",
     )
-    report.add_argument("run", help="run id, unique prefix or 'latest'")
+    report.add_argument("run", nargs="?", help="run id, unique prefix or 'latest'")
+    report.add_argument(
+        "--period",
+        choices=("daily", "weekly"),
+        help="instead of one run: the quality report of the last day or week (load runs, "
+        "change points, test suites, worst endpoints)",
+    )
+    report.add_argument(
+        "--email",
+        action="append",
+        metavar="TO",
+        help="with --period: e-mail it (repeatable; SMTP from OBSTACK_SMTP_HOST, _PORT, _USER, "
+        "_PASSWORD, _FROM, _SECURITY=none|starttls|ssl)",
+    )
     report.add_argument("--baseline", metavar="RUN|auto", help="compare against this run "
                         "('auto': the last passing run with the same label and profile)")  # fmt: skip
     report.add_argument("--out", help="the HTML file (default results/report-RUN.html)")
@@ -440,6 +523,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db", default=default_db, help=db_help)
     add_judge_options(report)
     report.set_defaults(func=_report)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="the test dashboard: runs, comparisons, trends and test suites over time",
+        description="Serve the dashboard (the web UI's History pages) on its own. It only reads "
+        "the results database.",
+    )
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    dashboard.add_argument(
+        "--port", type=positive(int), default=8090, help="port; 0 takes a free one (default 8090)"
+    )
+    dashboard.add_argument("--db", default=default_db, help=db_help)
+    dashboard.set_defaults(func=_dashboard)
 
     from obstack_load.analysis.changepoints import ChangePointSettings
 
@@ -496,7 +594,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_db_migrate)
 
     results_commands = _group(
-        commands, "results", "results spools", "Rows the results database never took."
+        commands,
+        "results",
+        "spools and imported test results",
+        "Rows the results database never took, and other test suites' results.",
     )
     replay = results_commands.add_parser(
         "replay",
@@ -512,6 +613,22 @@ def build_parser() -> argparse.ArgumentParser:
         "database when it needs no password)",
     )
     replay.set_defaults(func=_results_replay)
+    junit_import = results_commands.add_parser(
+        "import-junit",
+        help="store other test suites' JUnit XML results beside the load runs",
+        description="Store a test suite's JUnit XML (pytest --junitxml, and most runners) in the "
+        "results database: pass, fail, error and skip counts, each test's outcome and duration, "
+        "the suite's duration and git revision. Several files (shards) make one suite run; the "
+        "same files imported twice are stored once.",
+    )
+    junit_import.add_argument("files", nargs="+", metavar="FILE", help="JUnit XML file(s)")
+    junit_import.add_argument("--suite", required=True, help="the suite's name, e.g. e2e")
+    junit_import.add_argument("--label", help="a label for this suite run, e.g. nightly")
+    junit_import.add_argument(
+        "--git-revision", help="default: git rev-parse HEAD in the current directory"
+    )
+    junit_import.add_argument("--db", default=default_db, help=db_help)
+    junit_import.set_defaults(func=_results_import_junit)
     return parser
 
 

@@ -5,11 +5,14 @@ loop must not share, so tests call this script as a program:
 
     python tests/browser.py URL FIELD VALUE SCREENSHOT
     python tests/browser.py --offline FILE SCREENSHOT
+    python tests/browser.py --page URL SCREENSHOT [TEXT]
 
 The first opens the start form, types VALUE into the suite's FIELD (a custom parameter), presses
 Start, and prints the message the page then shows (the refusal), after saving a screenshot.
 The second opens a file with the network cut off and prints, as JSON, what rendered: the title,
 the charts (inline SVG) with a drawn size, and every request that tried to leave the file.
+The third opens a page (waiting until TEXT shows, if given) and prints the same, with every
+table's rows as the page shows them.
 """
 
 from __future__ import annotations
@@ -50,41 +53,57 @@ def refusal(url: str, field: str, value: str, screenshot: str) -> str:
             browser.close()
 
 
-def offline(path: str, screenshot: str) -> dict:
+SHOWN = """() => ({
+    charts: [...document.querySelectorAll('.chart svg')].map(svg => {
+        const box = svg.getBoundingClientRect();
+        return {width: box.width, height: box.height, paths: svg.querySelectorAll('path').length,
+                label: svg.parentElement.getAttribute('aria-label')};
+    }),
+    tables: [...document.querySelectorAll('table')].map(table => ({
+        id: table.id || table.className || '',
+        rows: [...table.querySelectorAll('tr')].map(tr =>
+            [...tr.querySelectorAll('td, th')].map(cell => cell.innerText.trim())),
+    })),
+})"""
+
+
+def shown(url: str, screenshot: str, text: str = "", offline: bool = False) -> dict:
+    """What the page at ``url`` shows; ``offline`` cuts the network off (a file must not need
+    it), and every request that tried to leave is listed."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+            context = browser.new_context(offline=offline, viewport={"width": 1280, "height": 900})
             attempted: list[str] = []
+            home = url.split("/", 3)[:3]
 
-            def refuse(route) -> None:
-                if not route.request.url.startswith("file:"):
-                    attempted.append(route.request.url)
-                    route.abort()
-                    return
+            def watch(route) -> None:
+                target = route.request.url
+                if not (target.startswith("file:") or target.split("/", 3)[:3] == home):
+                    attempted.append(target)
+                    if offline:
+                        route.abort()
+                        return
                 route.continue_()
 
-            context.route("**/*", refuse)
+            context.route("**/*", watch)
             page = context.new_page()
-            page.goto(f"file://{path}", wait_until="load", timeout=120_000)
-            drawn = page.evaluate(
-                """() => [...document.querySelectorAll('.chart svg')].map(svg => {
-                    const box = svg.getBoundingClientRect();
-                    return {width: box.width, height: box.height,
-                            paths: svg.querySelectorAll('path').length,
-                            label: svg.parentElement.getAttribute('aria-label')};
-                })"""
-            )
+            page.goto(url, wait_until="load", timeout=120_000)
+            if text:
+                page.get_by_text(text, exact=False).first.wait_for(timeout=120_000)
+            found = page.evaluate(SHOWN)
             page.screenshot(path=screenshot, full_page=True)
-            return {"title": page.title(), "charts": drawn, "attempted": attempted}
+            return {"title": page.title(), **found, "attempted": attempted}
         finally:
             browser.close()
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--offline":
-        print(json.dumps(offline(*sys.argv[2:4])))
+        print(json.dumps(shown(f"file://{sys.argv[2]}", sys.argv[3], offline=True)))
+    elif sys.argv[1] == "--page":
+        print(json.dumps(shown(*sys.argv[2:5])))
     else:
         print(refusal(*sys.argv[1:5]))

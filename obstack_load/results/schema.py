@@ -128,6 +128,25 @@ INGEST_COUNTS = Table(
     ),
     primary_key=("run_id", "signal", "tenant_id"),
 )  # fmt: skip
+TEST_SUITE_RUNS = Table(
+    "test_suite_runs",
+    (
+        ("suite_run_id", "text"), ("suite", "text"), ("label", "text"), ("git_revision", "text"),
+        ("started_at", "real"), ("duration_s", "real"), ("tests", "int"), ("passed", "int"),
+        ("failed", "int"), ("errors", "int"), ("skipped", "int"), ("source", "text"),
+        ("imported_at", "real"),
+    ),
+    primary_key=("suite_run_id",),
+    indexes=(("suite", "started_at"),),
+)  # fmt: skip
+TEST_CASES = Table(
+    "test_cases",
+    (
+        ("suite_run_id", "text"), ("classname", "text"), ("name", "text"), ("outcome", "text"),
+        ("duration_s", "real"), ("message", "text"),
+    ),
+    indexes=(("suite_run_id",), ("classname", "name")),
+)  # fmt: skip
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations",
     (("version", "int"), ("description", "text"), ("applied_at", "real")),
@@ -165,6 +184,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "threshold levels: pass, warn or fail",
         statements=("ALTER TABLE threshold_results ADD COLUMN level TEXT",),
+    ),
+    Migration(
+        4, "other test suites' results, imported from JUnit XML", (TEST_SUITE_RUNS, TEST_CASES)
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

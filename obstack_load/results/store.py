@@ -26,6 +26,8 @@ from obstack_load.results.schema import (
     RUNS,
     SCHEMA_MIGRATIONS,
     SYSTEM_METRICS,
+    TEST_CASES,
+    TEST_SUITE_RUNS,
     THRESHOLD_RESULTS,
     USER_COUNTS,
     WRITTEN_BATCHES,
@@ -283,6 +285,26 @@ class Store:
             return True
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
+
+    def import_suite(self, suite: tuple, cases: list[tuple]) -> bool:
+        """Store one imported test-suite run and its cases, in one transaction; False if that
+        suite run (the same id: the same files) was imported before."""
+        try:
+            with self._transaction():
+                seen = self._execute(
+                    self._sql("SELECT 1 AS seen FROM test_suite_runs WHERE suite_run_id = ?"),
+                    (suite[0],),
+                )
+                if seen:
+                    return False
+                self._execute(self._insert_sql(TEST_SUITE_RUNS), suite)
+                if cases:
+                    self._executemany(self._insert_sql(TEST_CASES), cases)
+            return True
+        except Exception as exc:
+            raise StoreError(
+                _scrub(f"{self.location}: import failed: {exc}", self.target)
+            ) from None
 
     def _upsert_rows(self, table: Table, rows: list[tuple]) -> None:
         """Insert rows, or replace the non-key columns of rows already there."""
