@@ -26,19 +26,21 @@ def arrival_run(platform, tmp_path, *extra: str) -> dict:
     return json.loads(summary.read_text())
 
 
-def test_rate_holds_within_5_percent_while_the_target_keeps_up(platform, tmp_path):
-    # --arrival-max-lag 30: on a loaded machine an iteration may start late, but none is dropped,
-    # so the count is the schedule's whatever the machine's speed (lateness is counted, not gated)
+def test_every_iteration_follows_the_schedule_and_none_runs_ahead(platform, tmp_path):
+    # --arrival-max-lag 30: on a loaded machine an iteration may start late, but none is dropped.
+    # How many start in 12 s depends on the machine's speed, which a test must not assert;
+    # what must hold is that each is one request, none is dropped, and none starts early.
     summary = arrival_run(
         platform, tmp_path, "-u", "20", "-r", "20", "-t", "12s", "--arrival-rate", "100",
         "--arrival-max-lag", "30",
     )  # fmt: skip
-    expected = 100 * 12
-    assert abs(summary["totals"]["requests"] - expected) <= 0.05 * expected, summary["totals"][
-        "requests"
-    ]
     figures = summary["arrival"]
+    scheduled = 100 * 12
+    # an iteration counts when a user takes its slot; at the stop each of the 20 users may hold
+    # one it had not sent yet
+    assert figures["iterations"] - 20 <= summary["totals"]["requests"] <= figures["iterations"]
     assert figures["dropped_iterations"] == 0
+    assert 0.5 * scheduled <= figures["iterations"] <= scheduled + 1, figures
     assert 0 <= figures["late_iterations"] <= figures["iterations"]
 
 
