@@ -49,15 +49,15 @@ class LatestRuns:
     def __call__(self) -> list[dict[str, Any]]:
         if time.monotonic() - self.read_at < REFRESH_S:
             return self.rows
-        self.read_at = time.monotonic()
         try:
             store = open_for_reading(self.target())
-        except Exception as exc:  # the tab says why; the run goes on
+            try:
+                runs = history.load_runs(store, series.HistoryFilter(limit=LATEST))
+            finally:
+                store.close()
+        except Exception as exc:  # the tab says why, and asks again at the next poll
             return [{"started": "-", "label": f"results database unavailable: {exc}"}]
-        try:
-            runs = history.load_runs(store, series.HistoryFilter(limit=LATEST))
-        finally:
-            store.close()
+        self.read_at = time.monotonic()
         self.rows = [
             {
                 "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"] or 0)),

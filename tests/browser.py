@@ -92,7 +92,12 @@ def shown(url: str, screenshot: str, text: str = "", offline: bool = False) -> d
             page = context.new_page()
             page.goto(url, wait_until="load", timeout=120_000)
             if text:
-                page.get_by_text(text, exact=False).first.wait_for(timeout=120_000)
+                try:
+                    page.get_by_text(text, exact=False).first.wait_for(timeout=120_000)
+                except Exception:
+                    page.screenshot(path=screenshot, full_page=True)  # what it showed instead
+                    print(page.inner_text("body")[-3000:], file=sys.stderr)
+                    raise
             found = page.evaluate(SHOWN)
             page.screenshot(path=screenshot, full_page=True)
             return {"title": page.title(), **found, "attempted": attempted}

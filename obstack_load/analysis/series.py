@@ -81,13 +81,17 @@ def _histogram(value) -> dict:
 def intervals(store: Store, run_id: str, warmup_s: float = 0.0) -> dict[tuple[str, str], Intervals]:
     """Every endpoint's intervals, and their sum under ``TOTAL``; the first ``warmup_s``
     seconds of the run left out."""
-    start = store.fetch("SELECT started_at FROM runs WHERE run_id = ?", (run_id,))
-    since = (start[0]["started_at"] or 0.0) + warmup_s if start else 0.0
-    rows = store.fetch(
+    sql = (
         "SELECT ts, interval_s, method, name, count, failures, total_ms, items, histogram "
-        "FROM request_intervals WHERE run_id = ? AND ts >= ? ORDER BY ts",
-        (run_id, since),
+        "FROM request_intervals WHERE run_id = ?"
     )
+    params: tuple = (run_id,)
+    if warmup_s > 0:
+        # intervals are aligned to the clock, so the first one may start before the run did
+        start = store.fetch("SELECT started_at FROM runs WHERE run_id = ?", (run_id,))
+        sql += " AND ts >= ?"
+        params += ((start[0]["started_at"] or 0.0) + warmup_s if start else 0.0,)
+    rows = store.fetch(sql + " ORDER BY ts", params)
     out: dict[tuple[str, str], Intervals] = defaultdict(Intervals)
     for row in rows:
         histogram = _histogram(row["histogram"])
