@@ -152,7 +152,10 @@ def test_job_runs_headless_with_processes_and_fails_on_breach():
 def test_compose_agrees_with_the_image():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"platform", "postgres", "master", "worker"}
+    assert set(services) == {"platform", "postgres", "master", "worker", "grafana"}
+    grafana = services["grafana"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert grafana["environment"]["RESULTS_DB_PASSWORD"].startswith("${RESULTS_DB_PASSWORD")
     worker_args = services["worker"]["command"]
     master_args = services["master"]["command"]
     assert arg(worker_args, "--master-host") == "master"
