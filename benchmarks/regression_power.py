@@ -91,23 +91,26 @@ def flagged(comparison) -> list[str]:
 
 def analyse(db: str, rounds: list[dict], settings: JudgeSettings, metric: str) -> dict:
     store = open_store(db)
-    aa_flags = aa_judged = aa_runs_flagged = 0
-    caught = exact = 0
+    aa_flags = aa_judged = aa_runs_flagged = aa_exit = 0
+    caught = exact = ab_exit = 0
     for r in rounds:
         aa = compare_runs(store, r["a1"], r["a2"], metric, settings)
         judged = [e for e in [*aa.endpoints, aa.total] if e.latency.effect is not None]
         aa_judged += len(judged)
         aa_flags += len(flagged(aa))
         aa_runs_flagged += bool(flagged(aa))
+        aa_exit += aa.exit_code != 0
         ab = compare_runs(store, r["a2"], r["b"], metric, settings)
         target = [e for e in ab.endpoints if (e.method, e.name) == SLOW_NAME][0]
         others = [f for f in flagged(ab) if f not in ("GET /api/v1/dashboards", "Aggregated")]
+        ab_exit += ab.exit_code != 0
         caught += target.verdict == WORSE
         exact += target.verdict == WORSE and not others
         print(
             f"  A/A {aa.verdict:<6} flagged {flagged(aa) or '-'}; "
             f"A/B target {target.verdict} {target.latency.effect * 100:+.1f}% "
-            f"[{target.latency.low * 100:+.1f}%, {target.latency.high * 100:+.1f}%], others {others or '-'}"
+            f"[{target.latency.low * 100:+.1f}%, {target.latency.high * 100:+.1f}%], "
+            f"shared {ab.shared_shift * 100:+.1f}%, exit {ab.exit_code}, others {others or '-'}"
         )
     store.close()
     n = len(rounds)
@@ -119,9 +122,11 @@ def analyse(db: str, rounds: list[dict], settings: JudgeSettings, metric: str) -
         "aa_endpoint_verdicts": aa_judged,
         "aa_endpoint_false_positives": aa_flags,
         "aa_pairs_with_any_flag": aa_runs_flagged,
+        "aa_pairs_exit_1": aa_exit,
         "ab_pairs": n,
         "ab_target_caught": caught,
         "ab_caught_exactly": exact,
+        "ab_pairs_exit_1": ab_exit,
     }
 
 
@@ -137,6 +142,8 @@ def main() -> None:
     )
     parser.add_argument("--tolerance", type=float, nargs="*", default=[0.0, 5.0, 10.0])
     parser.add_argument("--metric", default="mean")
+    parser.add_argument("--min-shift", type=float, default=1.0, help="ms (compare --min-shift)")
+    parser.add_argument("--against-the-rest", action="store_true", help="as compare's option")
     args = parser.parse_args()
     if args.analyse:
         args.db = args.analyse
@@ -144,8 +151,16 @@ def main() -> None:
     else:
         rounds = measure(args)["rounds"]
     for tolerance in args.tolerance:
-        print(f"tolerance {tolerance:g}%, metric {args.metric}:")
-        result = analyse(args.db, rounds, JudgeSettings(tolerance=tolerance / 100), args.metric)
+        print(
+            f"tolerance {tolerance:g}%, metric {args.metric}, min shift {args.min_shift:g} ms"
+            f"{', against the rest' if args.against_the_rest else ''}:"
+        )
+        settings = JudgeSettings(
+            tolerance=tolerance / 100,
+            min_shift_ms=args.min_shift,
+            against_the_rest=args.against_the_rest,
+        )
+        result = analyse(args.db, rounds, settings, args.metric)
         print(json.dumps(result))
 
 

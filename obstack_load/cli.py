@@ -188,6 +188,7 @@ def _judge_settings(args: argparse.Namespace):
         tolerance=args.tolerance / 100,
         min_samples=args.min_intervals,
         min_shift_ms=args.min_shift,
+        against_the_rest=args.against_the_rest,
     )
 
 
@@ -326,6 +327,12 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.min_shift_ms,
         metavar="MS",
         help=f"a shift whose interval stays inside +-MS is 'same' (default {defaults.min_shift_ms:g})",
+    )
+    parser.add_argument(
+        "--against-the-rest",
+        action="store_true",
+        help="also judge each endpoint after dividing out the shift every other endpoint shares "
+        "(for runs on machines whose load varies; it costs power while one run's was busier)",
     )
     parser.add_argument(
         "--confidence",

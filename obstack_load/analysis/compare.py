@@ -182,18 +182,21 @@ def compare_runs(
 
 
 def _against_the_rest(comparison: Comparison) -> None:
-    """Judge each endpoint's latency shift against the shift of all the others too.
+    """The shift every endpoint shares and, with ``--against-the-rest``, each endpoint judged
+    against it too.
 
     Two runs one after the other also differ in their machine: a busy neighbour slows every
-    endpoint alike, which a within-run interval cannot know. So an endpoint is worse (or
-    better) only if its interval clears the tolerance both as measured and after dividing out
-    the median shift of the other endpoints. A change that slows everything alike still shows,
-    on the all-requests row and in ``shared_shift``; exit code 1 either way.
+    endpoint alike, which a within-run interval cannot know. With the option, an endpoint is
+    worse (or better) only if its interval clears the tolerance both as measured and after
+    dividing out the median shift of the other endpoints. A change that slows everything alike
+    still shows, on the all-requests row and in ``shared_shift``.
     """
     judged = [e for e in comparison.endpoints if e.latency.effect is not None]
     if judged:
         comparison.shared_shift = float(np.median([e.latency.effect for e in judged]))
     tolerance = comparison.settings.tolerance
+    if not comparison.settings.against_the_rest:
+        return
     for index, endpoint in enumerate(comparison.endpoints):
         shift = endpoint.latency
         others = [e.latency.effect for e in judged if e is not endpoint]
