@@ -44,18 +44,9 @@ def test_loose_threshold_exits_0_and_tight_one_fails_the_build(platform, tmp_pat
     failed = [r for r in summary["thresholds"]["results"] if not r["passed"]]
     assert [r["expression"] for r in failed] == ["p(50){name=/v1/logs}<0.001"]
     assert "FAIL   p(50){name=/v1/logs}<0.001" in tight.stdout
-    store = open_store(db)
-    try:
-        run = store.fetch(
-            "SELECT run_id, thresholds_verdict, exit_code FROM runs ORDER BY started_at DESC LIMIT 1"
-        )[0]
-        rows = store.fetch(
-            "SELECT expression, passed FROM threshold_results WHERE run_id = ?", (run["run_id"],)
-        )
-    finally:
-        store.close()
+    run, stored = _latest_run(db)
     assert run["thresholds_verdict"] == "failed" and run["exit_code"] == EXIT_BREACH
-    assert {r["expression"]: bool(r["passed"]) for r in rows}["p(50){name=/v1/logs}<0.001"] is False
+    assert stored["p(50){name=/v1/logs}<0.001"] == "fail"
 
 
 def test_abort_on_fail_stops_the_run_early(platform, tmp_path):
