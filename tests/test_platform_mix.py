@@ -1,4 +1,4 @@
-"""locustfiles/platform.py, which the load profiles run: API users with ingestion underneath."""
+"""locustfiles/mixed.py, which the load profiles run: API users with ingestion underneath."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def test_ingestion_keeps_its_users_per_signal_and_the_rest_are_api_users(tmp_pat
     summary_path = tmp_path / "summary.json"
     database = tmp_path / "results.db"
     result = run_locust(
-        "-f", "locustfiles/platform.py", "--headless", "--host", platform.url, "--only-summary",
+        "-f", "locustfiles/mixed.py", "--headless", "--host", platform.url, "--only-summary",
         "-u", "7", "-r", "7", "-t", "8s", "--stop-timeout", "30",
         "--otlp-users-per-signal", "1", "--otlp-total-rate", "300",
         "--summary-json", str(summary_path), "--results-db", str(database),
@@ -38,7 +38,7 @@ def test_ingestion_keeps_its_users_per_signal_and_the_rest_are_api_users(tmp_pat
 
 def test_a_bad_users_per_signal_stops_before_load(tmp_path, platform):
     result = run_locust(
-        "-f", "locustfiles/platform.py", "--headless", "--host", platform.url,
+        "-f", "locustfiles/mixed.py", "--headless", "--host", platform.url,
         "-u", "2", "-t", "3s", "--otlp-users-per-signal", "-1",
         "--results-db", str(tmp_path / "results.db"),
     )  # fmt: skip

@@ -67,7 +67,7 @@ class WebUi:
 def web_ui(platform, tmp_path):
     port = free_port()
     process = start_locust(
-        "-f", "locustfiles/platform.py", "--host", platform.url, "--web-host", "127.0.0.1",
+        "-f", "locustfiles/mixed.py", "--host", platform.url, "--web-host", "127.0.0.1",
         "--web-port", str(port), "--results-db", str(tmp_path / "results.db"),
     )  # fmt: skip
     ui = WebUi(f"http://127.0.0.1:{port}", platform.url)
