@@ -254,6 +254,11 @@ def _headline(comparison: Comparison) -> str:
     endpoints = [e for e in comparison.worse if e is not comparison.total]
     together = comparison.total is not None and comparison.total.verdict == WORSE
     verdict = "no endpoint got worse"
+    if all(e.verdict == UNKNOWN for e in _rows(comparison)):
+        verdict = (
+            f"too few intervals to judge (fewer than {comparison.settings.min_samples} per "
+            "endpoint): run longer, or with a shorter --results-interval"
+        )
     if endpoints:
         verdict = f"WORSE: {len(endpoints)} endpoint(s) slower or failing more"
         verdict += ", and all requests together" if together else ""
