@@ -14,9 +14,12 @@ from tests.support import run_locust, start_platform
 
 def run(tmp_path, platform, *args: str, locustfile: str = "locustfiles/ingest.py"):
     summary = tmp_path / "summary.json"
+    # --stop-timeout: a request in flight at the stop is finished and recorded, so the suite's
+    # counts and the platform's agree exactly (without it, the platform may count one more)
     result = run_locust(
         "-f", locustfile, "--headless", "--only-summary", "--host", platform.url,
-        "--summary-json", str(summary), "--results-db", str(tmp_path / "results.db"), *args,
+        "--stop-timeout", "30", "--summary-json", str(summary),
+        "--results-db", str(tmp_path / "results.db"), *args,
     )  # fmt: skip
     return result, json.loads(summary.read_text())
 
