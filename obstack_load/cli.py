@@ -385,6 +385,15 @@ def _dashboard(args: argparse.Namespace) -> int:
     app = Flask("obstack-load-dashboard")
     app.register_blueprint(make_blueprint(lambda: open_for_reading(args.db)), url_prefix="/history")
     app.add_url_rule("/", "root", lambda: redirect("/history/"))
+    import socket
+
+    try:  # werkzeug prints two lines of its own and exits 1 on a taken port; ours is one, exit 2
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        raise ConfigError(
+            "--port", "", f"cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from None
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"obstack-load dashboard on http://{args.host}:{server.server_port}/history/", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it

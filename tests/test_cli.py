@@ -89,3 +89,23 @@ def test_profiles_check_passes_every_bundled_profile_and_fails_a_bad_one(tmp_pat
         capture_output=True, text=True, timeout=300, cwd=REPO,
     )  # fmt: skip
     assert failed.returncode == 1 and failed.stdout.startswith("FAIL ")
+
+
+def test_the_dashboard_on_a_taken_port_or_a_missing_database_is_one_line(tmp_path):
+    import socket
+
+    missing = run("dashboard", "--db", str(tmp_path / "nothing.db"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "no results database there" in missing.stderr
+    db = str(tmp_path / "results.db")
+    assert run("db", "migrate", "--db", db).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run("dashboard", "--port", port, "--db", db)
+    assert busy.returncode == 2
+    assert (
+        busy.stderr.strip()
+        == f"obstack-load: --port: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
