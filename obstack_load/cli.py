@@ -356,6 +356,29 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _db_seed(args: argparse.Namespace) -> int:
+    from obstack_load.platform.database import SeedPlan, seed
+    from obstack_load.results.store import redact
+    from obstack_load.tenants import load_population
+
+    if not args.db:
+        raise ConfigError("--db", "", "give the platform database's postgresql:// DSN")
+    population = load_population(args.tenants)
+    where = redact(args.db)
+    print(f"{where}: seeding {args.rows:,} metric points over {args.days} days "
+          f"for {len(population.tenants)} tenants", flush=True)  # fmt: skip
+
+    def progress(done: int, seconds: float) -> None:
+        print(f"  {done:>12,} points  {done / seconds:>10,.0f} points/s", flush=True)
+
+    try:
+        written, seconds = seed(args.db, population, SeedPlan(args.rows, args.days), progress)
+    except Exception as exc:  # psycopg's errors name the server, never the password
+        raise ConfigError("--db", "", f"{where}: {' '.join(str(exc).split())}") from None
+    print(f"{where}: {written:,} points in {seconds:.1f} s ({written / seconds:,.0f} points/s)")
+    return 0
+
+
 def _results_import_junit(args: argparse.Namespace) -> int:
     from obstack_load.results import junit
     from obstack_load.results.store import open_migrated
@@ -608,6 +631,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--db", default=default_db, help=db_help)
     migrate.set_defaults(func=_db_migrate)
+    seed = db_commands.add_parser(
+        "seed",
+        help="fill the reference platform's PostgreSQL database with a multi-tenant history",
+        description="Create the platform's schema in a PostgreSQL database and COPY a realistic "
+        "history into it: the tenant population (Zipf sizes), their users, dashboards, alerts, "
+        "metric series, and --rows metric points over --days days.",
+    )
+    seed.add_argument("--db", help="the platform database's postgresql:// DSN")
+    seed.add_argument(
+        "--rows", type=positive(int), default=10_000_000, help="metric points (default 10,000,000)"
+    )
+    seed.add_argument("--days", type=positive(int), default=7, help="history length (default 7)")
+    seed.add_argument(
+        "--tenants", metavar="FILE", help="tenants file (default config/tenants.yaml)"
+    )
+    seed.set_defaults(func=_db_seed)
 
     results_commands = _group(
         commands,
