@@ -25,6 +25,17 @@ class SuiteEvents:
     :param exit_code: the exit code the thresholds set (0, 3 or 4)
     """
 
+    figures_collecting: EventHook
+    """
+    Fired whenever thresholds are evaluated (at the end of a run, and at each check during it
+    with ``--threshold-abort-on-fail``): each listener adds the figures it measures, by metric
+    and scope, for thresholds to gate on. The database figures add, for example,
+    ``figures["db_index_usage"] = {"metric_points": 0.98}`` (``db_index_usage{table=...}``).
+
+    :param environment: the Locust environment
+    :param figures: ``{metric: {scope value: number}}`` to add to (``""`` when unscoped)
+    """
+
     run_ending: EventHook
     """
     Fired once at the end of a run, after every other ``quitting`` listener (thresholds have

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from locust.stats import RequestStats, StatsEntry, StatsError
 
 from obstack_load.ledger import IngestLedger
-from obstack_load.thresholds.expressions import FAIL, WARN, Threshold
+from obstack_load.thresholds.expressions import FAIL, FIGURES, WARN, Threshold
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,19 @@ def _request_metric(entry: StatsEntry, threshold: Threshold) -> float:
 
 
 def observe(
-    threshold: Threshold, stats: RequestStats, ledger: IngestLedger, duration_s: float
+    threshold: Threshold,
+    stats: RequestStats,
+    ledger: IngestLedger,
+    duration_s: float,
+    figures: dict[str, dict[str, float | None]] | None = None,
 ) -> tuple[float | None, str]:
     """The observed value, or None with a reason when there is nothing to observe."""
+    if threshold.metric in FIGURES:
+        measured = (figures or {}).get(threshold.metric)
+        if measured is None:
+            return None, f"{threshold.metric} was not measured in this run"
+        value = measured.get(threshold.scope_value)
+        return value, "" if value is not None else f"no {threshold.scope} figure"
     if threshold.scope_kind == "error":
         # Locust's own text for an error: the repr of an exception, so it names the error's kind
         count = sum(
@@ -119,13 +129,16 @@ def observe(
 
 
 def evaluate(
-    thresholds: list[Threshold], stats: RequestStats, ledger: IngestLedger
+    thresholds: list[Threshold],
+    stats: RequestStats,
+    ledger: IngestLedger,
+    figures: dict[str, dict[str, float | None]] | None = None,
 ) -> list[Verdict]:
     total = stats.total
     duration = max((total.last_request_timestamp or time.time()) - total.start_time, 1e-9)
     verdicts = []
     for threshold in thresholds:
-        observed, detail = observe(threshold, stats, ledger, duration)
+        observed, detail = observe(threshold, stats, ledger, duration, figures)
         verdicts.append(Verdict(threshold, observed, threshold.level(observed), detail))
     return verdicts
 

@@ -26,7 +26,7 @@ from obstack_load.config import ConfigError, load_yaml
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
-from obstack_load.thresholds.expressions import Threshold, ThresholdError, parse
+from obstack_load.thresholds.expressions import FIGURES, Threshold, ThresholdError, parse
 
 logger = logging.getLogger("obstack_load.thresholds")
 EXIT_BREACH = endings.EXIT_THRESHOLD_FAILED  # the exit codes are endings.py's, in one table
@@ -105,7 +105,10 @@ class Gate:
         self.watcher: gevent.Greenlet | None = None
 
     def check(self) -> list[Verdict]:
-        return evaluate(self.thresholds, self.environment.stats, ledger)
+        figures: dict = {}
+        if any(t.metric in FIGURES for t in self.thresholds):
+            suite.figures_collecting.fire(environment=self.environment, figures=figures)
+        return evaluate(self.thresholds, self.environment.stats, ledger, figures)
 
     def watch(self) -> None:
         options = self.environment.parsed_options

@@ -85,13 +85,18 @@ def _check(options: Any) -> None:
         raise ConfigError("--db-target", "", f"{where}: {' '.join(str(exc).split())}") from None
 
 
+def connect(dsn: str) -> psycopg.Connection:
+    # named, so the database figures know when the run's own connections are gone
+    return psycopg.connect(dsn, autocommit=True, application_name="obstack-load")
+
+
 class DatabaseUser(User):
     abstract = True
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
         self.tenant, self.rng = assign(self.environment)
-        self.connection = psycopg.connect(options.db_target, autocommit=True)
+        self.connection = connect(options.db_target)
         self.series = [
             row[0]
             for row in self.connection.execute(
@@ -168,7 +173,7 @@ class DashboardReaderUser(DatabaseUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.scoped = psycopg.connect(self.environment.parsed_options.db_target, autocommit=True)
+        self.scoped = connect(self.environment.parsed_options.db_target)
         as_tenant(self.scoped, self.tenant.tenant_id)
 
     def on_stop(self) -> None:

@@ -14,11 +14,11 @@ from tests.support import REPO, run_locust
 KINDS = ("db insert_points", "db dashboard_query", "db analytics", "db join", "db tenant_read")
 
 
-def seeded_database(postgres, name: str) -> str:
+def seeded_database(postgres, name: str, rows: int = 20_000) -> str:
     dsn = postgres.database(name)
     done = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", "20000", "--days", "1",
-         "--db", dsn], cwd=REPO, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", str(rows), "--days",
+         "1", "--db", dsn], cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return dsn
@@ -73,3 +73,24 @@ def test_no_database_or_a_bad_one_is_one_line_before_load(tmp_path):
     bad, _ = run(tmp_path, "postgresql://load:pw-9z@127.0.0.1:1/none")
     assert bad.returncode == 2 and "pw-9z" not in bad.stderr
     assert "obstack-load: --db-target: 127.0.0.1:1/none:" in bad.stderr
+
+
+INDEX_GATE = "db_index_usage{table=metric_points}>0.95"
+
+
+def test_an_index_usage_threshold_fails_the_run_whose_queries_scan_the_table(postgres, tmp_path):
+    dsn = seeded_database(postgres, "dbindex", rows=200_000)
+    indexed, summary = run(tmp_path, dsn, "--threshold", INDEX_GATE)
+    assert indexed.returncode == 0, indexed.stdout[-2000:] + indexed.stderr[-3000:]
+    points_figures = summary["database"]["tables"]["metric_points"]
+    assert points_figures["index_scans"] > 0 and points_figures["index_usage"] > 0.95
+    assert "database: index usage" in indexed.stdout
+
+    with psycopg.connect(dsn, autocommit=True) as conn:  # the query path loses its indexes
+        conn.execute("DROP INDEX metric_points_series_ts_idx")
+        conn.execute("DROP INDEX metric_points_tenant_ts_idx")
+    scanning, summary = run(tmp_path, dsn, "--threshold", INDEX_GATE)
+    assert scanning.returncode == 3, scanning.stdout[-2000:] + scanning.stderr[-3000:]
+    gate = next(r for r in summary["thresholds"]["results"] if r["expression"] == INDEX_GATE)
+    assert gate["level"] == "fail" and gate["observed"] < 0.95
+    assert summary["database"]["tables"]["metric_points"]["seq_scans"] > 0
