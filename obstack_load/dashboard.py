@@ -18,7 +18,7 @@ from flask import Blueprint, abort, request, url_for
 
 from obstack_load.analysis import compare, history, report, series, trends
 from obstack_load.analysis.charts import Chart, Line, svg
-from obstack_load.analysis.report import TEMPLATES, _when
+from obstack_load.analysis.report import TEMPLATES, when
 from obstack_load.config import parse_duration
 from obstack_load.errors import ObstackLoadError
 from obstack_load.results.queries import RunNotFound, resolve_run
@@ -37,9 +37,7 @@ def _since() -> tuple[str, float | None]:
 
 
 def _page(template: str, **context) -> str:
-    return TEMPLATES.get_template(f"dashboard/{template}").render(
-        when=_when, url=url_for, **context
-    )
+    return TEMPLATES.get_template(f"dashboard/{template}").render(when=when, url=url_for, **context)
 
 
 def make_blueprint(

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 from locust import events
-from locust.runners import WorkerRunner
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
 from obstack_load.events import suite
 
@@ -156,7 +156,7 @@ def _begin(environment, **kwargs: Any) -> None:
 @suite.figures_collecting.add_listener
 def _collect(environment, figures: dict, **kwargs: Any) -> None:
     runner = environment.runner
-    final = runner is None or runner.state in ("stopped", "stopping", "cleanup")
+    final = runner is None or runner.state in (STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP)
     measured = run_figures.measure(environment, final)
     if measured is None:
         return

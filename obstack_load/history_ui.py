@@ -15,7 +15,6 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from obstack_load.analysis import history, series
-from obstack_load.dashboard import make_blueprint
 from obstack_load.results.store import open_for_reading
 from obstack_load.web_tabs import add_table_tab
 
@@ -79,6 +78,10 @@ def _extend(environment, **kwargs: Any) -> None:
     web_ui = environment.web_ui
     if web_ui is None or isinstance(environment.runner, WorkerRunner):
         return
+    # Here, not at the top: the pages bring scipy, matplotlib and ruptures (about 1.7 s of
+    # imports), which a headless run or a worker never serves
+    from obstack_load.dashboard import make_blueprint
+
     latest = LatestRuns(environment)
 
     def open_store():

@@ -171,6 +171,25 @@ def run_locust(
     )  # fmt: skip
 
 
+def run_headless(
+    tmp_path: Path, platform: RunningPlatform, *args: str, locustfile: str = "locustfiles/ingest.py"
+) -> tuple[subprocess.CompletedProcess, dict | None]:
+    """A headless run against ``platform`` with its summary JSON and results database in
+    ``tmp_path``; returns the process and the summary (None if it wrote none).
+
+    --stop-timeout: a request in flight at the stop is finished and recorded, so the suite's
+    counts and the platform's agree exactly (without it, the platform may count one more)."""
+    import json
+
+    summary = tmp_path / "summary.json"
+    result = run_locust(
+        "-f", locustfile, "--headless", "--only-summary", "--host", platform.url,
+        "--stop-timeout", "30", "--summary-json", str(summary),
+        "--results-db", str(tmp_path / "results.db"), *args,
+    )  # fmt: skip
+    return result, json.loads(summary.read_text()) if summary.exists() else None
+
+
 def start_locust(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         locust_command(*args), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -7,21 +7,9 @@ ingestion rate limit for throttling and loss."""
 
 from __future__ import annotations
 
-import json
+from tests.support import run_headless, start_platform
 
-from tests.support import run_locust, start_platform
-
-
-def run(tmp_path, platform, *args: str, locustfile: str = "locustfiles/ingest.py"):
-    summary = tmp_path / "summary.json"
-    # --stop-timeout: a request in flight at the stop is finished and recorded, so the suite's
-    # counts and the platform's agree exactly (without it, the platform may count one more)
-    result = run_locust(
-        "-f", locustfile, "--headless", "--only-summary", "--host", platform.url,
-        "--stop-timeout", "30", "--summary-json", str(summary),
-        "--results-db", str(tmp_path / "results.db"), *args,
-    )  # fmt: skip
-    return result, json.loads(summary.read_text())
+run = run_headless
 
 
 def usage(platform, tenants, signal: str) -> dict[str, int]:

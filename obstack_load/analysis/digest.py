@@ -19,7 +19,7 @@ from email.utils import format_datetime, make_msgid
 
 from obstack_load.analysis import history, series, trends
 from obstack_load.analysis.charts import Chart, Line, render
-from obstack_load.analysis.report import TEMPLATES, _when
+from obstack_load.analysis.report import TEMPLATES, when
 from obstack_load.config import ConfigError
 from obstack_load.errors import ObstackLoadError
 from obstack_load.results.store import Store
@@ -92,7 +92,7 @@ def charts(data: dict) -> dict[str, Chart]:
 
 def render_html(data: dict, images: dict[str, str]) -> str:
     """``images`` maps a chart's name to its ``src``: ``cid:...`` in an e-mail, or a data URI."""
-    return TEMPLATES.get_template("digest.html.j2").render(d=data, images=images, when=_when)
+    return TEMPLATES.get_template("digest.html.j2").render(d=data, images=images, when=when)
 
 
 def subject(data: dict) -> str:

@@ -19,10 +19,9 @@ def load_runs(store: Store, where: series.HistoryFilter) -> list[dict]:
     for run in runs:
         run["status"] = shown_status(run)
         run["p95_ms"] = p95.get(run["run_id"], {}).get(series.TOTAL)
-        seconds = (run["ended_at"] or 0) - (run["started_at"] or 0)
-        run["duration_s"] = seconds if seconds > 0 else None
+        run["duration_s"] = seconds = series.duration_s(run)
         requests = run["total_requests"] or 0
-        run["rps"] = requests / seconds if seconds > 0 else None
+        run["rps"] = requests / seconds if seconds else None
         run["error_rate"] = (run["total_failures"] or 0) / requests if requests else None
     return runs
 

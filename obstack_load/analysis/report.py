@@ -104,10 +104,7 @@ def build(
     """Everything the report shows, as plain data (``--json`` prints it)."""
     found = run_report(store, run_id)
     run, totals = found["run"], found["totals"]
-    if run["started_at"] and (run["ended_at"] or 0) > run["started_at"]:
-        run["duration_s"] = run["ended_at"] - run["started_at"]
-    else:
-        run["duration_s"] = None
+    run["duration_s"] = series.duration_s(run)
     error_rate = totals["failures"] / totals["requests"] if totals["requests"] else None
     ratings = bands.rate_run(
         totals["p95_ms"], error_rate, totals["rps"], target_rps_of(run, target_rps)
@@ -129,13 +126,13 @@ def render_html(store: Store, data: dict) -> str:
         data=data,
         run=run,
         charts=charts,
-        when=_when,
+        when=when,
         version=__version__,
-        generated=_when(time.time()),
+        generated=when(time.time()),
     )
 
 
-def _when(ts: float | None) -> str:
+def when(ts: float | None) -> str:
     if not ts:
         return "-"
     return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -126,6 +126,12 @@ def system_metrics(store: Store, run_id: str) -> list[dict]:
     )
 
 
+def duration_s(run: dict) -> float | None:
+    """A run's length from its start to its end; None while it has no end."""
+    started, ended = run.get("started_at"), run.get("ended_at")
+    return ended - started if started and ended and ended > started else None
+
+
 @dataclass(frozen=True)
 class HistoryFilter:
     label: str | None = None

@@ -64,8 +64,7 @@ def trends(
 ) -> Trends:
     runs = [r for r in series.history(store, where) if r["status"] in ENDED]
     for run in runs:
-        ended, started = run["ended_at"], run["started_at"]
-        run["duration_s"] = ended - started if ended and started else None
+        run["duration_s"] = series.duration_s(run)
     p95 = series.run_percentiles(store, [r["run_id"] for r in runs])
     keys = sorted({k for by_key in p95.values() for k in by_key}, key=lambda k: (k[1], k[0]))
     endpoints = []

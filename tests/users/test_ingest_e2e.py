@@ -7,20 +7,12 @@ import sqlite3
 
 import pytest
 
-from tests.support import run_locust, start_platform
+from tests.support import run_headless, run_locust, start_platform
 
 SIGNALS = ("logs", "metrics", "traces")
 
 
-def ingest(tmp_path, platform, *args: str):
-    summary_path = tmp_path / "summary.json"
-    result = run_locust(
-        "-f", "locustfiles/ingest.py", "--headless", "--host", platform.url, "--only-summary",
-        "--stop-timeout", "30", "--summary-json", str(summary_path),
-        "--results-db", str(tmp_path / "results.db"), *args,
-    )  # fmt: skip
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    return result, summary
+ingest = run_headless
 
 
 def platform_usage(platform, tenants, tenant_id: str) -> dict:
