@@ -7,6 +7,7 @@ confirms that another tenant's object exists.
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -14,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from obstack_load import config
-from obstack_load.platform.auth import AuthError, Principal
+from obstack_load.platform.auth import AuthError, Principal, bearer
+from obstack_load.platform.backend import Backend, MetricQuery, Unavailable
 from obstack_load.platform.state import PlatformState, stable_id
-from obstack_load.platform.storage import AGGREGATIONS, Matcher, evaluate_query, trace_summary
+from obstack_load.platform.storage import AGGREGATIONS, Matcher, trace_summary
 from obstack_load.tenants import ROLES
 
 MAX_LIMIT = 1000
@@ -33,8 +35,45 @@ def state_of(request: Request) -> PlatformState:
     return request.app.state.platform
 
 
-def caller(request: Request, role: str | None = None) -> Principal:
-    return state_of(request).auth.user_for(request.headers, role)
+def backend_of(request: Request) -> Backend:
+    return request.app.state.platform.backend
+
+
+async def authenticate(backend: Backend, headers, role: str | None = None) -> Principal:
+    """The user session a bearer token names, holding ``role`` when one is required."""
+    token = bearer(headers)
+    if token is None:
+        raise AuthError(401, "missing bearer token")
+    principal = await backend.session(token)
+    if principal is None:
+        raise AuthError(401, "invalid or expired token")
+    if role is not None and principal.role != role:
+        raise AuthError(403, f"requires the {role} role")
+    return principal
+
+
+async def ingest_tenant(backend: Backend, headers) -> str:
+    """The tenant an API key (``X-API-Key`` or bearer) names; ``X-Scope-OrgID`` must agree."""
+    key = headers.get("x-api-key") or bearer(headers)
+    tenant_id = await backend.ingest_tenant(key) if key else None
+    if tenant_id is None:
+        raise AuthError(401, "missing or invalid API key")
+    org = headers.get("x-scope-orgid")
+    if org is not None and org != tenant_id:
+        raise AuthError(403, "X-Scope-OrgID does not match the API key's tenant")
+    return tenant_id
+
+
+async def any_principal(backend: Backend, headers) -> Principal:
+    """A user token or an API key: enough for the platform's own /metrics and /openapi.json."""
+    try:
+        return await authenticate(backend, headers)
+    except AuthError:
+        return Principal(await ingest_tenant(backend, headers), "ingest")
+
+
+async def caller(request: Request, role: str | None = None) -> Principal:
+    return await authenticate(backend_of(request), request.headers, role)
 
 
 def reply(principal: Principal, **data: Any) -> JSONResponse:
@@ -97,30 +136,34 @@ def required_str(data: dict[str, Any], key: str) -> str:
 async def login(request: Request) -> Response:
     data = await json_body(request)
     return JSONResponse(
-        state_of(request).auth.login(required_str(data, "username"), required_str(data, "password"))
+        await backend_of(request).login(
+            required_str(data, "username"), required_str(data, "password")
+        )
     )
 
 
 async def refresh(request: Request) -> Response:
     data = await json_body(request)
-    return JSONResponse(state_of(request).auth.refresh_session(required_str(data, "refresh_token")))
+    return JSONResponse(
+        await backend_of(request).refresh_session(required_str(data, "refresh_token"))
+    )
 
 
 async def logout(request: Request) -> Response:
-    caller(request)
-    state_of(request).auth.logout(request.headers["authorization"].split(" ", 1)[1].strip())
+    await caller(request)
+    await backend_of(request).logout(bearer(request.headers) or "")
     return Response(status_code=204)
 
 
 async def whoami(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     return reply(principal, username=principal.username, role=principal.role)
 
 
 # ---- metrics ------------------------------------------------------------------------------------
 
 
-def run_metrics_query(
+async def run_metrics_query(
     request: Request, principal: Principal, query: dict[str, Any], start_ns: int, end_ns: int
 ) -> list[dict[str, Any]]:
     step_param = request.query_params.get("step")
@@ -135,19 +178,25 @@ def run_metrics_query(
         matchers = [Matcher.parse(m) for m in query.get("match", [])]
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    store = state_of(request).store(principal.tenant_id)
-    return evaluate_query(
-        store.matching_series(query["metric"], matchers),
-        start_ns=start_ns,
-        end_ns=end_ns,
-        step_ns=int(step * 1e9),
-        aggregation=aggregation,
-        by=list(query.get("by", [])),
-    )
+    try:
+        return await backend_of(request).query(
+            principal.tenant_id,
+            MetricQuery(
+                metric=query["metric"],
+                matchers=matchers,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                step_ns=int(step * 1e9),
+                aggregation=aggregation,
+                by=list(query.get("by", [])),
+            ),  # fmt: skip
+        )
+    except ValueError as exc:  # a matcher's regex the database refuses
+        raise ApiError(400, str(exc)) from None
 
 
 async def metrics_query(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     params = request.query_params
     name = params.get("name")
     if not name:
@@ -159,13 +208,13 @@ async def metrics_query(request: Request) -> Response:
         "by": [b for b in params.get("by", "").split(",") if b],
     }
     start_ns, end_ns = time_range(request)
-    series = run_metrics_query(request, principal, query, start_ns, end_ns)
+    series = await run_metrics_query(request, principal, query, start_ns, end_ns)
     return reply(principal, metric=name, series=series)
 
 
 async def metric_names(request: Request) -> Response:
-    principal = caller(request)
-    names = sorted(state_of(request).store(principal.tenant_id).series_by_name)
+    principal = await caller(request)
+    names = await backend_of(request).metric_names(principal.tenant_id)
     return reply(principal, names=names)
 
 
@@ -179,7 +228,7 @@ def public_log(tenant_id: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 async def logs_search(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     params = request.query_params
     attrs: dict[str, str] = {}
     for item in params.getlist("attr"):
@@ -213,7 +262,7 @@ async def logs_search(request: Request) -> Response:
 
 
 async def trace_get(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     trace_id = request.path_params["trace_id"].lower()
     stored = state_of(request).store(principal.tenant_id).traces.get(trace_id)
     if not stored:
@@ -223,7 +272,7 @@ async def trace_get(request: Request) -> Response:
 
 
 async def traces_search(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     params = request.query_params
     try:
         min_ms = float(params.get("min_duration_ms", 0))
@@ -249,21 +298,20 @@ async def traces_search(request: Request) -> Response:
 # ---- dashboards and alerts ----------------------------------------------------------------------
 
 
-def _owned(table: dict[str, dict[str, Any]], object_id: str, kind: str) -> dict[str, Any]:
-    found = table.get(object_id)
+def _owned(found: dict[str, Any] | None, kind: str) -> dict[str, Any]:
     if found is None:
         raise ApiError(404, f"{kind} not found")
     return found
 
 
 async def dashboards_list(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     state = state_of(request)
-    dashboards = list(state.objects[principal.tenant_id].dashboards.values())
+    dashboards = await state.backend.dashboards(principal.tenant_id)
     if state.leaks_dashboard():
         # testing only (--test-leak-every N): a deliberate cross-tenant leak the suite must catch
-        other = next(t for t in sorted(state.objects) if t != principal.tenant_id)
-        dashboards.append(next(iter(state.objects[other].dashboards.values())))
+        other = next(t for t in sorted(state.tenant_ids) if t != principal.tenant_id)
+        dashboards.append((await state.backend.dashboards(other))[0])
     return reply(
         principal,
         dashboards=[
@@ -279,15 +327,15 @@ async def dashboards_list(request: Request) -> Response:
 
 
 async def dashboard_get(request: Request) -> Response:
-    principal = caller(request)
-    table = state_of(request).objects[principal.tenant_id].dashboards
-    return reply(
-        principal, dashboard=_owned(table, request.path_params["dashboard_id"], "dashboard")
+    principal = await caller(request)
+    found = await backend_of(request).dashboard(
+        principal.tenant_id, request.path_params["dashboard_id"]
     )
+    return reply(principal, dashboard=_owned(found, "dashboard"))
 
 
 async def dashboard_create(request: Request) -> Response:
-    principal = caller(request)
+    principal = await caller(request)
     if principal.role == "viewer":
         raise ApiError(403, "viewers cannot create dashboards")
     data = await json_body(request)
@@ -314,34 +362,35 @@ async def dashboard_create(request: Request) -> Response:
                 },
             }
         )
-    objects = state_of(request).objects[principal.tenant_id]
-    dashboard_id = stable_id("dsh_", principal.tenant_id, time.time_ns(), len(objects.dashboards))
+    dashboard_id = stable_id("dsh_", principal.tenant_id, time.time_ns(), secrets.token_hex(4))
     dashboard = {
         "id": dashboard_id,
         "tenant_id": principal.tenant_id,
         "title": title,
         "panels": clean,
     }
-    objects.dashboards[dashboard_id] = dashboard
+    await backend_of(request).create_dashboard(principal.tenant_id, dashboard)
     return JSONResponse({"tenant_id": principal.tenant_id, "dashboard": dashboard}, status_code=201)
 
 
 async def panel_query(request: Request) -> Response:
-    principal = caller(request)
-    table = state_of(request).objects[principal.tenant_id].dashboards
-    dashboard = _owned(table, request.path_params["dashboard_id"], "dashboard")
+    principal = await caller(request)
+    found = await backend_of(request).dashboard(
+        principal.tenant_id, request.path_params["dashboard_id"]
+    )
+    dashboard = _owned(found, "dashboard")
     panel_id = request.path_params["panel_id"]
     panel = next((p for p in dashboard["panels"] if p["id"] == panel_id), None)
     if panel is None:
         raise ApiError(404, "panel not found")
     start_ns, end_ns = time_range(request)
-    series = run_metrics_query(request, principal, panel["query"], start_ns, end_ns)
+    series = await run_metrics_query(request, principal, panel["query"], start_ns, end_ns)
     return reply(principal, dashboard_id=dashboard["id"], panel_id=panel_id, series=series)
 
 
 async def alerts_list(request: Request) -> Response:
-    principal = caller(request)
-    alerts = list(state_of(request).objects[principal.tenant_id].alerts.values())
+    principal = await caller(request)
+    alerts = await backend_of(request).alerts(principal.tenant_id)
     wanted = request.query_params.get("state")
     if wanted:
         alerts = [a for a in alerts if a["state"] == wanted]
@@ -349,25 +398,23 @@ async def alerts_list(request: Request) -> Response:
 
 
 async def alert_ack(request: Request) -> Response:
-    principal = caller(request)
-    table = state_of(request).objects[principal.tenant_id].alerts
-    alert = _owned(table, request.path_params["alert_id"], "alert")
-    alert.update(
-        state="acknowledged", acknowledged_by=principal.username, acknowledged_at=time.time()
+    principal = await caller(request)
+    found = await backend_of(request).ack_alert(
+        principal.tenant_id, request.path_params["alert_id"], principal.username or ""
     )
-    return reply(principal, alert=alert)
+    return reply(principal, alert=_owned(found, "alert"))
 
 
 # ---- usage --------------------------------------------------------------------------------------
 
 
 async def usage(request: Request) -> Response:
-    principal = caller(request)
-    store = state_of(request).store(principal.tenant_id)
+    principal = await caller(request)
+    state = state_of(request)
     return reply(
         principal,
-        signals={name: u.as_dict() for name, u in store.usage.items()},
-        stored=store.counts(),
+        signals={name: u.as_dict() for name, u in state.store(principal.tenant_id).usage.items()},
+        stored=state.stored(principal.tenant_id),
     )
 
 
@@ -375,7 +422,7 @@ async def usage(request: Request) -> Response:
 
 
 async def admin_tenant(request: Request) -> Response:
-    principal = caller(request, "admin")
+    principal = await caller(request, "admin")
     state = state_of(request)
     tenant = state.population.by_id(principal.tenant_id)
     return reply(
@@ -383,76 +430,73 @@ async def admin_tenant(request: Request) -> Response:
         tenant={
             "id": tenant.tenant_id,
             "name": tenant.name,
-            "users": len(state.auth.tenant_users(tenant.tenant_id)),
-            "api_keys": len(state.auth.tenant_api_keys(tenant.tenant_id)),
-            "stored": state.store(tenant.tenant_id).counts(),
+            "users": len(await state.backend.users(tenant.tenant_id)),
+            "api_keys": len(await state.backend.api_keys(tenant.tenant_id)),
+            "stored": state.stored(tenant.tenant_id),
         },
     )
 
 
 async def admin_users_list(request: Request) -> Response:
-    principal = caller(request, "admin")
-    users = state_of(request).auth.tenant_users(principal.tenant_id)
-    return reply(principal, users=[u.public() for u in users])
+    principal = await caller(request, "admin")
+    return reply(principal, users=await backend_of(request).users(principal.tenant_id))
 
 
 async def admin_user_create(request: Request) -> Response:
-    principal = caller(request, "admin")
+    principal = await caller(request, "admin")
     data = await json_body(request)
     role = data.get("role", "viewer")
     if role not in ROLES:
         raise ApiError(400, f"role must be one of {', '.join(ROLES)}")
-    user = state_of(request).auth.add_user(
+    user = await backend_of(request).add_user(
         principal.tenant_id, required_str(data, "username"), required_str(data, "password"), role
     )
-    return JSONResponse({"tenant_id": principal.tenant_id, "user": user.public()}, status_code=201)
+    return JSONResponse({"tenant_id": principal.tenant_id, "user": user}, status_code=201)
 
 
 async def admin_user_delete(request: Request) -> Response:
-    principal = caller(request, "admin")
-    if not state_of(request).auth.delete_user(principal.tenant_id, request.path_params["user_id"]):
+    principal = await caller(request, "admin")
+    if not await backend_of(request).delete_user(
+        principal.tenant_id, request.path_params["user_id"]
+    ):
         raise ApiError(404, "user not found")
     return Response(status_code=204)
 
 
 async def admin_keys_list(request: Request) -> Response:
-    principal = caller(request, "admin")
-    keys = state_of(request).auth.tenant_api_keys(principal.tenant_id)
-    return reply(principal, api_keys=[k.public() for k in keys])
+    principal = await caller(request, "admin")
+    return reply(principal, api_keys=await backend_of(request).api_keys(principal.tenant_id))
 
 
-def _key_with_secret(principal: Principal, record: Any, status: int) -> JSONResponse:
+def _key_with_secret(principal: Principal, record: dict[str, object], status: int) -> JSONResponse:
     """The one answer that shows a key in full: the moment it is created or rotated."""
-    body = {"tenant_id": principal.tenant_id, "api_key": {**record.public(), "key": record.key}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse({"tenant_id": principal.tenant_id, "api_key": record}, status_code=status)
 
 
 async def admin_key_create(request: Request) -> Response:
-    principal = caller(request, "admin")
+    principal = await caller(request, "admin")
     data = await json_body(request)
-    record = state_of(request).auth.add_api_key(principal.tenant_id, str(data.get("name", "key")))
+    record = await backend_of(request).add_api_key(
+        principal.tenant_id, str(data.get("name", "key"))
+    )
     return _key_with_secret(principal, record, 201)
 
 
-def _own_key(request: Request, principal: Principal) -> tuple[Any, Any]:
-    """The caller's tenant's key named in the path; another tenant's key is simply not found."""
-    auth = state_of(request).auth
-    record = auth.find_api_key(principal.tenant_id, request.path_params["key_id"])
-    if record is None:
-        raise ApiError(404, "API key not found")
-    return auth, record
-
-
 async def admin_key_rotate(request: Request) -> Response:
-    principal = caller(request, "admin")
-    auth, record = _own_key(request, principal)
-    return _key_with_secret(principal, auth.rotate_api_key(record), 200)
+    principal = await caller(request, "admin")
+    record = await backend_of(request).rotate_api_key(
+        principal.tenant_id, request.path_params["key_id"]
+    )
+    return _key_with_secret(principal, _owned(record, "API key"), 200)
 
 
 async def admin_key_delete(request: Request) -> Response:
-    principal = caller(request, "admin")
-    auth, record = _own_key(request, principal)
-    auth.delete_api_key(record)
+    principal = await caller(request, "admin")
+    # another tenant's key is simply not found
+    if not await backend_of(request).delete_api_key(
+        principal.tenant_id, request.path_params["key_id"]
+    ):
+        raise ApiError(404, "API key not found")
     return Response(status_code=204)
 
 
@@ -460,6 +504,11 @@ async def admin_key_delete(request: Request) -> Response:
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Unavailable):
+        return JSONResponse(
+            {"error": exc.message, "status": 503}, 503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )  # fmt: skip
     assert isinstance(exc, ApiError | AuthError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse({"error": exc.message, "status": exc.status}, exc.status, headers=headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from obstack_load.config import REPO_ROOT
 from obstack_load.platform import api
 from obstack_load.platform.auth import AuthError
+from obstack_load.platform.backend import Unavailable
 from obstack_load.platform.ingest import make_handler
 from obstack_load.platform.live import live_logs
 from obstack_load.platform.settings import PlatformSettings
@@ -26,6 +28,7 @@ from obstack_load.platform.state import PlatformState
 from obstack_load.tenants import load_population
 
 OPENAPI_FILE = REPO_ROOT / "config" / "openapi.yaml"
+logger = logging.getLogger("obstack.platform")
 
 
 @functools.cache
@@ -39,14 +42,11 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     state: PlatformState = request.app.state.platform
-    stored = {"log_records": 0, "traces": 0, "series": 0}
-    for store in state.stores.values():
-        for kind, value in store.counts().items():
-            stored[kind] += value
     sweeper = request.app.state.sweeper
     checks = {
         "tenants": {"ok": bool(state.tenant_ids), "count": len(state.tenant_ids)},
-        "storage": {"ok": True, **stored},
+        "storage": {"ok": True, **state.stored_totals()},
+        "database": await state.backend.check(),
         "retention_sweeper": {"ok": sweeper is not None and not sweeper.done()},
         "live_tail": {
             "ok": True,
@@ -61,12 +61,12 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     state: PlatformState = request.app.state.platform
-    state.auth.any_principal(request.headers)
+    await api.any_principal(state.backend, request.headers)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def openapi(request: Request) -> Response:
-    request.app.state.platform.auth.any_principal(request.headers)
+    await api.any_principal(request.app.state.platform.backend, request.headers)
     return JSONResponse(openapi_document())
 
 
@@ -176,7 +176,10 @@ ROUTES = [
 async def _sweep_forever(state: PlatformState) -> None:
     while True:
         await asyncio.sleep(state.settings.sweep_interval_seconds)
-        state.sweep()
+        try:
+            await state.sweep()
+        except Unavailable as exc:  # the database is away: sweep again next time
+            logger.warning("retention sweep skipped: %s", exc.message)
 
 
 def build_app(settings: PlatformSettings) -> Starlette:
@@ -184,16 +187,22 @@ def build_app(settings: PlatformSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.backend.start()
         app.state.sweeper = asyncio.create_task(_sweep_forever(state))
         try:
             yield
         finally:
             app.state.sweeper.cancel()
+            await state.backend.close()
 
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        exception_handlers={api.ApiError: api.error_response, AuthError: api.error_response},
+        exception_handlers={
+            api.ApiError: api.error_response,
+            AuthError: api.error_response,
+            Unavailable: api.error_response,
+        },
     )
     app.state.platform = state
     app.state.sweeper = None

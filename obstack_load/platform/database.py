@@ -19,15 +19,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from psycopg.types.json import Jsonb
 
+from obstack_load.platform.auth import password_digest, token_digest
 from obstack_load.platform.state import seed_objects, stable_id
 from obstack_load.tenants import Population
 
 TENANT_ROLE = "obstack_tenant"
 TENANT_SETTING = "obstack.tenant_id"
 TENANT_TABLES = (
-    "users", "api_keys", "refresh_tokens", "dashboards", "panels", "alerts", "metric_series",
-    "metric_points",
+    "users", "api_keys", "sessions", "refresh_tokens", "dashboards", "panels", "alerts",
+    "metric_series", "metric_points",
 )  # fmt: skip
 
 SCHEMA = (
@@ -39,19 +41,27 @@ SCHEMA = (
     "CREATE UNIQUE INDEX IF NOT EXISTS users_username_idx ON users (username)",
     """CREATE TABLE IF NOT EXISTS api_keys (
         tenant_id TEXT NOT NULL REFERENCES tenants, key_id TEXT NOT NULL, key_hash TEXT NOT NULL,
-        name TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), revoked_at TIMESTAMPTZ,
+        prefix TEXT NOT NULL, name TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (tenant_id, key_id))""",
     "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash_idx ON api_keys (key_hash)",
+    # access and refresh tokens, by their SHA-256 only: the database never holds a usable token
+    """CREATE TABLE IF NOT EXISTS sessions (
+        tenant_id TEXT NOT NULL REFERENCES tenants, token_hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL, user_id TEXT NOT NULL, username TEXT NOT NULL,
+        role TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS refresh_tokens (
         tenant_id TEXT NOT NULL REFERENCES tenants, token_hash TEXT PRIMARY KEY,
-        user_id TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
+        session_id TEXT NOT NULL, user_id TEXT NOT NULL, username TEXT NOT NULL,
+        role TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS sessions_session_idx ON sessions (session_id)",
+    "CREATE INDEX IF NOT EXISTS refresh_tokens_session_idx ON refresh_tokens (session_id)",
     """CREATE TABLE IF NOT EXISTS dashboards (
         tenant_id TEXT NOT NULL REFERENCES tenants, dashboard_id TEXT NOT NULL,
         title TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (tenant_id, dashboard_id))""",
     """CREATE TABLE IF NOT EXISTS panels (
         tenant_id TEXT NOT NULL, dashboard_id TEXT NOT NULL, panel_id TEXT NOT NULL,
-        title TEXT NOT NULL, query JSONB NOT NULL,
+        title TEXT NOT NULL, position INT NOT NULL, query JSONB NOT NULL,
         PRIMARY KEY (tenant_id, dashboard_id, panel_id),
         FOREIGN KEY (tenant_id, dashboard_id) REFERENCES dashboards ON DELETE CASCADE)""",
     """CREATE TABLE IF NOT EXISTS alerts (
@@ -83,6 +93,7 @@ def row_security() -> list[str]:
             END IF; END $$""",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {TENANT_ROLE}",
         f"GRANT SELECT ON tenants TO {TENANT_ROLE}",
+        f"GRANT {TENANT_ROLE} TO CURRENT_USER",  # so that the owner may SET ROLE to it
     ]
     for table in TENANT_TABLES:
         statements += [
@@ -105,6 +116,10 @@ def partition_statements(first: datetime.date, days: int) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS metric_points_{day:%Y%m%d} PARTITION OF metric_points "
             f"FOR VALUES FROM ('{day.isoformat()}') TO ('{following.isoformat()}')"
         )
+    # points stamped outside the daily partitions (a clock far off) still have a home
+    out.append(
+        "CREATE TABLE IF NOT EXISTS metric_points_default PARTITION OF metric_points DEFAULT"
+    )
     return out
 
 
@@ -186,11 +201,8 @@ def seed(
         weights = raw / raw.sum()
         with conn.transaction():
             conn.execute("TRUNCATE metric_points, metric_series, panels, dashboards, alerts, "
-                         "refresh_tokens, api_keys, users, tenants")  # fmt: skip
-            with conn.cursor().copy("COPY tenants (tenant_id, name, weight) FROM STDIN") as copy:
-                for tenant in population.tenants:
-                    copy.write_row((tenant.tenant_id, tenant.tenant_id, tenant.weight))
-            _seed_objects(conn, population)
+                         "sessions, refresh_tokens, api_keys, users, tenants")  # fmt: skip
+            load_population(conn, population)
             with conn.cursor().copy(
                 "COPY metric_series (tenant_id, series_id, name, labels) FROM STDIN"
             ) as copy:
@@ -219,36 +231,59 @@ def seed(
     return written, time.perf_counter() - started
 
 
-def _seed_objects(conn: psycopg.Connection, population: Population) -> None:
-    import hashlib
-    import json
-
+def load_population(conn: psycopg.Connection, population: Population) -> None:
+    """Tenants, their accounts, default API keys, dashboards and alerts; rows already there are
+    kept, so the platform may start on a seeded database, or again on its own."""
     for tenant in population.tenants:
-        objects = seed_objects(tenant)
+        conn.execute(
+            "INSERT INTO tenants (tenant_id, name, weight) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (tenant.tenant_id, tenant.name, tenant.weight),
+        )
         for account in tenant.accounts:
-            digest = hashlib.sha256(account.password.encode()).hexdigest()
+            user_id = stable_id("usr_", account.username)
             conn.execute(
                 "INSERT INTO users (tenant_id, user_id, username, role, password_hash) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                (tenant.tenant_id, stable_id("usr_", account.username), account.username,
-                 account.role, digest),
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (tenant.tenant_id, user_id, account.username, account.role,
+                 password_digest(user_id, account.password)),
             )  # fmt: skip
+        conn.execute(
+            "INSERT INTO api_keys (tenant_id, key_id, key_hash, prefix, name) "
+            "VALUES (%s, %s, %s, %s, 'default') ON CONFLICT DO NOTHING",
+            (tenant.tenant_id, stable_id("key_", tenant.tenant_id), token_digest(tenant.api_key),
+             tenant.api_key[:8]),
+        )  # fmt: skip
+        objects = seed_objects(tenant)
         for dashboard in objects.dashboards.values():
-            conn.execute(
-                "INSERT INTO dashboards (tenant_id, dashboard_id, title) VALUES (%s, %s, %s)",
-                (tenant.tenant_id, dashboard["id"], dashboard["title"]),
-            )
-            for panel in dashboard["panels"]:
-                conn.execute(
-                    "INSERT INTO panels (tenant_id, dashboard_id, panel_id, title, query) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    (tenant.tenant_id, dashboard["id"], panel["id"], panel["title"],
-                     json.dumps(panel["query"])),
-                )  # fmt: skip
+            insert_dashboard(conn, tenant.tenant_id, dashboard)
         for alert in objects.alerts.values():
             conn.execute(
                 "INSERT INTO alerts (tenant_id, alert_id, name, severity, state, summary) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 (tenant.tenant_id, alert["id"], alert["name"], alert["severity"], alert["state"],
                  alert["summary"]),
             )  # fmt: skip
+
+
+INSERT_DASHBOARD = (
+    "INSERT INTO dashboards (tenant_id, dashboard_id, title) VALUES (%s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
+)
+INSERT_PANEL = (
+    "INSERT INTO panels (tenant_id, dashboard_id, panel_id, title, position, query) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+
+
+def panel_rows(tenant_id: str, dashboard: dict) -> list[tuple]:
+    return [
+        (tenant_id, dashboard["id"], panel["id"], panel["title"], position, Jsonb(panel["query"]))
+        for position, panel in enumerate(dashboard["panels"])
+    ]
+
+
+def insert_dashboard(conn: psycopg.Connection, tenant_id: str, dashboard: dict) -> None:
+    conn.execute(INSERT_DASHBOARD, (tenant_id, dashboard["id"], dashboard["title"]))
+    with conn.cursor() as cursor:
+        cursor.executemany(INSERT_PANEL, panel_rows(tenant_id, dashboard))

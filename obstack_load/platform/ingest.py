@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
@@ -19,7 +19,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from starlette.requests import Request
 from starlette.responses import Response
 
+from obstack_load.platform.api import ingest_tenant
 from obstack_load.platform.auth import AuthError
+from obstack_load.platform.backend import PointRow, Unavailable
 from obstack_load.platform.storage import TenantStore, kv_dict
 from obstack_load.telemetry import otlp
 
@@ -33,6 +35,7 @@ HTTP_CODES = {
     413: code_pb2.OUT_OF_RANGE,
     415: code_pb2.INVALID_ARGUMENT,
     429: code_pb2.RESOURCE_EXHAUSTED,
+    503: code_pb2.UNAVAILABLE,
 }
 
 
@@ -96,7 +99,7 @@ def _valid_ids(trace_id: bytes, span_id: bytes, required: bool) -> bool:
     return len(trace_id) in (0, 16) and len(span_id) in (0, 8)
 
 
-def store_logs(
+async def store_logs(
     state: PlatformState, store: TenantStore, request: Any, now: float
 ) -> tuple[int, int]:
     accepted = rejected = 0
@@ -138,7 +141,7 @@ def store_logs(
     return accepted, rejected
 
 
-def store_traces(
+async def store_traces(
     state: PlatformState, store: TenantStore, request: Any, now: float
 ) -> tuple[int, int]:
     accepted = rejected = 0
@@ -196,10 +199,13 @@ def _metric_points(metric: Any) -> list[tuple[str, Any, float]]:
     return out
 
 
-def store_metrics(
+async def store_metrics(
     state: PlatformState, store: TenantStore, request: Any, now: float
 ) -> tuple[int, int]:
+    """All the request's points go to the backend in one call: stored together, or (503) not
+    at all. A point is refused only by the tenant's series limit, or for having no name."""
     accepted = rejected = 0
+    rows: list[PointRow] = []
     for resource_metrics in request.resource_metrics:
         resource = kv_dict(resource_metrics.resource.attributes)
         base = {"service.name": resource.get("service.name", "unknown_service")}
@@ -212,17 +218,17 @@ def store_metrics(
                 if not metric.name:
                     rejected += len(points)
                     continue
-                refused: set[int] = set()
+                accepted += len(points)
                 for name, point, value in _metric_points(metric):
                     labels = {**base, **kv_dict(point.attributes)}
-                    if not store.add_point(name, labels, point.time_unix_nano, value, now):
-                        refused.add(id(point))
-                rejected += len(refused)
-                accepted += len(points) - len(refused)
-    return accepted, rejected
+                    rows.append(PointRow(name, labels, point.time_unix_nano, value, id(point)))
+    refused = await state.backend.add_points(store.tenant_id, rows) if rows else set()
+    return accepted - len(refused), rejected + len(refused)
 
 
-STORERS: dict[str, Callable[[PlatformState, TenantStore, Any, float], tuple[int, int]]] = {
+STORERS: dict[
+    str, Callable[[PlatformState, TenantStore, Any, float], Awaitable[tuple[int, int]]]
+] = {
     "logs": store_logs,
     "metrics": store_metrics,
     "traces": store_traces,
@@ -242,7 +248,7 @@ def make_handler(signal_name: str) -> Callable:
         state: PlatformState = request.app.state.platform
         content_type = _media_type(request)
         try:
-            tenant_id = state.auth.tenant_for_ingest(request.headers)
+            tenant_id = await ingest_tenant(state.backend, request.headers)
             if content_type not in (otlp.PROTOBUF, otlp.JSON):
                 raise OtlpError(415, f"unsupported Content-Type {content_type!r}")
             body, wire_size = await read_body(request, state.settings.max_body_bytes)
@@ -264,7 +270,10 @@ def make_handler(signal_name: str) -> Callable:
                 accepted, rejected = items, 0
                 usage.hidden += items
             else:
-                accepted, rejected = storer(state, store, message, time.time())
+                accepted, rejected = await storer(state, store, message, time.time())
+        except Unavailable as error:  # nothing of the request was stored: retry it later
+            headers = {"Retry-After": str(error.retry_after)}
+            return status_response(OtlpError(503, error.message, headers), content_type)
         except OtlpError as error:
             return status_response(error, content_type)
         except AuthError as error:

@@ -13,18 +13,24 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from obstack_load.platform.api import authenticate
 from obstack_load.platform.auth import AuthError
+from obstack_load.platform.backend import Unavailable
 
 UNAUTHORIZED = 4401  # application close codes live in 4000-4999
+TRY_AGAIN_LATER = 1013  # RFC 6455's registry: the store cannot answer now
 
 
 async def live_logs(websocket: WebSocket) -> None:
     state = websocket.app.state.platform
     await websocket.accept()
     try:
-        principal = state.auth.user_for(websocket.headers)
+        principal = await authenticate(state.backend, websocket.headers)
     except AuthError as exc:
         await websocket.close(code=UNAUTHORIZED, reason=exc.message)
+        return
+    except Unavailable as exc:
+        await websocket.close(code=TRY_AGAIN_LATER, reason=exc.message)
         return
     service = websocket.query_params.get("service")
     queue = state.live.subscribe(principal.tenant_id)

@@ -19,6 +19,10 @@ READY_LINE = "obstack platform listening on"
 
 
 def serve(settings: PlatformSettings) -> None:
+    if settings.db:  # a bad DSN or a database that does not answer: one line, nothing listening
+        from obstack_load.platform.postgres import check_dsn
+
+        check_dsn(settings.db)
     app = build_app(settings)  # before binding: a bad tenants file fails with nothing listening
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

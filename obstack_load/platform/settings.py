@@ -26,6 +26,27 @@ class PlatformSettings:
     refresh_ttl_seconds: float = setting(
         86_400.0, "refresh-ttl", "refresh token lifetime", "SECONDS"
     )
+    db: str = setting(
+        "",
+        "db",
+        "keep accounts, sessions, keys, dashboards, alerts and metrics in PostgreSQL at this "
+        "postgresql:// DSN (default: in memory)",
+        "DSN",
+    )
+    db_pool_size: int = setting(10, "db-pool-size", "database connections in the pool", "N")
+    db_pool_timeout: float = setting(
+        5.0,
+        "db-pool-timeout",
+        "longest wait for a pooled connection before answering 503 (statements get twice it)",
+        "SECONDS",
+    )
+    db_write_queue_points: int = setting(
+        100_000,
+        "db-write-queue",
+        "metric points that may wait to be written; past it ingestion gets 503 + Retry-After",
+        "POINTS",
+    )
+    db_write_batch_points: int = 5_000  # the most points one group commit writes
     # after decompression, as OTLP receivers usually do
     max_body_bytes: int = setting(
         4 * 1024 * 1024,

@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from obstack_load.platform.auth import AuthService
+from obstack_load.platform.backend import Backend, MemoryBackend
 from obstack_load.platform.ratelimit import TokenBucket, Unlimited
 from obstack_load.platform.settings import PlatformSettings
 from obstack_load.platform.storage import TenantStore
@@ -203,13 +203,17 @@ class PlatformState:
         self.population = population
         self.started_at = time.time()
         self.metrics = Metrics()
-        self.auth = AuthService(
-            population, settings.token_ttl_seconds, settings.refresh_ttl_seconds
-        )
         self.live = LiveHub(self.metrics, settings.live_queue_size, settings.test_live_leak_every)
         self.tenant_ids = {t.tenant_id for t in population.tenants}
         self.stores = {tid: TenantStore(tid, settings) for tid in self.tenant_ids}
-        self.objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
+        self.backend: Backend
+        if settings.db:
+            from obstack_load.platform.postgres import PostgresBackend  # psycopg only when asked
+
+            self.backend = PostgresBackend(settings, population, self.metrics.registry)
+        else:
+            objects = {t.tenant_id: seed_objects(t) for t in population.tenants}
+            self.backend = MemoryBackend(settings, population, self.stores, objects)
         self._limiters: dict[tuple[str, str], TokenBucket | Unlimited] = {}
         # test-only faults: a dashboards listing that leaks, an accepted batch never stored
         self.leaks_dashboard = EveryNth(settings.test_leak_every)
@@ -229,15 +233,25 @@ class PlatformState:
             )
         return limiter
 
-    def sweep(self) -> None:
+    def stored(self, tenant_id: str) -> dict[str, int]:
+        """What is held for a tenant: logs and traces here, series wherever the backend is."""
+        counts = self.stores[tenant_id].counts()
+        counts["series"] = self.backend.series_count(tenant_id)
+        return counts
+
+    def stored_totals(self) -> dict[str, int]:
+        totals = {"log_records": 0, "traces": 0, "series": 0}
+        for tenant_id in self.tenant_ids:
+            for kind, value in self.stored(tenant_id).items():
+                totals[kind] += value
+        return totals
+
+    async def sweep(self) -> None:
         now = time.time()
         for store in self.stores.values():
             store.sweep(now)
-        self.auth.expire()
-        totals = {"log_records": 0, "traces": 0, "series": 0}
-        for store in self.stores.values():
-            for kind, value in store.counts().items():
-                totals[kind] += value
+        await self.backend.expire()
+        totals = self.stored_totals()
         for kind, value in totals.items():
             self.metrics.stored.labels(kind).set(value)
         self.metrics.live_queue_depth.set(self.live.queue_depth())
