@@ -4,7 +4,11 @@ statements, read from PostgreSQL's statistics views as deltas between the run's 
 (``db_index_usage{table=metric_points}>0.95``, ``db_cache_hit>0.99``). Index use counts the
 tables and partitions of 10,000 rows or more, as the common check does.
 
-It reads the database the run drives (``--db-target``). A partitioned table's figures are its
+It reads the database the run drives (``--db-target``), and the platform's connection pool
+from its /metrics (``--host``, when the platform runs on PostgreSQL): utilisation, the time
+connections were out of the pool over the time the pool could have lent them, and efficiency,
+the share of requests for a connection served without waiting (``db_pool_utilization<0.8``,
+``db_pool_efficiency>0.9``). A partitioned table's figures are its
 partitions' added up under the parent's name. PostgreSQL counts a backend's scans when the
 backend flushes its statistics (at the latest as it exits), so the end is read once the run's
 own connections (``application_name`` ``obstack-load``) are gone, waiting at most 10 s.
@@ -117,16 +121,94 @@ def deltas(start: Snapshot, end: Snapshot) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class PoolSnapshot:
+    """The platform's /metrics at one moment: psycopg_pool's counters and per-kind latencies."""
+
+    at: float
+    pool: dict[str, float]
+    statements: dict[str, tuple[float, float]]  # kind: (count, seconds)
+
+
+def pool_snapshot(host: str, api_key: str) -> PoolSnapshot | None:
+    """None when the platform keeps no pool (in memory) or does not answer."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        response = requests.get(f"{host.rstrip('/')}/metrics", headers={"X-API-Key": api_key},
+                                timeout=10)  # fmt: skip
+        response.raise_for_status()
+    except requests.RequestException:
+        return None
+    pool: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name.startswith("obstack_db_pool_"):
+                pool[sample.name.removeprefix("obstack_db_pool_")] = sample.value
+            elif sample.name == "obstack_db_query_seconds_count":
+                counts[sample.labels["kind"]] = sample.value
+            elif sample.name == "obstack_db_query_seconds_sum":
+                sums[sample.labels["kind"]] = sample.value
+    if "pool_max" not in pool:
+        return None
+    statements = {kind: (counts[kind], sums.get(kind, 0.0)) for kind in counts}
+    return PoolSnapshot(time.monotonic(), pool, statements)
+
+
+def pool_deltas(start: PoolSnapshot, end: PoolSnapshot) -> dict[str, Any]:
+    def moved(key: str) -> float:
+        return end.pool.get(key, 0.0) - start.pool.get(key, 0.0)
+
+    lendable_ms = end.pool["pool_max"] * (end.at - start.at) * 1000
+    requests_num = moved("requests_num")
+    statements = {}
+    for kind, (count, seconds) in end.statements.items():
+        count0, seconds0 = start.statements.get(kind, (0.0, 0.0))
+        if count > count0:
+            statements[kind] = {
+                "count": int(count - count0),
+                "avg_ms": (seconds - seconds0) / (count - count0) * 1000,
+            }
+    return {
+        "size": int(end.pool["pool_max"]),
+        "utilization": moved("usage_ms") / lendable_ms if lendable_ms > 0 else None,
+        "efficiency": 1 - moved("requests_queued") / requests_num if requests_num else None,
+        "requests": int(requests_num),
+        "waited": int(moved("requests_queued")),
+        "mean_wait_ms": moved("requests_wait_ms") / requests_num if requests_num else None,
+        "errors": int(moved("requests_errors")),
+        "connections_lost": int(moved("connections_lost")),
+        "statements": statements,
+    }
+
+
 class Figures:
     def __init__(self) -> None:
         self.start: Snapshot | None = None
+        self.pool_start: PoolSnapshot | None = None
         self.last: dict[str, Any] | None = None
+
+    def platform(self, environment) -> tuple[str, str] | None:
+        """The platform's URL and a key its /metrics takes, when the run has a --host."""
+        from obstack_load.tenants import population
+
+        if not environment.host:
+            return None
+        options = environment.parsed_options
+        tenants = population(getattr(options, "tenants_file", None) if options else None)
+        return environment.host, tenants.tenants[0].api_key
 
     def target(self, environment) -> str | None:
         return getattr(environment.parsed_options, "db_target", None)
 
     def begin(self, environment) -> None:
-        self.start, self.last = None, None
+        self.start, self.pool_start, self.last = None, None, None
+        platform = self.platform(environment)
+        if platform:
+            self.pool_start = pool_snapshot(*platform)
         dsn = self.target(environment)
         if dsn:
             try:
@@ -135,12 +217,17 @@ class Figures:
                 logger.error("obstack-load: database figures unavailable: %s", exc)
 
     def measure(self, environment, final: bool) -> dict[str, Any] | None:
+        measured: dict[str, Any] = {}
+        platform = self.platform(environment)
+        pool_end = pool_snapshot(*platform) if platform and self.pool_start else None
+        if pool_end is not None:
+            measured["pool"] = pool_deltas(self.pool_start, pool_end)  # type: ignore[arg-type]
         dsn = self.target(environment)
-        if not dsn or self.start is None:
-            return None
-        if final:
-            wait_for_flush(dsn)
-        self.last = deltas(self.start, snapshot(dsn))
+        if dsn and self.start is not None:
+            if final:
+                wait_for_flush(dsn)
+            measured.update(deltas(self.start, snapshot(dsn)))
+        self.last = measured or None
         return self.last
 
 
@@ -160,8 +247,12 @@ def _collect(environment, figures: dict, **kwargs: Any) -> None:
     measured = run_figures.measure(environment, final)
     if measured is None:
         return
-    figures["db_index_usage"] = {n: t["index_usage"] for n, t in measured["tables"].items()}
-    figures["db_cache_hit"] = {"": measured["cache_hit"]}
+    if "tables" in measured:
+        figures["db_index_usage"] = {n: t["index_usage"] for n, t in measured["tables"].items()}
+        figures["db_cache_hit"] = {"": measured["cache_hit"]}
+    if "pool" in measured:
+        figures["db_pool_utilization"] = {"": measured["pool"]["utilization"]}
+        figures["db_pool_efficiency"] = {"": measured["pool"]["efficiency"]}
 
 
 @suite.summary_assembling.add_listener
@@ -170,6 +261,15 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
     if measured is None:
         return
     summary["database"] = measured
+    pool = measured.get("pool")
+    if pool is not None:
+        lines.append(
+            f"  database pool: {pool['size']} connections, utilisation "
+            f"{_percent(pool['utilization'])}, efficiency {_percent(pool['efficiency'])} "
+            f"({pool['waited']} of {pool['requests']} waited), {pool['errors']} errors"
+        )
+    if "tables" not in measured:
+        return
     used = [
         f"{name} {t['index_usage'] * 100:.1f}%"
         for name, t in sorted(measured["tables"].items())
@@ -185,3 +285,7 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
         lines.append(
             f"  database: top statement {top['total_ms']:.0f} ms in {top['calls']} calls: {top['query'][:80]}"
         )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"

@@ -8,6 +8,7 @@
     count{error=CrossTenantLeak}==0 occurrences of errors whose text contains the value
     items_per_s{signal=logs}>100000 accepted OTLP items per second (items, rejected, throttled too)
     db_index_usage{table=metric_points}>0.95   index scans / all scans over the run (db_cache_hit too)
+    db_pool_utilization<0.8                    the platform's pool: time lent / time lendable
     p(95)<1000 warn<500             fails over 1,000 ms, warns over 500 ms (SCALE-001's levels)
 
 A warning bound is stricter than the failing one, in the same direction. A warning is reported
@@ -52,8 +53,10 @@ METRICS = {
     # measured by plugins (suite.figures_collecting): the database figures
     "db_index_usage": ("table",),
     "db_cache_hit": ("",),
+    "db_pool_utilization": ("",),
+    "db_pool_efficiency": ("",),
 }
-FIGURES = ("db_index_usage", "db_cache_hit")
+FIGURES = ("db_index_usage", "db_cache_hit", "db_pool_utilization", "db_pool_efficiency")
 PATTERN = re.compile(
     r"""^\s*
     (?P<metric>[A-Za-z_][A-Za-z0-9_]*)
