@@ -4,14 +4,18 @@ The platform process is pinned to one CPU and wrk to another, so the figures are
 requests/s and items/s per core: what later benchmarks compare against to tell whether the
 target, rather than the generator, is the bottleneck.
 
-Two platforms run side by side on the same core, measured in turn per endpoint: the platform as
-``obstack-load platform`` starts it (no Locust, no gevent), and the same platform started with
-``locust`` imported first, so gevent's monkey patch is applied, as every platform started before
-the seams issue was (its CLI imported the results store, which imported Locust).
+Platforms run side by side on the same core, measured in turn per endpoint (``--variants``):
 
-    python benchmarks/platform_capacity.py [--duration 10] [--connections 32] [--rounds 2]
+- ``memory``: the platform as ``obstack-load platform`` starts it, records in memory;
+- ``postgresql``: the same with ``--db`` on a PostgreSQL started here, pinned to the platform's
+  core too, so the figure is what one core holds for the platform and its database together;
+- ``gevent-patched``: ``locust`` imported first, so gevent's monkey patch is applied, as every
+  platform started before the seams issue was.
 
-Needs wrk (Debian package ``wrk``) and ``taskset``.
+    python benchmarks/platform_capacity.py [--variants memory,postgresql] [--duration 10]
+        [--connections 32] [--rounds 2]
+
+Needs wrk (Debian package ``wrk``) and ``taskset``; ``postgresql`` needs PostgreSQL's server.
 """
 
 from __future__ import annotations
@@ -105,7 +109,12 @@ def main() -> None:
     parser.add_argument("--platform-cpu", default="0")
     parser.add_argument("--wrk-cpu", default="1")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each variant per endpoint")
+    parser.add_argument(
+        "--variants", default="memory,postgresql",
+        help="comma-separated, the first the base of the ratios: memory, postgresql, gevent-patched",
+    )  # fmt: skip
     args = parser.parse_args()
+    variants = args.variants.split(",")
     if not shutil.which("wrk"):
         raise SystemExit(
             "benchmarks/platform_capacity.py: wrk is not installed (apt-get install wrk)"
@@ -119,11 +128,26 @@ def main() -> None:
         "metrics": metrics.metrics_request(tenant, rng, args.batch),
         "traces": traces.traces_request(tenant, rng, args.batch // 10),
     }
-    platforms = {
-        "unpatched": start_platform("--max-traces", "5000"),
-        # what every earlier figure measured: Locust imported, so gevent patched the process
-        "gevent-patched": start_platform("--max-traces", "5000", launcher=PATCHED_LAUNCHER),
-    }
+    database = None
+    platforms = {}
+    for variant in variants:
+        if variant == "memory":
+            platforms[variant] = start_platform("--max-traces", "5000")
+        elif variant == "gevent-patched":
+            # what the figures before the seams issue measured: gevent patched the process
+            platforms[variant] = start_platform("--max-traces", "5000", launcher=PATCHED_LAUNCHER)
+        elif variant == "postgresql":
+            from tests.postgres import start_postgres
+
+            database = start_postgres()
+            postmaster = (database.datadir / "postmaster.pid").read_text().split()[0]
+            subprocess.run(["taskset", "-apc", args.platform_cpu, postmaster], check=True,
+                           capture_output=True)  # fmt: skip
+            platforms[variant] = start_platform(
+                "--max-traces", "5000", "--db", database.database("capacity")
+            )
+        else:
+            raise SystemExit(f"--variants: unknown variant {variant!r}")
     for platform in platforms.values():
         subprocess.run(
             ["taskset", "-pc", args.platform_cpu, str(platform.process.pid)],
@@ -139,21 +163,27 @@ def main() -> None:
     finally:
         for platform in platforms.values():
             platform.stop()
+        if database is not None:
+            database.stop("fast")
     print(json.dumps(results, indent=2))
     print()
+    base, others = variants[0], variants[1:]
     print(
-        "| endpoint | requests/s, unpatched | requests/s, gevent-patched | ratio | items/s, unpatched | non-2xx |"
+        f"| endpoint | requests/s, {base} | "
+        + "".join(f"requests/s, {v} | ratio to {base} | items/s, {v} | " for v in others)
+        + "non-2xx |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, variants in results.items():
-        new = statistics.median(r["rps"] for r in variants["unpatched"])
-        old = statistics.median(r["rps"] for r in variants["gevent-patched"])
-        items = variants["unpatched"][0].get("items_per_request")
-        bad = sum(r["non_2xx"] for rs in variants.values() for r in rs)
-        print(
-            f"| {label} | {new:,.0f} | {old:,.0f} | {new / old:.3f} | "
-            f"{'' if items is None else f'{new * items:,.0f}'} | {bad} |"
+    print("| --- | ---: |" + " ---: | ---: | ---: |" * len(others) + " ---: |")
+    for label, measured in results.items():
+        rps = {v: statistics.median(r["rps"] for r in measured[v]) for v in variants}
+        items = measured[base][0].get("items_per_request")
+        bad = sum(r["non_2xx"] for rs in measured.values() for r in rs)
+        cells = "".join(
+            f"{rps[v]:,.0f} | {rps[v] / rps[base]:.3f} | "
+            f"{'' if items is None else f'{rps[v] * items:,.0f}'} | "
+            for v in others
         )
+        print(f"| {label} | {rps[base]:,.0f} | {cells}{bad} |")
 
 
 def endpoints(args, population, tenant, rng, bodies, platforms):
