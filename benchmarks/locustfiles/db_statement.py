@@ -9,25 +9,25 @@ import obstack_load.options  # noqa: F401  (--summary-json)
 import obstack_load.results.plugin  # noqa: F401  (the summary)
 
 # a module import: a User class in this namespace would run too
+from obstack_load.tenants import load_population
 from obstack_load.users import database
 
 STATEMENT = os.environ.get("OBSTACK_BENCH_STATEMENT", "dashboard_query")
 TENANT = os.environ.get("OBSTACK_BENCH_TENANT", "tenant-01")
 
 
-class OneStatementUser(database.DashboardReaderUser):
+class OneStatementUser(database.DatabaseUser):
     wait_time = constant(0)
 
     def on_start(self) -> None:
         super().on_start()
         # the benchmark's one tenant and its series, as pgbench's script draws them
-        self.tenant = next(t for t in self.tenant_population() if t.tenant_id == TENANT)
+        self.tenant = load_population().by_id(TENANT)
         self.series = list(range(1, int(os.environ["OBSTACK_BENCH_SERIES"]) + 1))
 
-    def tenant_population(self):
-        from obstack_load.tenants import population
-
-        return population().tenants
+    def fetch(self, sql: str, params: tuple):
+        rows = self.connection.execute(sql, params).fetchall()
+        return rows, len(rows)
 
     @task
     def next_statement(self) -> None:
