@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
 
 from obstack_load.platform.backend import Backend, MemoryBackend
 from obstack_load.platform.ratelimit import TokenBucket, Unlimited
@@ -38,6 +38,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # process_cpu_seconds_total and memory: what a capacity search reads as the target's CPU
+        ProcessCollector(registry=self.registry)
         self.requests = Counter(
             "obstack_http_requests", "HTTP requests served", ["handler", "method", "code"],
             registry=self.registry,

@@ -100,3 +100,30 @@ def test_a_bad_database_is_one_line_before_anything_listens():
         assert len(lines) == 1 and expected in lines[0], done.stderr
         assert "pw-Secr3t" not in done.stderr + done.stdout
         assert "listening" not in done.stdout
+
+
+def test_a_full_write_queue_is_503_with_nothing_stored(postgres, tenants):
+    """Back-pressure: a request whose points do not fit the write queue is refused whole."""
+    dsn = postgres.database("backpressure")
+    platform = start_platform("--db", dsn, "--db-write-queue", "10")
+    try:
+        tenant, rng = tenants.tenants[0], random.Random(9)
+        status, points = send_points(platform, tenant, rng)  # these fit
+        assert status == 200 and points <= 10
+        message = metrics.metrics_request(tenant, rng, 40, {})  # these do not
+        refused = otlp.count_items("metrics", message)
+        assert refused > 10
+        response = requests.post(
+            f"{platform.url}/v1/metrics", data=otlp.encode(message),
+            headers={"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key}, timeout=60,
+        )  # fmt: skip
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        exposition = requests.get(
+            f"{platform.url}/metrics", headers={"X-API-Key": tenant.api_key}, timeout=60
+        ).text
+        assert f"obstack_db_points_refused_queue_full_total {refused:.1f}" in exposition
+        assert f"obstack_db_points_written_total {points:.1f}" in exposition
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT count(*) FROM metric_points").fetchone()[0] == points
+    finally:
+        assert platform.stop() == 0, "".join(platform.output)
