@@ -57,6 +57,12 @@ class Schedule:
     def configure(self, rate: float, max_lag: float, start: float) -> None:
         self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
 
+    def retune(self, rate: float, now: float) -> None:
+        """A new rate from the next free slot on: slots already handed out to users stay, so
+        a change of rate is not a burst of both schedules at once."""
+        following = self.start + self.issued / self.rate if self.rate > 0 else now
+        self.rate, self.start, self.issued = rate, max(following, now - self.max_lag), 0
+
     def take(self, now: float) -> tuple[float, int]:
         """The next slot's start time, and how many slots were dropped to reach it."""
         dropped = 0

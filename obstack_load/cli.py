@@ -578,6 +578,16 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--db", default=default_db, help=db_help)
     dashboard.set_defaults(func=_dashboard)
 
+    from obstack_load.capacity import command as capacity_command
+
+    capacity = commands.add_parser(
+        "capacity",
+        help="find the highest load that meets the SLOs, the knee, and what saturated first",
+        description=capacity_command.__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    capacity_command.add_arguments(capacity)
+    capacity.set_defaults(func=capacity_command.run)
+
     from obstack_load.analysis.changepoints import ChangePointSettings
 
     cp_defaults = ChangePointSettings()

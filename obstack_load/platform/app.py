@@ -109,6 +109,32 @@ class TestSlowPath:
         await self.app(scope, receive, send)
 
 
+class TestCapacity:
+    """Testing only (``--test-capacity-slots N --test-service-ms MS``): a known capacity. Every
+    request but /metrics and /readyz is served by one of N slots, first come first served, each
+    busy for MS milliseconds, then handled as usual: the platform serves at most
+    N / (MS / 1000) requests/s, and past that its queue and latency grow without bound, so a
+    capacity search can be checked against the truth.
+
+    The slots are virtual (each keeps the time it is next free) rather than a semaphore around
+    a sleep: a sleep on a busy event loop overruns, which would lower the capacity below the
+    stated one by however busy the machine is."""
+
+    def __init__(self, app: ASGIApp, slots: int, seconds: float) -> None:
+        self.app = app
+        self.free_at = [0.0] * slots
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in ("/metrics", "/readyz"):
+            now = asyncio.get_running_loop().time()
+            slot = min(range(len(self.free_at)), key=self.free_at.__getitem__)
+            done = max(now, self.free_at[slot]) + self.seconds
+            self.free_at[slot] = done
+            await asyncio.sleep(done - now)
+        await self.app(scope, receive, send)
+
+
 class CountRequests:
     """Counts every HTTP request by handler and status. Plain ASGI, because Starlette's
     BaseHTTPMiddleware costs a task per request on a path that must stay fast."""
@@ -212,6 +238,12 @@ def build_app(settings: PlatformSettings) -> Starlette:
             TestStall,
             after_requests=settings.test_stall_after_requests,
             seconds=settings.test_stall_seconds,
+        )
+    if settings.test_capacity_slots and settings.test_service_ms:
+        app.add_middleware(
+            TestCapacity,
+            slots=settings.test_capacity_slots,
+            seconds=settings.test_service_ms / 1000,
         )
     if settings.test_slow_path and settings.test_slow_ms:
         app.add_middleware(

@@ -113,6 +113,16 @@ class PlatformSettings:
         "testing only: requests to exactly PATH wait --test-slow-ms first",
         "PATH",
     )
+    test_capacity_slots: int = setting(
+        0,
+        "test-capacity-slots",
+        "testing only: serve at most N requests at once, each held --test-service-ms "
+        "(a known capacity of N / service time); others queue",
+        "N",
+    )
+    test_service_ms: float = setting(
+        0.0, "test-service-ms", "testing only: the service time of --test-capacity-slots", "MS"
+    )
     test_slow_ms: float = setting(
         0.0, "test-slow-ms", "testing only: the added latency of --test-slow-path", "MS"
     )

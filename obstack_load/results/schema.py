@@ -147,6 +147,26 @@ TEST_CASES = Table(
     ),
     indexes=(("suite_run_id",), ("classname", "name")),
 )  # fmt: skip
+CAPACITY_STEPS = Table(
+    "capacity_steps",
+    (
+        ("run_id", "text"), ("step", "int"), ("offered_rate", "real"), ("achieved_rps", "real"),
+        ("seconds", "real"), ("requests", "int"), ("failures", "int"), ("p95_ms", "real"),
+        ("passed", "bool"), ("settled", "bool"), ("generator_cpu", "real"),
+        ("late_ratio", "real"), ("target_cpu", "real"), ("pool_utilization", "real"),
+        ("generator_bound", "bool"), ("detail", "json"),
+    ),
+    primary_key=("run_id", "step"),
+)  # fmt: skip
+CAPACITY_FINDINGS = Table(
+    "capacity_findings",
+    (
+        ("run_id", "text"), ("capacity", "real"), ("upper", "real"), ("outcome", "text"),
+        ("limit_kind", "text"), ("generator_bound", "bool"), ("knee", "real"),
+        ("slos", "json"), ("words", "text"),
+    ),
+    primary_key=("run_id",),
+)  # fmt: skip
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations",
     (("version", "int"), ("description", "text"), ("applied_at", "real")),
@@ -187,6 +207,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         4, "other test suites' results, imported from JUnit XML", (TEST_SUITE_RUNS, TEST_CASES)
+    ),
+    Migration(
+        5, "capacity searches: their steps and findings", (CAPACITY_STEPS, CAPACITY_FINDINGS)
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

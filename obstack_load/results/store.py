@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from obstack_load.errors import ObstackLoadError
 from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
 from obstack_load.results.schema import (
+    CAPACITY_FINDINGS,
+    CAPACITY_STEPS,
     ERRORS,
     INGEST_COUNTS,
     MIGRATIONS,
@@ -305,6 +307,31 @@ class Store:
             raise StoreError(
                 _scrub(f"{self.location}: import failed: {exc}", self.target)
             ) from None
+
+    def add_capacity(self, run_id: str, capacity: dict[str, Any]) -> None:
+        """A capacity search's steps and finding, with the run they belong to."""
+        finding = capacity["finding"]
+        steps = [
+            (
+                run_id, index, s["offered_rate"], s["achieved_rps"], s["seconds"], s["requests"],
+                s["failures"], s["p95_ms"], s["passed"], s["settled"], s["generator_cpu"],
+                s["late_ratio"], s["target_cpu"], s["pool_utilization"], s["generator_bound"],
+                _db_value({"slo_results": s["slo_results"],
+                           "endpoints_p95_ms": s["endpoints_p95_ms"], "throttled": s["throttled"]}),
+            )
+            for index, s in enumerate(capacity["steps"])
+        ]  # fmt: skip
+        try:
+            with self._transaction():
+                if steps:
+                    self._upsert_rows(CAPACITY_STEPS, steps)
+                self._upsert_rows(CAPACITY_FINDINGS, [(
+                    run_id, finding["capacity"], finding["upper"], finding["outcome"],
+                    finding["limit"], finding["generator_bound"], finding["knee"],
+                    _db_value(capacity["slos"]), " ".join(finding["words"]),
+                )])  # fmt: skip
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
 
     def _upsert_rows(self, table: Table, rows: list[tuple]) -> None:
         """Insert rows, or replace the non-key columns of rows already there."""

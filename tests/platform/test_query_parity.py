@@ -15,8 +15,12 @@ from tests.support import start_platform
 QUERIES = [
     {"name": "system.cpu.utilization", "aggregation": aggregation, "by": by, "match": match}
     for aggregation in ("avg", "sum", "min", "max", "count")
-    for by, match in (("", []), ("service.name", []), ("", ["service.name=~a.*"]),
-                      ("host.name", ["service.name!=checkout"]))  # fmt: skip
+    for by, match in (
+        ("", []),
+        ("service.name", []),
+        ("", ["service.name=~a.*"]),
+        ("host.name", ["service.name!=checkout"]),
+    )  # fmt: skip
 ]
 
 

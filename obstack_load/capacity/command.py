@@ -1,0 +1,102 @@
+"""``obstack-load capacity``: a capacity search as one command.
+
+It runs Locust (as a child process, so this command imports no Locust) with
+``--capacity-search`` on the given locustfile, standalone or with ``--workers N`` local worker
+processes sharing the rate, prints the finding, and with ``--compare-scaling HOST`` searches a
+second target the same way and reports the scaling ratio: 9.3's "linear scaling confirmed with
+additional resources".
+
+Exit codes: 0 a capacity was found (or the maximum held), 1 no rate held every SLO or Locust
+failed, 5 the generator was the limit (no capacity is claimed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+EXIT_GENERATOR_BOUND = 5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--locustfile", "-f", required=True, help="the locustfile to drive")
+    parser.add_argument("--host", required=True, help="the target's base URL")
+    parser.add_argument("--slo", action="append", required=True, metavar="EXPR",
+                        help="an SLO as a threshold expression: p(95)<500, rate<0.01 (repeatable)")  # fmt: skip
+    parser.add_argument("--start", type=float, default=50.0, help="first offered rate, /s")
+    parser.add_argument("--max", type=float, default=20_000.0, help="highest offered rate, /s")
+    parser.add_argument("--step-time", type=float, default=20.0, help="seconds measured per step")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument("--precision", type=float, default=0.05,
+                        help="stop when the bracket is within this fraction (default 0.05)")  # fmt: skip
+    parser.add_argument("--users", type=int, default=200, help="the pool of virtual users")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="local worker processes sharing the rate (default: standalone)")  # fmt: skip
+    parser.add_argument("--report", default="results/capacity.html", help="the HTML report")
+    parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
+    parser.add_argument("--compare-scaling", metavar="HOST",
+                        help="search this second target too, and report the scaling ratio")  # fmt: skip
+    parser.add_argument("locust_args", nargs="*", metavar="-- LOCUST_ARG",
+                        help="more Locust options, after --")  # fmt: skip
+
+
+def locust_command(args: argparse.Namespace, host: str, summary: Path, report: str) -> list[str]:
+    per_step = args.settle + args.step_time * 1.5 + 5
+    bound = int(20 * per_step + 60)  # the search's most steps: every load stops by itself
+    command = [
+        sys.executable, "-m", "locust", "-f", args.locustfile, "--headless", "--only-summary",
+        "--host", host, "-u", str(args.users), "-r", str(args.users), "-t", f"{bound}s",
+        "--stop-timeout", "10", "--capacity-search", "--capacity-start", str(args.start),
+        "--capacity-max", str(args.max), "--capacity-step-time", str(args.step_time),
+        "--capacity-settle", str(args.settle), "--capacity-precision", str(args.precision),
+        "--capacity-report", report, "--summary-json", str(summary),
+    ]  # fmt: skip
+    for slo in args.slo:
+        command += ["--capacity-slo", slo]
+    if args.workers:
+        command += ["--processes", str(args.workers)]
+    if args.results_db:
+        command += ["--results-db", args.results_db]
+    return command + list(args.locust_args)
+
+
+def search(args: argparse.Namespace, host: str, report: str) -> dict[str, Any] | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.json"
+        done = subprocess.run(locust_command(args, host, summary, report))
+        if not summary.exists():
+            print(f"obstack-load capacity: Locust ended ({done.returncode}) with no summary",
+                  file=sys.stderr)  # fmt: skip
+            return None
+        return json.loads(summary.read_text()).get("capacity")
+
+
+def run(args: argparse.Namespace) -> int:
+    first = search(args, args.host, args.report)
+    if first is None:
+        return 1
+    finding = first["finding"]
+    print("capacity:", " ".join(finding["words"]))
+    print(f"capacity report: {args.report}")
+    code = 0 if finding["capacity"] is not None else 1
+    if finding["generator_bound"]:
+        code = EXIT_GENERATOR_BOUND
+    if args.compare_scaling and code == 0:
+        scaled_report = str(Path(args.report).with_suffix("")) + "-scaled.html"
+        second = search(args, args.compare_scaling, scaled_report)
+        if second is None:
+            return 1
+        other = second["finding"]
+        print(f"capacity of {args.compare_scaling}:", " ".join(other["words"]))
+        if other["capacity"] is not None and finding["capacity"]:
+            ratio = other["capacity"] / finding["capacity"]
+            print(f"scaling: {args.compare_scaling} holds {ratio:.2f}x the capacity of "
+                  f"{args.host} ({other['capacity']:,.0f}/s against {finding['capacity']:,.0f}/s)")  # fmt: skip
+        if other["generator_bound"]:
+            code = EXIT_GENERATOR_BOUND
+    return code

@@ -1,0 +1,308 @@
+"""``--capacity-search``: a run that finds the highest arrival rate at which every SLO holds.
+
+Load it from a locustfile (``import obstack_load.capacity.plugin``) or run
+``obstack-load capacity``. The run is an open model (``--arrival-rate``): a greenlet on the
+master (or the standalone process) sets the offered rate step by step, as ``search.RateSearch``
+plans, tells the workers their share, measures each step's window (``window``), and ends the run
+when the search is over. Each step settles first (``--capacity-settle``) and is then held
+(``--capacity-step-time``); a passing step whose latency was still rising is held once more, and
+fails if it is still rising, since a queue that keeps growing means the rate is above capacity.
+
+The steps and the finding go into the summary (``capacity``), the results database
+(``capacity_steps``, ``capacity_findings``) and an HTML report with the latency curve.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gevent
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from obstack_load import arrival
+from obstack_load.capacity import window
+from obstack_load.capacity.search import RateSearch
+from obstack_load.capacity.verdict import Step, find
+from obstack_load.events import suite
+from obstack_load.options import add_option, validator
+
+logger = logging.getLogger("obstack_load.capacity")
+RATE_MESSAGE = "obstack_capacity_rate"
+SLO_METRICS = ("p", "avg", "med", "max", "rate")
+DELIVERED = 0.9  # requests sent over the offered rate, below which a step cannot pass
+UNSETTLED_GROWTH = 1.25  # the second half's p95 over the first's, above which it is rising
+UNSETTLED_FLOOR_MS = 5.0  # and by at least this much: a few ms either way is noise
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:
+    add_option(parser, "--capacity-search", "search for the highest rate that meets every "
+               "--capacity-slo (open model; ends the run when done)", action="store_true",
+               default=False, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-slo", "an SLO the capacity must meet, as a threshold "
+               "expression: p(95)<500, avg<200, rate<0.01 (repeatable)", action="append",
+               default=[], include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-start", "first offered rate, iterations/s", type=float,
+               default=50.0, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-max", "highest offered rate, iterations/s", type=float,
+               default=20_000.0, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-step-time", "seconds each step is measured", type=float,
+               default=20.0, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-settle", "seconds each step runs before it is measured",
+               type=float, default=5.0, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--capacity-precision", "stop when the bracket is within this fraction",
+               type=float, default=0.05)  # fmt: skip
+    add_option(parser, "--capacity-report", "the HTML report's path",
+               default="results/capacity.html")  # fmt: skip
+    add_option(parser, "--capacity-target-key", "API key for the target's /metrics (its CPU and "
+               "pool); default: the population's first tenant's")  # fmt: skip
+
+
+def parse_slos(expressions: list[str]) -> list:
+    from obstack_load.thresholds.expressions import parse
+
+    slos = []
+    for expression in expressions:
+        parsed = parse(expression)  # a ThresholdError (a ValueError) names what is wrong
+        if parsed.metric not in SLO_METRICS:
+            raise ValueError(f"{expression!r}: an SLO is one of p(N), avg, med, max or rate")
+        slos.append(parsed)
+    return slos
+
+
+@validator
+def _check(options: Any) -> None:
+    from obstack_load.config import ConfigError
+
+    if not getattr(options, "capacity_search", False):
+        return
+    if not options.capacity_slo:
+        raise ConfigError("--capacity-slo", "", "a capacity search needs at least one SLO")
+    try:
+        parse_slos(options.capacity_slo)
+        RateSearch(float(options.capacity_start), float(options.capacity_max))
+    except ValueError as exc:
+        raise ConfigError("--capacity-slo", "", str(exc)) from None
+    if float(options.capacity_step_time) < 2 or float(options.capacity_settle) < 0:
+        raise ConfigError("--capacity-step-time", "", "must be at least 2 s (settle at least 0)")
+
+
+class CapacitySearch:
+    def __init__(self) -> None:
+        self.worker_cpu: dict[str, tuple[float, float]] = {}
+        self.steps: list[Step] = []
+        self.search: RateSearch | None = None
+        self.finding = None
+        self.greenlet: gevent.Greenlet | None = None
+        self.last: dict[str, Any] | None = None
+
+    # ---- the offered rate, everywhere -----------------------------------------------------
+
+    def set_rate(self, environment, rate: float) -> None:
+        runner = environment.runner
+        if isinstance(runner, MasterRunner):
+            runner.send_message(RATE_MESSAGE, rate)
+        else:
+            self.apply_rate(environment, rate)
+
+    @staticmethod
+    def apply_rate(environment, rate: float) -> None:
+        arrival.schedule.retune(arrival.process_share(environment, rate), time.time())
+
+    # ---- the search -----------------------------------------------------------------------
+
+    def start(self, environment) -> None:
+        options = environment.parsed_options
+        self.steps, self.finding, self.last = [], None, None
+        self.search = RateSearch(
+            float(options.capacity_start), float(options.capacity_max),
+            precision=float(options.capacity_precision),
+        )  # fmt: skip
+        self.greenlet = gevent.spawn(self.run, environment)
+
+    def target(self, environment) -> tuple[str | None, str | None]:
+        options = environment.parsed_options
+        if not environment.host:
+            return None, None
+        key = getattr(options, "capacity_target_key", None)
+        if not key:
+            from obstack_load.tenants import population
+
+            key = population(getattr(options, "tenants_file", None)).tenants[0].api_key
+        return environment.host, key
+
+    def run(self, environment) -> None:
+        options = environment.parsed_options
+        slos = parse_slos(options.capacity_slo)
+        url, key = self.target(environment)
+        settle = float(options.capacity_settle)
+        if isinstance(environment.runner, MasterRunner):
+            # the master sees the workers' requests only when they report, every few seconds:
+            # the window must begin after the first report made at the new rate
+            from locust.runners import WORKER_REPORT_INTERVAL
+
+            settle = max(settle, WORKER_REPORT_INTERVAL + 1.0)
+        try:
+            while (rate := self.search.next_rate()) is not None:  # type: ignore[union-attr]
+                self.set_rate(environment, rate)
+                gevent.sleep(settle)
+                step = self.measure(environment, rate, slos, url, key)
+                self.steps.append(step)
+                self.search.record(rate, step.passed)  # type: ignore[union-attr]
+                logger.info(
+                    "capacity: %.0f/s offered, %.0f/s achieved, p95 %s ms: %s", rate,
+                    step.achieved_rps, step.p95_ms, "held" if step.passed else "broke",
+                )  # fmt: skip
+        except Exception:
+            logger.exception("capacity search failed")
+        finally:
+            self.finding = find(self.steps, self.search.outcome, self.search.passed,
+                                self.search.failed)  # fmt: skip
+            if environment.runner is not None:
+                environment.runner.quit()
+
+    def measure(self, environment, rate: float, slos: list, url, key) -> Step:
+        from obstack_load.ledger import IngestLedger
+        from obstack_load.thresholds.evaluate import observe
+
+        hold = float(environment.parsed_options.capacity_step_time)
+        begin = window.take(environment, self.worker_cpu, url, key)
+        gevent.sleep(hold / 2)
+        middle = window.take(environment, self.worker_cpu, url, key)
+        gevent.sleep(hold / 2)
+        end = window.take(environment, self.worker_cpu, url, key)
+        first_half, second_half = (
+            window.window_stats(begin, middle),
+            window.window_stats(middle, end),
+        )
+        rising = _rising(first_half.total, second_half.total)
+        if rising:  # hold once more, and judge the later half of it
+            begin, middle = middle, end
+            gevent.sleep(hold / 2)
+            end = window.take(environment, self.worker_cpu, url, key)
+            rising = _rising(window.window_stats(begin, middle).total,
+                             window.window_stats(middle, end).total)  # fmt: skip
+            begin = middle
+        stats = window.window_stats(begin, end)
+        seconds = end.at - begin.at
+        results = []
+        for slo in slos:
+            observed, detail = observe(slo, stats, IngestLedger(), seconds)
+            level = slo.level(observed)
+            results.append({"expression": slo.expression, "metric": slo.metric,
+                            "observed": observed, "passed": level != "fail", "detail": detail})  # fmt: skip
+        total = stats.total
+        # a step whose offered rate never reached the target says nothing of the target
+        delivered = total.num_requests / seconds / rate if rate else 0.0
+        results.append({"expression": f"delivered>={DELIVERED:.0%}", "metric": "delivered",
+                        "observed": delivered, "passed": delivered >= DELIVERED, "detail": ""})  # fmt: skip
+        p95 = float(total.get_response_time_percentile(0.95)) if total.num_requests else None
+        raw = window.window_stats(begin, end, corrected=False).total
+        raw_p95 = float(raw.get_response_time_percentile(0.95)) if raw.num_requests else None
+        return Step(
+            offered_rate=rate, achieved_rps=total.num_requests / seconds, seconds=seconds,
+            requests=total.num_requests, failures=total.num_failures, p95_ms=p95,
+            raw_p95_ms=raw_p95,
+            passed=all(r["passed"] for r in results) and not rising and total.num_requests > 0,
+            settled=not rising, slo_results=results,
+            endpoints_p95_ms={e.name: float(e.get_response_time_percentile(0.95))
+                              for e in stats.entries.values() if e.num_requests},
+            generator_cpu=window.generator_cpu(begin, end),
+            late_ratio=window.late_ratio(begin, end),
+            **window.target_usage(begin, end),
+        )  # fmt: skip
+
+
+def _rising(first, second) -> bool:
+    if not first.num_requests or not second.num_requests:
+        return False
+    before = first.get_response_time_percentile(0.95)
+    after = second.get_response_time_percentile(0.95)
+    return after > before * UNSETTLED_GROWTH and after - before > UNSETTLED_FLOOR_MS
+
+
+capacity = CapacitySearch()
+
+
+@events.init.add_listener
+def _init(environment, **kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    if getattr(options, "capacity_search", False) and not getattr(options, "arrival_rate", 0):
+        options.arrival_rate = float(options.capacity_start)  # the search is an open model
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(
+            RATE_MESSAGE, lambda environment, msg, **kw: capacity.apply_rate(environment, msg.data)
+        )
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    if getattr(environment.parsed_options, "capacity_search", False):
+        capacity.start(environment)
+
+
+@events.report_to_master.add_listener
+def _report_cpu(client_id: str, data: dict) -> None:
+    data[window.CPU_REPORT_KEY] = window.cpu_seconds()
+
+
+@events.worker_report.add_listener
+def _worker_cpu(client_id: str, data: dict) -> None:
+    if window.CPU_REPORT_KEY in data:
+        capacity.worker_cpu[client_id] = (time.monotonic(), data[window.CPU_REPORT_KEY])
+
+
+def result(environment) -> dict[str, Any]:
+    """The search's steps and finding, once; the run may have ended before the search did
+    (Ctrl-C, a time limit), and then the finding is made of the steps measured."""
+    if capacity.last is None:
+        if capacity.greenlet is not None and not capacity.greenlet.dead:
+            capacity.greenlet.kill()
+        search = capacity.search
+        finding = capacity.finding or find(
+            capacity.steps, search.outcome if search else "below-floor",
+            search.passed if search else None, search.failed if search else None,
+        )  # fmt: skip
+        capacity.last = {
+            "finding": finding.as_dict(), "steps": [s.as_dict() for s in capacity.steps],
+            "slos": list(environment.parsed_options.capacity_slo),
+        }  # fmt: skip
+    return capacity.last
+
+
+@suite.run_finalised.add_listener
+def _store(environment, run_id: str, **kwargs: Any) -> None:
+    if not getattr(environment.parsed_options, "capacity_search", False):
+        return
+    from obstack_load.results.store import StoreError, open_store
+
+    try:
+        store = open_store(environment.parsed_options.results_db)
+        try:
+            store.add_capacity(run_id, result(environment))
+        finally:
+            store.close()
+    except StoreError as exc:
+        logger.error("obstack-load: the capacity steps were not stored: %s", exc)
+
+
+@suite.summary_assembling.add_listener
+def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    if not getattr(environment.parsed_options, "capacity_search", False):
+        return
+    summary["capacity"] = result(environment)
+    lines.append("  capacity: " + " ".join(summary["capacity"]["finding"]["words"]))
+    path = environment.parsed_options.capacity_report
+    if path:
+        from obstack_load.capacity.report import write_report
+
+        write_report(path, summary["capacity"], environment.host or "")
+        lines.append(f"  capacity report: {path}")

@@ -1,0 +1,155 @@
+"""One step's figures, as differences between two snapshots of the run.
+
+Locust's stats (merged from the workers on a master) give each endpoint's requests and
+failures; the arrival rate's histograms give latency measured from each iteration's scheduled
+start (corrected for coordinated omission), which is the latency an SLO must be judged on in an
+open model. A step's window is then a ``RequestStats`` of its own, so the SLOs are judged by the
+thresholds' own code. The generator's CPU comes from each process's CPU seconds, the target's
+from its Prometheus ``/metrics`` (``process_cpu_seconds_total``, the database pool).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from locust.stats import RequestStats, StatsEntry
+
+from obstack_load import arrival, histogram
+
+CPU_REPORT_KEY = "obstack_capacity_cpu"
+
+
+def cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+@dataclass
+class Snapshot:
+    at: float
+    entries: dict[tuple[str, str], tuple[int, int, float, dict[int, int]]]
+    corrected: dict[str, dict[int, int]]
+    iterations: int
+    late: int  # late or dropped
+    dropped: int
+    cpu: dict[str, tuple[float, float]]  # process: (when, CPU seconds)
+    target: dict[str, float] = field(default_factory=dict)
+
+
+def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: str | None,
+         target_key: str | None) -> Snapshot:  # fmt: skip
+    stats = environment.stats
+    entries = {
+        key: (e.num_requests, e.num_failures, e.total_response_time, dict(e.response_times))
+        for key, e in stats.entries.items()
+    }
+    corrected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for source in (arrival.totals.corrected, arrival.stats.corrected):  # standalone: stats
+        for name, counts in list(source.items()):
+            histogram.add(corrected[name], dict(counts))
+    cpu = dict(worker_cpu) or {"local": (time.monotonic(), cpu_seconds())}
+    return Snapshot(
+        time.monotonic(), entries, corrected,
+        arrival.totals.iterations + arrival.stats.iterations,
+        arrival.totals.late + arrival.stats.late + arrival.totals.dropped + arrival.stats.dropped,
+        arrival.totals.dropped + arrival.stats.dropped,
+        cpu, target_figures(target_url, target_key) if target_url else {},
+    )  # fmt: skip
+
+
+def target_figures(url: str, key: str | None) -> dict[str, float]:
+    """The target's process CPU seconds and database pool counters, when it exposes them."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    wanted = {
+        "process_cpu_seconds_total": "cpu_seconds",
+        "obstack_db_pool_usage_ms": "pool_usage_ms",
+        "obstack_db_pool_pool_max": "pool_max",
+        "obstack_throttled_requests_total": "throttled",
+    }
+    try:
+        headers = {"X-API-Key": key} if key else {}
+        response = requests.get(f"{url.rstrip('/')}/metrics", headers=headers, timeout=5)
+        response.raise_for_status()
+    except requests.RequestException:
+        return {}
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name in wanted:
+                out[wanted[sample.name]] = out.get(wanted[sample.name], 0.0) + sample.value
+    return out
+
+
+def _diff_histogram(end: dict[int, int], start: dict[int, int]) -> dict[int, int]:
+    out = {k: v - start.get(k, 0) for k, v in end.items()}
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def window_stats(start: Snapshot, end: Snapshot, corrected: bool = True) -> RequestStats:
+    """The requests between two snapshots, with corrected latencies where there are any (and
+    ``corrected`` is True), else as each request measured itself."""
+    stats = RequestStats(use_response_times_cache=False)
+    seconds = max(end.at - start.at, 1e-9)
+    now = time.time()
+    for key, (requests_n, failures, total_ms, times) in end.entries.items():
+        n0, f0, t0, times0 = start.entries.get(key, (0, 0, 0.0, {}))
+        if requests_n <= n0:
+            continue
+        name, method = key
+        scheduled = (
+            _diff_histogram(end.corrected.get(name, {}), start.corrected.get(name, {}))
+            if corrected
+            else {}
+        )
+        raw = _diff_histogram(times, times0)
+        entry = StatsEntry(stats, name, method, use_response_times_cache=False)
+        entry.num_requests = requests_n - n0
+        entry.num_failures = failures - f0
+        entry.response_times = scheduled or raw
+        entry.total_response_time = (
+            sum(k * v for k, v in scheduled.items()) if scheduled else total_ms - t0
+        )
+        entry.min_response_time = min(entry.response_times) if entry.response_times else None
+        entry.max_response_time = max(entry.response_times) if entry.response_times else 0
+        entry.start_time, entry.last_request_timestamp = now - seconds, now
+        stats.entries[key] = entry
+        stats.total.extend(entry)
+    stats.total.start_time, stats.total.last_request_timestamp = now - seconds, now
+    return stats
+
+
+def generator_cpu(start: Snapshot, end: Snapshot) -> float | None:
+    """The busiest generator process's CPU over the window, as a fraction of one core."""
+    busiest = None
+    for process, (when, seconds) in end.cpu.items():
+        if process not in start.cpu:
+            continue
+        when0, seconds0 = start.cpu[process]
+        if when > when0:
+            share = (seconds - seconds0) / (when - when0)
+            busiest = share if busiest is None else max(busiest, share)
+    return busiest
+
+
+def late_ratio(start: Snapshot, end: Snapshot) -> float:
+    """Of the slots scheduled in the window (run or dropped), those late or dropped."""
+    scheduled = end.iterations - start.iterations + end.dropped - start.dropped
+    return (end.late - start.late) / scheduled if scheduled > 0 else 0.0
+
+
+def target_usage(start: Snapshot, end: Snapshot) -> dict[str, Any]:
+    seconds = max(end.at - start.at, 1e-9)
+    out: dict[str, Any] = {"target_cpu": None, "pool_utilization": None, "throttled": 0}
+    if "cpu_seconds" in end.target and "cpu_seconds" in start.target:
+        out["target_cpu"] = (end.target["cpu_seconds"] - start.target["cpu_seconds"]) / seconds
+    if "pool_usage_ms" in end.target and end.target.get("pool_max"):
+        used = end.target["pool_usage_ms"] - start.target.get("pool_usage_ms", 0.0)
+        out["pool_utilization"] = used / (end.target["pool_max"] * seconds * 1000)
+    out["throttled"] = int(end.target.get("throttled", 0) - start.target.get("throttled", 0))
+    return out

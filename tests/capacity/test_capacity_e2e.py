@@ -1,0 +1,86 @@
+"""Capacity searches against a platform whose capacity is known: 4 slots of 20 ms each, so it
+serves at most 200 requests/s and its queue grows without bound past that. The search must
+find it within 10%, standalone and with two workers; a starved generator must be named as the
+limit, with no capacity claimed; the steps are stored with the run; the report renders."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import REPO, start_platform
+
+TRUE_CAPACITY = 200.0  # 4 slots / 0.020 s
+ARTIFACTS = REPO / "results" / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def capped():
+    running = start_platform("--test-capacity-slots", "4", "--test-service-ms", "20")
+    yield running
+    assert running.stop() == 0, "".join(running.output)
+
+
+def search(platform, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    report = tmp_path / "capacity.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "capacity", "-f", "locustfiles/probe.py",
+         "--host", platform.url, "--slo", "p(95)<300", "--slo", "rate<0.01", "--start", "50",
+         "--max", "800", "--step-time", "6", "--settle", "2", "--users", "100",
+         "--report", str(report), "--results-db", str(tmp_path / "results.db"), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    return done, {"report": report, "db": tmp_path / "results.db"}
+
+
+def stored(db) -> tuple[list, tuple]:
+    with sqlite3.connect(db) as conn:
+        steps = conn.execute(
+            "SELECT offered_rate, passed FROM capacity_steps ORDER BY step"
+        ).fetchall()
+        finding = conn.execute(
+            "SELECT f.capacity, f.limit_kind, f.generator_bound, r.status FROM capacity_findings f "
+            "JOIN runs r USING (run_id)"
+        ).fetchone()
+    return steps, finding
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_search_finds_a_known_capacity_within_ten_percent(capped, tmp_path, workers):
+    done, paths = search(capped, tmp_path, "--workers", str(workers))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    steps, (capacity, limit, generator_bound, status) = stored(paths["db"])
+    assert abs(capacity - TRUE_CAPACITY) <= 0.10 * TRUE_CAPACITY, (capacity, steps)
+    assert not generator_bound and limit in ("latency", "target-cpu") and status == "finished"
+    assert [rate for rate, _ in steps[:3]] == [50, 100, 200]  # geometric, then bisection
+    assert f"Capacity {capacity:,.0f} requests/s" in done.stdout
+    if workers == 0:  # the report, in Chromium, kept as an artifact
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        html = paths["report"].read_text()
+        assert "<script" not in html and "knee" in html
+        screenshot = ARTIFACTS / "capacity-report.png"
+        shown = subprocess.run(
+            [sys.executable, str(REPO / "tests" / "browser.py"), "--offline",
+             str(paths["report"]), str(screenshot)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        page = json.loads(shown.stdout)
+        assert page["attempted"] == []
+        labels = {c["label"] for c in page["charts"]}
+        assert labels == {"Latency against offered load", "Throughput against offered load"}
+        assert all(c["width"] > 300 and c["paths"] > 10 for c in page["charts"])
+        assert screenshot.stat().st_size > 10_000
+
+
+def test_a_starved_generator_is_named_and_no_capacity_is_claimed(capped, tmp_path):
+    # one user, each request 20 ms: it cannot offer more than about 50/s, far below 200
+    done, paths = search(capped, tmp_path, "--users", "1", "--start", "20")
+    assert done.returncode == 5, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "The generator was the limit" in done.stdout and "Add workers" in done.stdout
+    steps, (capacity, limit, generator_bound, _) = stored(paths["db"])
+    assert capacity is None and limit == "generator" and generator_bound == 1
