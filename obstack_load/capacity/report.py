@@ -13,9 +13,16 @@ from obstack_load.analysis.report import TEMPLATES
 
 def charts(capacity: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, inline SVG) per chart."""
-    steps = sorted(capacity["steps"], key=lambda s: s["offered_rate"])
-    if not steps:
+    if not capacity["steps"]:
         return []
+    latency, throughput = latency_chart(capacity), throughput_chart(capacity)
+    return [("Latency against offered load", svg(latency)),
+            ("Throughput against offered load", svg(throughput))]  # fmt: skip
+
+
+def latency_chart(capacity: dict[str, Any]) -> Chart:
+    """The hockey stick: p95 against offered load, the capacity and the knee marked."""
+    steps = sorted(capacity["steps"], key=lambda s: s["offered_rate"])
     finding = capacity["finding"]
     rates = [s["offered_rate"] for s in steps]
     marks = []
@@ -34,7 +41,13 @@ def charts(capacity: dict[str, Any]) -> list[tuple[str, str]]:
             latency.lines.append(
                 Line(name, rates, [s["endpoints_p95_ms"].get(name) for s in steps], style=".--")
             )
-    throughput = Chart(
+    return latency
+
+
+def throughput_chart(capacity: dict[str, Any]) -> Chart:
+    steps = sorted(capacity["steps"], key=lambda s: s["offered_rate"])
+    rates = [s["offered_rate"] for s in steps]
+    return Chart(
         "Throughput and saturation against offered load", "requests/s",
         [Line("achieved", rates, [s["achieved_rps"] for s in steps], style="o-"),
          Line("offered", rates, rates, style=":"),
@@ -42,8 +55,6 @@ def charts(capacity: dict[str, Any]) -> list[tuple[str, str]]:
          Line("target CPU", rates, [s["target_cpu"] for s in steps], True, "^--")],
         right_label="CPU, share of one core", time_axis=False, x_label="offered rate, iterations/s",
     )  # fmt: skip
-    return [("Latency against offered load", svg(latency)),
-            ("Throughput against offered load", svg(throughput))]  # fmt: skip
 
 
 def render(capacity: dict[str, Any], host: str) -> str:
