@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.postgres import start_postgres  # noqa: E402
+from tests.postgres import seeded_database, start_postgres  # noqa: E402
 from tests.support import locust_command, start_platform  # noqa: E402
 
 
@@ -35,11 +35,7 @@ def main() -> None:
     server = start_postgres()
     platform = None
     try:
-        dsn = server.database("profile")
-        subprocess.run(
-            [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", str(args.rows),
-             "--days", str(args.days), "--db", dsn], check=True, cwd=REPO,
-        )  # fmt: skip
+        dsn = seeded_database(server, "profile", args.rows, args.days)
         platform = start_platform("--db", dsn)
         out = Path(tempfile.mkdtemp(prefix="db-profile-"))
         common = ("--run-time", args.run_time, "--html", "", "--csv", "")

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from obstack_load.users.database import DASHBOARD_QUERY, JOIN  # noqa: E402
-from tests.postgres import find_bin, start_postgres  # noqa: E402
+from tests.postgres import find_bin, seeded_database, start_postgres  # noqa: E402
 
 TENANT = "tenant-01"
 PGBENCH_STATEMENTS = {
@@ -117,11 +117,7 @@ def main() -> None:
         subprocess.run(
             ["taskset", "-apc", args.db_cpu, postmaster], check=True, capture_output=True
         )
-        dsn = server.database("bench")
-        subprocess.run(
-            [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", str(args.rows),
-             "--days", "1", "--db", dsn], check=True, cwd=REPO,
-        )  # fmt: skip
+        dsn = seeded_database(server, "bench", args.rows)
         import psycopg
 
         with psycopg.connect(dsn) as conn:

@@ -10,12 +10,13 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import free_port
+from tests.support import REPO, free_port
 
 PASSWORD = "pg-test-Secr3t"
 
@@ -119,3 +120,15 @@ def start_postgres() -> PostgresServer:
                 raise
             time.sleep(0.1)
     return server
+
+
+def seeded_database(server: PostgresServer, name: str, rows: int, days: int = 1) -> str:
+    """A new database filled by ``obstack-load db seed`` with ``rows`` points; its DSN."""
+    dsn = server.database(name)
+    done = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", str(rows), "--days",
+         str(days), "--db", dsn], cwd=REPO, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"db seed failed: {done.stderr}")
+    return dsn

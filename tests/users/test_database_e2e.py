@@ -4,24 +4,13 @@ own name, inserts counted row for row, and a tenant read that crosses tenants ca
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import psycopg
 
-from tests.support import REPO, run_locust
+from tests.postgres import seeded_database
+from tests.support import run_locust
 
 KINDS = ("db insert_points", "db dashboard_query", "db analytics", "db join", "db tenant_read")
-
-
-def seeded_database(postgres, name: str, rows: int = 20_000) -> str:
-    dsn = postgres.database(name)
-    done = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "db", "seed", "--rows", str(rows), "--days",
-         "1", "--db", dsn], cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return dsn
 
 
 def run(tmp_path, dsn: str, *extra: str):
@@ -41,7 +30,7 @@ def points(dsn: str) -> int:
 
 
 def test_every_statement_kind_is_its_own_request_and_inserts_are_exact(postgres, tmp_path):
-    dsn = seeded_database(postgres, "dbusers")
+    dsn = seeded_database(postgres, "dbusers", 20_000)
     result, summary = run(tmp_path, dsn, "--threshold", "count{error=CrossTenantLeak}==0")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     by_name = {r["name"]: r for r in summary["requests"]}
@@ -55,7 +44,7 @@ def test_every_statement_kind_is_its_own_request_and_inserts_are_exact(postgres,
 
 
 def test_a_read_that_crosses_tenants_is_a_cross_tenant_leak(postgres, tmp_path):
-    dsn = seeded_database(postgres, "dbleak")
+    dsn = seeded_database(postgres, "dbleak", 20_000)
     with psycopg.connect(dsn, autocommit=True) as conn:  # the platform's mistake, on purpose
         conn.execute("ALTER TABLE metric_series DISABLE ROW LEVEL SECURITY")
     result, summary = run(tmp_path, dsn, "--threshold", "count{error=CrossTenantLeak}==0")
