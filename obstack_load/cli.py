@@ -395,6 +395,13 @@ def _results_import_junit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy(args: argparse.Namespace) -> int:
+    from obstack_load.chaos.proxy_api import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     # werkzeug's threaded server, as Flask's own: enough for a read-only internal dashboard, and
     # it keeps this command free of gevent (a WSGI server of its own would be a dependency more)
@@ -577,6 +584,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dashboard.add_argument("--db", default=default_db, help=db_help)
     dashboard.set_defaults(func=_dashboard)
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="run the fault proxy (Toxiproxy's toxics and control API)",
+        description="Run the fault proxy: TCP proxies with Toxiproxy's toxics, created and "
+        "changed through Toxiproxy's HTTP control API (docs/chaos.md).",
+    )
+    proxy.add_argument("--host", default="127.0.0.1", help="the API's address (default 127.0.0.1)")
+    proxy.add_argument("--port", type=positive(int), default=8474,
+                       help="the API's port; 0 takes a free one (default 8474, Toxiproxy's)")  # fmt: skip
+    proxy.set_defaults(func=_proxy)
 
     from obstack_load.capacity import command as capacity_command
 
