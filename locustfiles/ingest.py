@@ -4,6 +4,7 @@ Pick classes on the command line (``locust -f locustfiles/ingest.py LogsIngestUs
 three by their weights. Knobs: ``--otlp-*`` (``locust -f locustfiles/ingest.py --help``).
 """
 
+import obstack_load.chaos.monitor  # noqa: F401  (--monitor: health probes beside the run)
 import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
 import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
 import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)

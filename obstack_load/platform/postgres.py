@@ -255,6 +255,9 @@ class PostgresBackend:
         )
         self.metrics.pool = self.pool
         self.writer = PointWriter(self.pool, settings, self.metrics)
+        # credential digest: (principal, expires at): the last answer the database gave, kept
+        # only to serve while it is away (see _still_valid); it is never read while it is up
+        self.verified: dict[str, tuple[Principal, float]] = {}
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         # a statement that never returns ends as Unavailable (503), not as a hung request
@@ -389,6 +392,7 @@ class PostgresBackend:
         return await self._issue(Principal(tenant_id, role, username), user_id)
 
     async def logout(self, token: str) -> None:
+        self.verified.pop(token_digest(token), None)
         async with self._connection("session_write") as conn, conn.transaction():
             await conn.execute(
                 "WITH ended AS (DELETE FROM sessions WHERE token_hash = %s RETURNING session_id) "
@@ -397,21 +401,52 @@ class PostgresBackend:
             )
 
     async def session(self, token: str) -> Principal | None:
-        rows = await self._rows(
-            "session",
-            "SELECT tenant_id, role, username FROM sessions "
-            "WHERE token_hash = %s AND expires_at > now()",
-            (token_digest(token),),
-        )
-        return Principal(*rows[0]) if rows else None
+        digest = token_digest(token)
+        try:
+            rows = await self._rows(
+                "session",
+                "SELECT tenant_id, role, username, extract(epoch FROM expires_at)::float8 "
+                "FROM sessions WHERE token_hash = %s AND expires_at > now()",
+                (digest,),
+            )
+        except Unavailable:
+            return self._still_valid(digest)
+        if not rows:
+            self.verified.pop(digest, None)
+            return None
+        principal = Principal(*rows[0][:3])
+        self.verified[digest] = (principal, rows[0][3])
+        return principal
 
     async def ingest_tenant(self, api_key: str) -> str | None:
-        rows = await self._rows(
-            "api_key",
-            "SELECT tenant_id FROM api_keys WHERE key_hash = %s",
-            (token_digest(api_key),),
-        )
-        return rows[0][0] if rows else None
+        digest = token_digest(api_key)
+        try:
+            rows = await self._rows(
+                "api_key", "SELECT tenant_id FROM api_keys WHERE key_hash = %s", (digest,)
+            )
+        except Unavailable:
+            found = self._still_valid(digest)
+            return found.tenant_id if found else None
+        if not rows:
+            self.verified.pop(digest, None)
+            return None
+        self.verified[digest] = (Principal(rows[0][0], "ingest"), float("inf"))
+        return rows[0][0]
+
+    def _still_valid(self, digest: str) -> Principal | None:
+        """While the database is away, a credential this process verified before stays valid
+        until it expires (tokens already issued keep working); anything else is a 503."""
+        found = self.verified.get(digest)
+        if found is None or found[1] < time.time():
+            raise Unavailable("database unavailable, and this credential was not verified before")
+        return found[0]
+
+    def _forget(self, tenant_id: str) -> None:
+        """A revocation (logout is by token) drops the tenant's fallback entries at once: they
+        are only a fallback, so dropping more than the one revoked costs nothing."""
+        for digest, (principal, _) in list(self.verified.items()):
+            if principal.tenant_id == tenant_id:
+                del self.verified[digest]
 
     async def expire(self) -> None:
         async with self._connection("expire") as conn:
@@ -453,6 +488,7 @@ class PostgresBackend:
             )
             if await cursor.fetchone() is None:
                 return False
+            self._forget(tenant_id)
             for table in ("sessions", "refresh_tokens"):  # the user's sessions end with it
                 await conn.execute(
                     f"DELETE FROM {table} WHERE tenant_id = %s AND user_id = %s",
@@ -487,6 +523,7 @@ class PostgresBackend:
         return {**self._key(rows[0]), "key": key}
 
     async def rotate_api_key(self, tenant_id: str, key_id: str) -> dict[str, object] | None:
+        self._forget(tenant_id)
         key = "obk_" + secrets.token_hex(16)
         rows = await self._rows(
             "admin_write",
@@ -498,6 +535,7 @@ class PostgresBackend:
         return {**self._key(rows[0]), "key": key} if rows else None
 
     async def delete_api_key(self, tenant_id: str, key_id: str) -> bool:
+        self._forget(tenant_id)
         rows = await self._rows(
             "admin_write",
             "DELETE FROM api_keys WHERE tenant_id = %s AND key_id = %s RETURNING key_id",

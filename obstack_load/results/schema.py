@@ -167,6 +167,14 @@ CAPACITY_FINDINGS = Table(
     ),
     primary_key=("run_id",),
 )  # fmt: skip
+MONITOR_SAMPLES = Table(
+    "monitor_samples",
+    (
+        ("run_id", "text"), ("probe", "text"), ("ts", "real"), ("ok", "bool"),
+        ("latency_ms", "real"), ("healthy", "bool"), ("detail", "text"),
+    ),
+    indexes=(("run_id", "probe", "ts"),),
+)  # fmt: skip
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations",
     (("version", "int"), ("description", "text"), ("applied_at", "real")),
@@ -211,5 +219,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "capacity searches: their steps and findings", (CAPACITY_STEPS, CAPACITY_FINDINGS)
     ),
+    Migration(6, "the health monitor's probes", (MONITOR_SAMPLES,)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -23,6 +23,7 @@ from obstack_load.results.schema import (
     ERRORS,
     INGEST_COUNTS,
     MIGRATIONS,
+    MONITOR_SAMPLES,
     REQUEST_INTERVALS,
     REQUESTS,
     RUNS,
@@ -330,6 +331,15 @@ class Store:
                     finding["limit"], finding["generator_bound"], finding["knee"],
                     _db_value(capacity["slos"]), " ".join(finding["words"]),
                 )])  # fmt: skip
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
+
+    def add_monitor_samples(self, rows: list[tuple]) -> None:
+        """The health monitor's probes of one run, in one transaction."""
+        try:
+            with self._transaction():
+                if rows:
+                    self._executemany(self._insert_sql(MONITOR_SAMPLES), rows)
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
 

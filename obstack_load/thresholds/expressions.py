@@ -55,8 +55,13 @@ METRICS = {
     "db_cache_hit": ("",),
     "db_pool_utilization": ("",),
     "db_pool_efficiency": ("",),
+    "monitor_unhealthy_s": ("probe",),
+    "monitor_recovery_s": ("probe",),
 }
-FIGURES = ("db_index_usage", "db_cache_hit", "db_pool_utilization", "db_pool_efficiency")
+FIGURES = (
+    "db_index_usage", "db_cache_hit", "db_pool_utilization", "db_pool_efficiency",
+    "monitor_unhealthy_s", "monitor_recovery_s",
+)  # fmt: skip
 PATTERN = re.compile(
     r"""^\s*
     (?P<metric>[A-Za-z_][A-Za-z0-9_]*)

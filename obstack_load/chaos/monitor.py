@@ -1,0 +1,249 @@
+"""``--monitor``: a health monitor that runs beside any run, and says when the target was down
+and how long it took to come back.
+
+Every ``--monitor-interval`` seconds (1) the master or standalone process probes the target:
+
+- ``healthz``: ``GET /healthz`` answers 2xx;
+- ``readyz``: ``GET /readyz`` answers 2xx;
+- ``e2e``: one log record with a fresh marker is ingested (OTLP, the first tenant's key) and
+  read back through the API (``/api/v1/logs/search``), the synthetic check a user would notice.
+
+Each probe has a timeout (``--monitor-timeout``, 1 s) and turns unhealthy after
+``--monitor-failure-threshold`` (3) failures in a row and healthy again after
+``--monitor-success-threshold`` (1) successes, as Chaos Mesh's StatusCheck counts. The samples
+go into the results database (``monitor_samples``), the unhealthy periods into the summary, and
+thresholds gate on them: ``monitor_unhealthy_s{probe=readyz}<5`` (seconds unhealthy) and
+``monitor_recovery_s{probe=e2e}<30`` (the longest unhealthy period).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import requests
+from locust import events
+from locust.runners import WorkerRunner
+
+from obstack_load.events import suite
+from obstack_load.options import add_option
+
+logger = logging.getLogger("obstack_load.monitor")
+PROBES = ("healthz", "readyz", "e2e")
+
+
+@dataclass
+class ProbeState:
+    name: str
+    failure_threshold: int
+    success_threshold: int
+    healthy: bool = True
+    failures_in_row: int = 0
+    successes_in_row: int = 0
+    samples: list[tuple[float, bool, float, str, bool]] = field(
+        default_factory=list
+    )  # and healthy after
+    periods: list[list[float | None]] = field(default_factory=list)  # [became unhealthy, healthy]
+
+    def record(self, at: float, ok: bool, latency_ms: float, detail: str) -> None:
+        self.samples.append((at, ok, latency_ms, detail, self.healthy))
+        if ok:
+            self.failures_in_row, self.successes_in_row = 0, self.successes_in_row + 1
+            if not self.healthy and self.successes_in_row >= self.success_threshold:
+                self.healthy = True
+                self.periods[-1][1] = at
+        else:
+            self.successes_in_row, self.failures_in_row = 0, self.failures_in_row + 1
+            if self.healthy and self.failures_in_row >= self.failure_threshold:
+                self.healthy = False
+                # the outage began at the first failure of the run of failures that tripped it
+                self.periods.append([self.samples[-self.failures_in_row][0], None])
+        self.samples[-1] = (*self.samples[-1][:4], self.healthy)
+
+    def summary(self, ended_at: float) -> dict[str, Any]:
+        spans = [(start, end if end is not None else ended_at) for start, end in self.periods]
+        return {
+            "samples": len(self.samples),
+            "failures": sum(1 for s in self.samples if not s[1]),
+            "unhealthy_periods": [
+                {"start": start, "end": end, "seconds": (end or ended_at) - start}
+                for start, end in self.periods
+            ],
+            "unhealthy_s": sum(end - start for start, end in spans),
+            "longest_unhealthy_s": max((end - start for start, end in spans), default=0.0),
+            "healthy_at_end": self.healthy,
+        }
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:
+    add_option(parser, "--monitor", "probe the target's health every interval during the run",
+               action="store_true", default=False, include_in_web_ui=True)  # fmt: skip
+    add_option(parser, "--monitor-interval", "seconds between probes", type=float, default=1.0)
+    add_option(parser, "--monitor-timeout", "seconds a probe may take", type=float, default=1.0)
+    add_option(parser, "--monitor-failure-threshold", "failures in a row that make a probe "
+               "unhealthy", type=int, default=3)  # fmt: skip
+    add_option(parser, "--monitor-success-threshold", "successes in a row that make it healthy "
+               "again", type=int, default=1)  # fmt: skip
+
+
+class Monitor:
+    def __init__(self) -> None:
+        self.states: dict[str, ProbeState] = {}
+        self.greenlet: gevent.Greenlet | None = None
+        self.started_at = 0.0
+        self.token: str | None = None
+
+    def start(self, environment) -> None:
+        options = environment.parsed_options
+        self.states = {
+            name: ProbeState(
+                name, options.monitor_failure_threshold, options.monitor_success_threshold
+            )  # fmt: skip
+            for name in PROBES
+        }
+        self.started_at = time.time()
+        self.token = None
+        self.greenlet = gevent.spawn(self.run, environment)
+
+    def stop(self) -> None:
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+            self.greenlet = None
+
+    def run(self, environment) -> None:
+        from obstack_load.tenants import population
+
+        options = environment.parsed_options
+        tenant = population(getattr(options, "tenants_file", None)).tenants[0]
+        session = requests.Session()
+        interval, timeout = float(options.monitor_interval), float(options.monitor_timeout)
+        next_at = time.monotonic()
+        while True:  # the probes of one tick run side by side, each within its timeout
+            gevent.joinall([
+                gevent.spawn(self.probe, name, session, environment.host, tenant, timeout)
+                for name in PROBES
+            ])  # fmt: skip
+            next_at = max(next_at + interval, time.monotonic())
+            gevent.sleep(next_at - time.monotonic())
+
+    def probe(self, name: str, session, host: str, tenant, timeout: float) -> None:
+        """One probe, recorded at the time its answer came: when its outcome was known."""
+        started = time.perf_counter()
+        try:
+            detail = getattr(self, f"probe_{name}")(session, host, tenant, timeout)
+        except requests.RequestException as exc:
+            detail = type(exc).__name__
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.states[name].record(time.time(), detail == "", latency_ms, detail)
+
+    @staticmethod
+    def probe_healthz(session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}/healthz", timeout=timeout)
+        return "" if response.ok else f"HTTP {response.status_code}"
+
+    @staticmethod
+    def probe_readyz(session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}/readyz", timeout=timeout)
+        return "" if response.ok else f"HTTP {response.status_code}"
+
+    def probe_e2e(self, session, host, tenant, timeout) -> str:
+        """Ingest one record with a fresh marker, then find it through the API."""
+        from obstack_load.telemetry import logs, otlp
+
+        marker = uuid.uuid4().hex
+        message = logs.logs_request(tenant, random.Random(marker), 1, {"obstack.monitor": marker})
+        sent = session.post(
+            f"{host}/v1/logs", data=otlp.encode(message), timeout=timeout,
+            headers={"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key},
+        )  # fmt: skip
+        if not sent.ok:
+            return f"ingest HTTP {sent.status_code}"
+        if self.token is None:
+            account = tenant.accounts_with_role("viewer")[0]
+            login = session.post(f"{host}/api/v1/auth/login", timeout=timeout,
+                                 json={"username": account.username, "password": account.password})  # fmt: skip
+            if not login.ok:
+                return f"login HTTP {login.status_code}"
+            self.token = login.json()["access_token"]
+        found = session.get(
+            f"{host}/api/v1/logs/search", timeout=timeout,
+            params={"attr": f"obstack.monitor={marker}", "range": "1h"},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )  # fmt: skip
+        if found.status_code == 401:
+            self.token = None  # expired: log in again next time
+        if not found.ok:
+            return f"read-back HTTP {found.status_code}"
+        return "" if found.json().get("records") else "ingested record not found"
+
+    def result(self) -> dict[str, Any]:
+        ended = time.time()
+        return {name: state.summary(ended) for name, state in self.states.items()}
+
+
+monitor = Monitor()
+
+
+def enabled(environment) -> bool:
+    options = environment.parsed_options
+    return bool(options is not None and getattr(options, "monitor", False))
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs: Any) -> None:
+    if enabled(environment) and not isinstance(environment.runner, WorkerRunner):
+        monitor.start(environment)
+
+
+@events.quitting.add_listener
+def _stop(environment, **kwargs: Any) -> None:
+    monitor.stop()
+
+
+@suite.figures_collecting.add_listener
+def _figures(environment, figures: dict, **kwargs: Any) -> None:
+    if not enabled(environment) or not monitor.states:
+        return
+    result = monitor.result()
+    figures["monitor_unhealthy_s"] = {n: r["unhealthy_s"] for n, r in result.items()}
+    figures["monitor_recovery_s"] = {n: r["longest_unhealthy_s"] for n, r in result.items()}
+
+
+@suite.run_finalised.add_listener
+def _store(environment, run_id: str, **kwargs: Any) -> None:
+    if not enabled(environment) or not monitor.states:
+        return
+    from obstack_load.results.store import StoreError, open_store
+
+    rows = [
+        (run_id, name, at, ok, latency, healthy, detail)
+        for name, state in monitor.states.items()
+        for at, ok, latency, detail, healthy in state.samples
+    ]
+    try:
+        store = open_store(environment.parsed_options.results_db)
+        try:
+            store.add_monitor_samples(rows)
+        finally:
+            store.close()
+    except StoreError as exc:
+        logger.error("obstack-load: the monitor's samples were not stored: %s", exc)
+
+
+@suite.summary_assembling.add_listener
+def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    if not enabled(environment) or not monitor.states:
+        return
+    summary["monitor"] = monitor.result()
+    for name, r in summary["monitor"].items():
+        outages = ", ".join(f"{p['seconds']:.1f} s" for p in r["unhealthy_periods"]) or "none"
+        lines.append(
+            f"  monitor {name}: {r['samples']} probes, {r['failures']} failed; unhealthy "
+            f"periods: {outages}{'' if r['healthy_at_end'] else ' (still unhealthy at the end)'}"
+        )

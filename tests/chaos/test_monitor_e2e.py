@@ -1,0 +1,84 @@
+"""The health monitor beside a run, while the platform's database goes away and comes back:
+/readyz turns unhealthy and recovers; /healthz never fails; the end-to-end probe (a log record
+ingested and read back) keeps passing, since logs live in memory and the credentials it
+already used stay valid while the database is away; and every probe is stored with the run. The platform's own request counts say when the monitor's probes
+have reached it, so nothing here waits on a guess."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+
+import psycopg
+
+from tests.support import start_locust, start_platform, wait_for
+
+
+def answered(platform, key: str, handler: str, code: str) -> float:
+    import requests
+
+    text = requests.get(f"{platform.url}/metrics", headers={"X-API-Key": key}, timeout=30).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("obstack_http_requests_total{")
+        and f'handler="{handler}"' in line
+        and f'code="{code}"' in line
+    )
+
+
+def test_the_monitor_sees_the_database_go_and_come_back(postgres, tenants, tmp_path):
+    dsn = postgres.database("monitored")
+    admin = postgres.database("monitored_admin")
+    platform = start_platform("--db", dsn, "--db-pool-timeout", "0.5", "--db-pool-size", "4")
+    key = tenants.tenants[0].api_key
+    locust = None
+    try:
+        locust = start_locust(
+            "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
+            "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
+            "--results-db", str(tmp_path / "results.db"), "--only-summary",
+        )  # fmt: skip
+        wait_for(lambda: answered(platform, key, "readyz", "200") >= 3, timeout=120)
+        fault_at = time.time()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE monitored WITH ALLOW_CONNECTIONS false")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'obstack-platform'"
+            )
+        wait_for(lambda: answered(platform, key, "readyz", "503") >= 5, timeout=120)
+        restored_at = time.time()  # before the restore: no probe can pass before this
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE monitored WITH ALLOW_CONNECTIONS true")
+        ready, read_back = (answered(platform, key, h, "200") for h in ("readyz", "logs_search"))
+        wait_for(lambda: answered(platform, key, "readyz", "200") >= ready + 3, timeout=120)
+        wait_for(lambda: answered(platform, key, "logs_search", "200") >= read_back + 3,
+                 timeout=120)  # fmt: skip
+        locust.send_signal(signal.SIGTERM)  # the run's record is finalised as interrupted
+        out, err = locust.communicate(timeout=120)
+    finally:
+        if locust is not None and locust.poll() is None:
+            locust.kill()
+        assert platform.stop() == 0, "".join(platform.output)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    monitor = summary["monitor"]
+    for probe in ("healthz", "e2e"):  # degraded, not down: tokens and keys in use stay valid
+        assert monitor[probe]["unhealthy_periods"] == [], (probe, out[-2000:] + err[-2000:])
+    periods = monitor["readyz"]["unhealthy_periods"]
+    assert len(periods) == 1, monitor["readyz"]
+    # it cannot have seen the outage before the fault, nor its end before the restore
+    assert periods[0]["start"] >= fault_at and periods[0]["end"] >= restored_at
+    assert monitor["readyz"]["healthy_at_end"]
+    with sqlite3.connect(tmp_path / "results.db") as conn:
+        stored = dict(conn.execute(
+            "SELECT probe, COUNT(*) FROM monitor_samples GROUP BY probe"
+        ).fetchall())  # fmt: skip
+        failed = conn.execute(
+            "SELECT COUNT(*) FROM monitor_samples WHERE probe = 'readyz' AND ok = 0"
+        ).fetchone()[0]
+    assert stored == {p: monitor[p]["samples"] for p in ("healthz", "readyz", "e2e")}
+    assert failed == monitor["readyz"]["failures"] >= 3
+    assert "monitor readyz:" in out
