@@ -48,8 +48,9 @@ def throughput_chart(capacity: dict[str, Any]) -> Chart:
     steps = sorted(capacity["steps"], key=lambda s: s["offered_rate"])
     rates = [s["offered_rate"] for s in steps]
     return Chart(
-        "Throughput and saturation against offered load", "requests/s",
-        [Line("achieved", rates, [s["achieved_rps"] for s in steps], style="o-"),
+        "Throughput and saturation against offered load", "per second",
+        [Line("iterations/s run", rates, [s["iterations_per_s"] for s in steps], style="o-"),
+         Line("requests/s", rates, [s["achieved_rps"] for s in steps], style="x-"),
          Line("offered", rates, rates, style=":"),
          Line("generator CPU", rates, [s["generator_cpu"] for s in steps], True, "s--"),
          Line("target CPU", rates, [s["target_cpu"] for s in steps], True, "^--")],

@@ -38,6 +38,8 @@ class Step:
     pool_utilization: float | None = None
     throttled: int = 0
     generator_bound: bool = False  # set by ``mark_generator_bound``
+    iterations_per_s: float = 0.0  # the offered rate's iterations that ran (an iteration may
+    # be several requests; achieved_rps counts every request of the run, other users' too)
 
     @property
     def failed_on_latency(self) -> bool:
