@@ -74,9 +74,10 @@ def main() -> None:
     print(json.dumps(capacity, indent=2, default=str))
     print()
     print(
-        "| offered/s | achieved/s | p95 ms (corrected) | raw p95 ms | platform CPU | generator CPU | held |"
+        "| offered/s | iterations/s | requests/s | p95 ms (corrected) | raw p95 ms | platform CPU "
+        "| generator CPU | held |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for s in sorted(capacity["steps"], key=lambda s: s["offered_rate"]):
         print(f"| {s['offered_rate']:,.0f} | {s['iterations_per_s']:,.0f} | {s['achieved_rps']:,.0f} | {s['p95_ms']} | "
               f"{s['raw_p95_ms']} | {(s['target_cpu'] or 0) * 100:.0f}% | "

@@ -29,7 +29,10 @@ def latency_chart(capacity: dict[str, Any]) -> Chart:
     if finding["capacity"] is not None:
         marks.append((finding["capacity"], f"capacity {finding['capacity']:,.0f}/s"))
     if finding["knee"] is not None:
-        marks.append((finding["knee"], f"knee {finding['knee']:,.0f}/s"))
+        if marks and abs(finding["knee"] - marks[0][0]) <= 0.01 * marks[0][0]:
+            marks[0] = (marks[0][0], f"capacity and knee {marks[0][0]:,.0f}/s")  # one label
+        else:
+            marks.append((finding["knee"], f"knee {finding['knee']:,.0f}/s"))
     latency = Chart(
         "p95 latency against offered load (corrected for coordinated omission)", "p95, ms",
         [Line("p95", rates, [s["p95_ms"] for s in steps], style="o-")],

@@ -72,14 +72,24 @@ def mark_generator_bound(steps: list[Step]) -> None:
 
 
 def knee(steps: list[Step]) -> float | None:
-    """The offered rate where the latency curve bends (Kneedle, via the kneed library)."""
+    """The offered rate where the latency curve bends (Kneedle, via the kneed library).
+
+    It is found on the curve's running maximum, cut where that maximum is first reached:
+    past the capacity a step's latency is bounded by the arrival rate's --arrival-max-lag and
+    wanders, and Kneedle needs a curve that bends once, upward."""
+    import itertools
+
     points = sorted((s.offered_rate, s.p95_ms) for s in steps if s.p95_ms is not None)
     if len(points) < 3:
         return None
     from kneed import KneeLocator
 
-    rates, p95 = zip(*points, strict=True)
-    found = KneeLocator(list(rates), list(p95), curve="convex", direction="increasing").knee
+    rates = [rate for rate, _ in points]
+    envelope = list(itertools.accumulate((p95 for _, p95 in points), max))
+    cut = envelope.index(envelope[-1]) + 1
+    if cut < 3:
+        return None
+    found = KneeLocator(rates[:cut], envelope[:cut], curve="convex", direction="increasing").knee
     return float(found) if found is not None else None
 
 
@@ -135,7 +145,7 @@ def _pct(value: float | None) -> str:
 
 
 def find(steps: list[Step], outcome: str, passed: float | None, failed: float | None,
-         unit: str = "requests/s") -> Finding:  # fmt: skip
+         unit: str = "iterations/s") -> Finding:  # fmt: skip
     mark_generator_bound(steps)
     failing = [s for s in steps if not s.passed]
     first_fail = min(failing, key=lambda s: s.offered_rate) if failing else None

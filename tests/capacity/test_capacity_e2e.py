@@ -64,7 +64,7 @@ def test_the_search_finds_a_known_capacity_within_ten_percent(capped, tmp_path, 
     assert abs(capacity - TRUE_CAPACITY) <= 0.10 * TRUE_CAPACITY, (capacity, steps)
     assert not generator_bound and limit in ("latency", "target-cpu") and status == "finished"
     assert [rate for rate, _ in steps[:3]] == [50, 100, 200]  # geometric, then bisection
-    assert f"Capacity {capacity:,.0f} requests/s" in done.stdout
+    assert f"Capacity {capacity:,.0f} iterations/s" in done.stdout
     if workers == 0:  # the report, in Chromium, kept as an artifact
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         html = paths["report"].read_text()

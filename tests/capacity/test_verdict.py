@@ -36,7 +36,7 @@ def test_a_busy_target_is_the_limit_and_the_words_say_so():
     assert not finding.generator_bound
     assert finding.degraded_first == ("/a", 150)
     text = " ".join(finding.words)
-    assert "Capacity 175 requests/s (below 200)" in text and "97%" in text and "40%" in text
+    assert "Capacity 175 iterations/s (below 200)" in text and "97%" in text and "40%" in text
 
 
 def test_latency_without_a_busy_cpu_is_a_queue_inside_the_target():
