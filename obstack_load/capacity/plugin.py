@@ -286,16 +286,12 @@ def result(environment) -> dict[str, Any]:
 def _store(environment, run_id: str, **kwargs: Any) -> None:
     if not getattr(environment.parsed_options, "capacity_search", False):
         return
-    from obstack_load.results.store import StoreError, open_store
+    from obstack_load.results.store import write_once
 
-    try:
-        store = open_store(environment.parsed_options.results_db)
-        try:
-            store.add_capacity(run_id, result(environment))
-        finally:
-            store.close()
-    except StoreError as exc:
-        logger.error("obstack-load: the capacity steps were not stored: %s", exc)
+    write_once(
+        environment.parsed_options.results_db, "the capacity steps",
+        lambda store: store.add_capacity(run_id, result(environment)),
+    )  # fmt: skip
 
 
 @suite.summary_assembling.add_listener

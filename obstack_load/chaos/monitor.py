@@ -219,21 +219,17 @@ def _figures(environment, figures: dict, **kwargs: Any) -> None:
 def _store(environment, run_id: str, **kwargs: Any) -> None:
     if not enabled(environment) or not monitor.states:
         return
-    from obstack_load.results.store import StoreError, open_store
+    from obstack_load.results.store import write_once
 
     rows = [
         (run_id, name, at, ok, latency, healthy, detail)
         for name, state in monitor.states.items()
         for at, ok, latency, detail, healthy in state.samples
     ]
-    try:
-        store = open_store(environment.parsed_options.results_db)
-        try:
-            store.add_monitor_samples(rows)
-        finally:
-            store.close()
-    except StoreError as exc:
-        logger.error("obstack-load: the monitor's samples were not stored: %s", exc)
+    write_once(
+        environment.parsed_options.results_db, "the monitor's samples",
+        lambda store: store.add_monitor_samples(rows),
+    )  # fmt: skip
 
 
 @suite.summary_assembling.add_listener

@@ -7,9 +7,11 @@ retried after a lost connection is written exactly once: the id is checked first
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,6 +470,22 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def write_once(target: str | None, what: str, write: Callable[[Store], None]) -> None:
+    """Open the results database, ``write`` to it, close it: for plugins that add their rows
+    once, when the run's record is final. A failure is logged loudly, naming ``what`` was lost;
+    the run's own record is already stored by then."""
+    try:
+        store = open_store(target)
+        try:
+            write(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        logging.getLogger("obstack_load.results").error(
+            "obstack-load: %s were not stored: %s", what, exc
+        )
 
 
 def open_store(target: str | None, create: bool = True) -> Store:
