@@ -43,6 +43,12 @@ def add_platform_options(parser: argparse.ArgumentParser) -> None:
             text += (
                 f" (default {spec.default:g})" if kind is float else f" (default {spec.default})"
             )
+        if kind is bool:  # a switch
+            parser.add_argument(
+                f"--{spec.metadata['option']}", dest=spec.name, action="store_true",
+                default=spec.default, help=spec.metadata["help"],
+            )  # fmt: skip
+            continue
         parser.add_argument(
             f"--{spec.metadata['option']}",
             dest=spec.name,

@@ -258,6 +258,7 @@ class PostgresBackend:
         # credential digest: (principal, expires at): the last answer the database gave, kept
         # only to serve while it is away (see _still_valid); it is never read while it is up
         self.verified: dict[str, tuple[Principal, float]] = {}
+        self.broken = False  # testing only: set on the first outage with --test-never-recover
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         # a statement that never returns ends as Unavailable (503), not as a hung request
@@ -312,6 +313,8 @@ class PostgresBackend:
     ) -> AsyncIterator[psycopg.AsyncConnection]:
         """A pooled connection for one statement kind, timed; scoped to a tenant when given."""
         started = time.perf_counter()
+        if self.broken:  # testing only (--test-never-recover): the outage never ends
+            raise Unavailable("database unavailable (--test-never-recover)")
         try:
             async with self.pool.connection(timeout=timeout) as conn:
                 if tenant_id is None:
@@ -321,6 +324,7 @@ class PostgresBackend:
                         await conn.execute(SCOPE, (database.TENANT_ROLE, tenant_id))
                         yield conn
         except UNAVAILABLE as exc:
+            self.broken = self.settings.test_never_recover
             raise Unavailable(f"database unavailable: {_first_line(exc)}") from None
         finally:
             self.metrics.latency.labels(kind).observe(time.perf_counter() - started)

@@ -24,6 +24,10 @@ def serve(settings: PlatformSettings) -> None:
 
         check_dsn(settings.db)
     app = build_app(settings)  # before binding: a bad tenants file fails with nothing listening
+    if settings.test_startup_delay:
+        import time
+
+        time.sleep(settings.test_startup_delay)  # testing only: a known time to come back
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

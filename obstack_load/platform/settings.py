@@ -126,3 +126,14 @@ class PlatformSettings:
     test_slow_ms: float = setting(
         0.0, "test-slow-ms", "testing only: the added latency of --test-slow-path", "MS"
     )
+    test_startup_delay: float = setting(
+        0.0,
+        "test-startup-delay",
+        "testing only: wait this long before listening, a known time to come back after a restart",
+        "SECONDS",
+    )
+    test_never_recover: bool = setting(
+        False,
+        "test-never-recover",
+        "testing only: once the database has been unavailable, stay unavailable",
+    )

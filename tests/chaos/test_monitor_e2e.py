@@ -82,3 +82,39 @@ def test_the_monitor_sees_the_database_go_and_come_back(postgres, tenants, tmp_p
     assert stored == {p: monitor[p]["samples"] for p in ("healthz", "readyz", "e2e")}
     assert failed == monitor["readyz"]["failures"] >= 3
     assert "monitor readyz:" in out
+
+
+def test_a_platform_that_never_recovers_is_still_unhealthy_at_the_end(postgres, tenants, tmp_path):
+    dsn = postgres.database("never")
+    admin = postgres.database("never_admin")
+    platform = start_platform("--db", dsn, "--db-pool-timeout", "0.5", "--test-never-recover")
+    key = tenants.tenants[0].api_key
+    locust = None
+    try:
+        locust = start_locust(
+            "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
+            "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
+            "--results-db", str(tmp_path / "results.db"), "--only-summary",
+        )  # fmt: skip
+        wait_for(lambda: answered(platform, key, "readyz", "200") >= 3, timeout=120)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE never WITH ALLOW_CONNECTIONS false")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'obstack-platform'"
+            )
+        wait_for(lambda: answered(platform, key, "readyz", "503") >= 3, timeout=120)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE never WITH ALLOW_CONNECTIONS true")
+        failing = answered(platform, key, "readyz", "503")
+        # the database is back; the platform is not: its readiness keeps failing
+        wait_for(lambda: answered(platform, key, "readyz", "503") >= failing + 5, timeout=120)
+        locust.send_signal(signal.SIGTERM)
+        out, err = locust.communicate(timeout=120)
+    finally:
+        if locust is not None and locust.poll() is None:
+            locust.kill()
+        assert platform.stop() == 0, "".join(platform.output)
+    readyz = json.loads((tmp_path / "summary.json").read_text())["monitor"]["readyz"]
+    assert not readyz["healthy_at_end"] and readyz["unhealthy_periods"][-1]["end"] is None
+    assert "monitor readyz:" in out and "(still unhealthy at the end)" in out
