@@ -26,6 +26,7 @@ from locust import events
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
 from obstack_load.events import suite
+from obstack_load.target_metrics import scrape, target_of
 
 logger = logging.getLogger("obstack_load.dbfigures")
 APPLICATION_NAME = "obstack-load"
@@ -132,26 +133,19 @@ class PoolSnapshot:
 
 def pool_snapshot(host: str, api_key: str) -> PoolSnapshot | None:
     """None when the platform keeps no pool (in memory) or does not answer."""
-    import requests
-    from prometheus_client.parser import text_string_to_metric_families
-
-    try:
-        response = requests.get(f"{host.rstrip('/')}/metrics", headers={"X-API-Key": api_key},
-                                timeout=10)  # fmt: skip
-        response.raise_for_status()
-    except requests.RequestException:
+    samples = scrape(host, api_key, timeout=10)
+    if samples is None:
         return None
     pool: dict[str, float] = {}
     counts: dict[str, float] = {}
     sums: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name.startswith("obstack_db_pool_"):
-                pool[sample.name.removeprefix("obstack_db_pool_")] = sample.value
-            elif sample.name == "obstack_db_query_seconds_count":
-                counts[sample.labels["kind"]] = sample.value
-            elif sample.name == "obstack_db_query_seconds_sum":
-                sums[sample.labels["kind"]] = sample.value
+    for sample in samples:
+        if sample.name.startswith("obstack_db_pool_"):
+            pool[sample.name.removeprefix("obstack_db_pool_")] = sample.value
+        elif sample.name == "obstack_db_query_seconds_count":
+            counts[sample.labels["kind"]] = sample.value
+        elif sample.name == "obstack_db_query_seconds_sum":
+            sums[sample.labels["kind"]] = sample.value
     if "pool_max" not in pool:
         return None
     statements = {kind: (counts[kind], sums.get(kind, 0.0)) for kind in counts}
@@ -191,22 +185,12 @@ class Figures:
         self.pool_start: PoolSnapshot | None = None
         self.last: dict[str, Any] | None = None
 
-    def platform(self, environment) -> tuple[str, str] | None:
-        """The platform's URL and a key its /metrics takes, when the run has a --host."""
-        from obstack_load.tenants import population
-
-        if not environment.host:
-            return None
-        options = environment.parsed_options
-        tenants = population(getattr(options, "tenants_file", None) if options else None)
-        return environment.host, tenants.tenants[0].api_key
-
     def target(self, environment) -> str | None:
         return getattr(environment.parsed_options, "db_target", None)
 
     def begin(self, environment) -> None:
         self.start, self.pool_start, self.last = None, None, None
-        platform = self.platform(environment)
+        platform = target_of(environment)
         if platform:
             self.pool_start = pool_snapshot(*platform)
         dsn = self.target(environment)
@@ -218,7 +202,7 @@ class Figures:
 
     def measure(self, environment, final: bool) -> dict[str, Any] | None:
         measured: dict[str, Any] = {}
-        platform = self.platform(environment)
+        platform = target_of(environment)
         pool_end = pool_snapshot(*platform) if platform and self.pool_start else None
         if pool_end is not None:
             measured["pool"] = pool_deltas(self.pool_start, pool_end)  # type: ignore[arg-type]

@@ -73,6 +73,24 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.dsn.rsplit("/", 1)[0] + f"/{name}"
 
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(self.dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True)
+
+    def take_away(self, name: str) -> None:
+        """Database ``name`` goes away: new connections refused, open ones terminated."""
+        with self._admin() as conn:
+            conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+    def give_back(self, name: str) -> None:
+        with self._admin() as conn:
+            conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
     def wait_ready(self, timeout: float = 60) -> None:
         import psycopg
 

@@ -142,6 +142,18 @@ def population() -> Population:
     return load_population()
 
 
+def answered(url: str, api_key: str, handler: str, code: str) -> float:
+    """Requests the platform at ``url`` has answered by ``handler`` with ``code``, from its own
+    /metrics (0 while it does not answer)."""
+    from obstack_load.target_metrics import scrape
+
+    return sum(
+        s.value for s in scrape(url, api_key, timeout=5) or []
+        if s.name == "obstack_http_requests_total"
+        and s.labels.get("handler") == handler and s.labels.get("code") == code
+    )  # fmt: skip
+
+
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
     """Poll ``predicate`` until it returns something truthy; fail after a generous timeout."""
     deadline = time.monotonic() + timeout

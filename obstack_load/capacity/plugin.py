@@ -28,6 +28,7 @@ from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
+from obstack_load.target_metrics import target_of
 
 logger = logging.getLogger("obstack_load.capacity")
 RATE_MESSAGE = "obstack_capacity_rate"
@@ -95,7 +96,6 @@ class CapacitySearch:
         self.worker_cpu: dict[str, tuple[float, float]] = {}
         self.steps: list[Step] = []
         self.search: RateSearch | None = None
-        self.finding = None
         self.greenlet: gevent.Greenlet | None = None
         self.last: dict[str, Any] | None = None
 
@@ -116,7 +116,7 @@ class CapacitySearch:
 
     def start(self, environment) -> None:
         options = environment.parsed_options
-        self.steps, self.finding, self.last = [], None, None
+        self.steps, self.last = [], None
         self.search = RateSearch(
             float(options.capacity_start), float(options.capacity_max),
             precision=float(options.capacity_precision),
@@ -124,15 +124,10 @@ class CapacitySearch:
         self.greenlet = gevent.spawn(self.run, environment)
 
     def target(self, environment) -> tuple[str | None, str | None]:
-        options = environment.parsed_options
-        if not environment.host:
+        found = target_of(environment)
+        if found is None:
             return None, None
-        key = getattr(options, "capacity_target_key", None)
-        if not key:
-            from obstack_load.tenants import population
-
-            key = population(getattr(options, "tenants_file", None)).tenants[0].api_key
-        return environment.host, key
+        return found[0], environment.parsed_options.capacity_target_key or found[1]
 
     def run(self, environment) -> None:
         options = environment.parsed_options
@@ -158,9 +153,7 @@ class CapacitySearch:
                 )  # fmt: skip
         except Exception:
             logger.exception("capacity search failed")
-        finally:
-            self.finding = find(self.steps, self.search.outcome, self.search.passed,
-                                self.search.failed)  # fmt: skip
+        finally:  # the finding is made once, at the end of the run (``result``)
             if environment.runner is not None:
                 environment.runner.quit()
 
@@ -271,7 +264,7 @@ def result(environment) -> dict[str, Any]:
         if capacity.greenlet is not None and not capacity.greenlet.dead:
             capacity.greenlet.kill()
         search = capacity.search
-        finding = capacity.finding or find(
+        finding = find(
             capacity.steps, search.outcome if search else "below-floor",
             search.passed if search else None, search.failed if search else None,
         )  # fmt: skip

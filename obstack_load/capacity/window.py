@@ -19,6 +19,7 @@ import psutil
 from locust.stats import RequestStats, StatsEntry
 
 from obstack_load import arrival, histogram
+from obstack_load.target_metrics import scrape
 
 CPU_REPORT_KEY = "obstack_capacity_cpu"
 
@@ -63,26 +64,16 @@ def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: st
 
 def target_figures(url: str, key: str | None) -> dict[str, float]:
     """The target's process CPU seconds and database pool counters, when it exposes them."""
-    import requests
-    from prometheus_client.parser import text_string_to_metric_families
-
     wanted = {
         "process_cpu_seconds_total": "cpu_seconds",
         "obstack_db_pool_usage_ms": "pool_usage_ms",
         "obstack_db_pool_pool_max": "pool_max",
         "obstack_throttled_requests_total": "throttled",
     }
-    try:
-        headers = {"X-API-Key": key} if key else {}
-        response = requests.get(f"{url.rstrip('/')}/metrics", headers=headers, timeout=5)
-        response.raise_for_status()
-    except requests.RequestException:
-        return {}
     out: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            if sample.name in wanted:
-                out[wanted[sample.name]] = out.get(wanted[sample.name], 0.0) + sample.value
+    for sample in scrape(url, key, timeout=5) or []:
+        if sample.name in wanted:
+            out[wanted[sample.name]] = out.get(wanted[sample.name], 0.0) + sample.value
     return out
 
 

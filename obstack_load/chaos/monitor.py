@@ -45,25 +45,27 @@ class ProbeState:
     healthy: bool = True
     failures_in_row: int = 0
     successes_in_row: int = 0
+    failing_since: float = 0.0  # when the current run of failures began
     samples: list[tuple[float, bool, float, str, bool]] = field(
         default_factory=list
     )  # and healthy after
     periods: list[list[float | None]] = field(default_factory=list)  # [became unhealthy, healthy]
 
     def record(self, at: float, ok: bool, latency_ms: float, detail: str) -> None:
-        self.samples.append((at, ok, latency_ms, detail, self.healthy))
         if ok:
             self.failures_in_row, self.successes_in_row = 0, self.successes_in_row + 1
             if not self.healthy and self.successes_in_row >= self.success_threshold:
                 self.healthy = True
                 self.periods[-1][1] = at
         else:
+            if self.failures_in_row == 0:
+                self.failing_since = at
             self.successes_in_row, self.failures_in_row = 0, self.failures_in_row + 1
             if self.healthy and self.failures_in_row >= self.failure_threshold:
                 self.healthy = False
                 # the outage began at the first failure of the run of failures that tripped it
-                self.periods.append([self.samples[-self.failures_in_row][0], None])
-        self.samples[-1] = (*self.samples[-1][:4], self.healthy)
+                self.periods.append([self.failing_since, None])
+        self.samples.append((at, ok, latency_ms, detail, self.healthy))
 
     def summary(self, ended_at: float) -> dict[str, Any]:
         spans = [(start, end if end is not None else ended_at) for start, end in self.periods]

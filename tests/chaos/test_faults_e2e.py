@@ -9,26 +9,14 @@ import json
 import signal
 import sys
 
-import requests
-
 from obstack_load.chaos.faults import Supervisor
-from tests.support import REPO, free_port, start_locust, wait_for
+from tests.support import REPO, answered, free_port, start_locust, wait_for
 
 STARTUP_DELAY_S = 5.0
 
 
 def readyz_answers(url: str, key: str) -> float:
-    try:
-        text = requests.get(f"{url}/metrics", headers={"X-API-Key": key}, timeout=5).text
-    except requests.RequestException:
-        return 0.0
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("obstack_http_requests_total{")
-        and 'handler="readyz"' in line
-        and 'code="200"' in line
-    )
+    return answered(url, key, "readyz", "200")
 
 
 def monitored_run(tmp_path, url: str):

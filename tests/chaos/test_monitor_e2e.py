@@ -11,51 +11,35 @@ import signal
 import sqlite3
 import time
 
-import psycopg
-
-from tests.support import start_locust, start_platform, wait_for
+from tests.support import answered, start_locust, start_platform, wait_for
 
 
-def answered(platform, key: str, handler: str, code: str) -> float:
-    import requests
-
-    text = requests.get(f"{platform.url}/metrics", headers={"X-API-Key": key}, timeout=30).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("obstack_http_requests_total{")
-        and f'handler="{handler}"' in line
-        and f'code="{code}"' in line
-    )
+def monitored_run(platform, tmp_path):
+    return start_locust(
+        "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
+        "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
+        "--results-db", str(tmp_path / "results.db"), "--only-summary",
+    )  # fmt: skip
 
 
 def test_the_monitor_sees_the_database_go_and_come_back(postgres, tenants, tmp_path):
     dsn = postgres.database("monitored")
-    admin = postgres.database("monitored_admin")
     platform = start_platform("--db", dsn, "--db-pool-timeout", "0.5", "--db-pool-size", "4")
     key = tenants.tenants[0].api_key
     locust = None
     try:
-        locust = start_locust(
-            "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
-            "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
-            "--results-db", str(tmp_path / "results.db"), "--only-summary",
-        )  # fmt: skip
-        wait_for(lambda: answered(platform, key, "readyz", "200") >= 3, timeout=120)
+        locust = monitored_run(platform, tmp_path)
+        wait_for(lambda: answered(platform.url, key, "readyz", "200") >= 3, timeout=120)
         fault_at = time.time()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("ALTER DATABASE monitored WITH ALLOW_CONNECTIONS false")
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'obstack-platform'"
-            )
-        wait_for(lambda: answered(platform, key, "readyz", "503") >= 5, timeout=120)
+        postgres.take_away("monitored")
+        wait_for(lambda: answered(platform.url, key, "readyz", "503") >= 5, timeout=120)
         restored_at = time.time()  # before the restore: no probe can pass before this
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("ALTER DATABASE monitored WITH ALLOW_CONNECTIONS true")
-        ready, read_back = (answered(platform, key, h, "200") for h in ("readyz", "logs_search"))
-        wait_for(lambda: answered(platform, key, "readyz", "200") >= ready + 3, timeout=120)
-        wait_for(lambda: answered(platform, key, "logs_search", "200") >= read_back + 3,
+        postgres.give_back("monitored")
+        ready, read_back = (
+            answered(platform.url, key, h, "200") for h in ("readyz", "logs_search")
+        )
+        wait_for(lambda: answered(platform.url, key, "readyz", "200") >= ready + 3, timeout=120)
+        wait_for(lambda: answered(platform.url, key, "logs_search", "200") >= read_back + 3,
                  timeout=120)  # fmt: skip
         locust.send_signal(signal.SIGTERM)  # the run's record is finalised as interrupted
         out, err = locust.communicate(timeout=120)
@@ -86,29 +70,18 @@ def test_the_monitor_sees_the_database_go_and_come_back(postgres, tenants, tmp_p
 
 def test_a_platform_that_never_recovers_is_still_unhealthy_at_the_end(postgres, tenants, tmp_path):
     dsn = postgres.database("never")
-    admin = postgres.database("never_admin")
     platform = start_platform("--db", dsn, "--db-pool-timeout", "0.5", "--test-never-recover")
     key = tenants.tenants[0].api_key
     locust = None
     try:
-        locust = start_locust(
-            "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
-            "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
-            "--results-db", str(tmp_path / "results.db"), "--only-summary",
-        )  # fmt: skip
-        wait_for(lambda: answered(platform, key, "readyz", "200") >= 3, timeout=120)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("ALTER DATABASE never WITH ALLOW_CONNECTIONS false")
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'obstack-platform'"
-            )
-        wait_for(lambda: answered(platform, key, "readyz", "503") >= 3, timeout=120)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("ALTER DATABASE never WITH ALLOW_CONNECTIONS true")
-        failing = answered(platform, key, "readyz", "503")
+        locust = monitored_run(platform, tmp_path)
+        wait_for(lambda: answered(platform.url, key, "readyz", "200") >= 3, timeout=120)
+        postgres.take_away("never")
+        wait_for(lambda: answered(platform.url, key, "readyz", "503") >= 3, timeout=120)
+        postgres.give_back("never")
+        failing = answered(platform.url, key, "readyz", "503")
         # the database is back; the platform is not: its readiness keeps failing
-        wait_for(lambda: answered(platform, key, "readyz", "503") >= failing + 5, timeout=120)
+        wait_for(lambda: answered(platform.url, key, "readyz", "503") >= failing + 5, timeout=120)
         locust.send_signal(signal.SIGTERM)
         out, err = locust.communicate(timeout=120)
     finally:

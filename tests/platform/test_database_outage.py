@@ -38,7 +38,6 @@ def wait_for(predicate, timeout: float = 120) -> None:
 
 def test_losing_the_database_gives_503s_and_the_platform_recovers(postgres, tenants):
     dsn = postgres.database("outage")
-    admin = postgres.database("outage_admin")
     platform = start_platform("--db", dsn, "--db-pool-timeout", "1", "--db-pool-size", "4")
     try:
         tenant, rng = tenants.tenants[0], random.Random(5)
@@ -50,12 +49,7 @@ def test_losing_the_database_gives_503s_and_the_platform_recovers(postgres, tena
             assert status == 200
             stored += points
 
-        with psycopg.connect(admin, autocommit=True) as conn:  # the database goes away
-            conn.execute("ALTER DATABASE outage WITH ALLOW_CONNECTIONS false")
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'obstack-platform'"
-            )
+        postgres.take_away("outage")
         statuses = []
         for _ in range(6):
             status, points = send_points(platform, tenant, rng)
@@ -71,8 +65,7 @@ def test_losing_the_database_gives_503s_and_the_platform_recovers(postgres, tena
         assert requests.get(f"{platform.url}/healthz", timeout=60).status_code == 200
         assert platform.process.poll() is None
 
-        with psycopg.connect(admin, autocommit=True) as conn:  # and comes back
-            conn.execute("ALTER DATABASE outage WITH ALLOW_CONNECTIONS true")
+        postgres.give_back("outage")
         wait_for(lambda: requests.get(f"{platform.url}/readyz", timeout=60).status_code == 200)
         for _ in range(5):
             status, points = send_points(platform, tenant, rng)
