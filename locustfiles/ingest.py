@@ -5,6 +5,7 @@ three by their weights. Knobs: ``--otlp-*`` (``locust -f locustfiles/ingest.py -
 """
 
 import obstack_load.chaos.monitor  # noqa: F401  (--monitor: health probes beside the run)
+import obstack_load.chaos.plugin  # noqa: F401  (--chaos-experiment: a chaos experiment under load)
 import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
 import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
 import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)

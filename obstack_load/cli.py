@@ -402,10 +402,31 @@ def _results_import_junit(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    from obstack_load.chaos.proxy_api import serve
+    from obstack_load.chaos.proxy_api import parse_proxy, serve
 
-    serve(args.host, args.port)
+    try:
+        initial = [parse_proxy(text) for text in args.proxy]
+    except ValueError as exc:
+        print(f"obstack-load proxy: {exc}", file=sys.stderr)
+        return 2
+    serve(args.host, args.port, initial)
     return 0
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    import signal
+
+    from obstack_load.chaos.faults import Supervisor
+
+    command = args.after_dashes
+    if not command:
+        print("obstack-load supervise: give the command to run after --", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(command, restart_delay=args.restart_delay, pidfile=args.pidfile,
+                            echo=True)  # fmt: skip
+    for caught in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(caught, lambda *_: supervisor.request_stop())
+    return supervisor.keep_running() or 0
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -600,7 +621,37 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--host", default="127.0.0.1", help="the API's address (default 127.0.0.1)")
     proxy.add_argument("--port", type=positive(int), default=8474,
                        help="the API's port; 0 takes a free one (default 8474, Toxiproxy's)")  # fmt: skip
+    proxy.add_argument("--proxy", action="append", default=[], metavar="NAME=LISTEN=UPSTREAM",
+                       help="a proxy to make at start (repeatable), e.g. "
+                       "db=127.0.0.1:6432=127.0.0.1:5432")  # fmt: skip
     proxy.set_defaults(func=_proxy)
+
+    supervise = commands.add_parser(
+        "supervise",
+        help="run a command and restart it whenever it dies, as a pod's controller does",
+        description="Run COMMAND, write its process id to --pidfile, and start it again "
+        "--restart-delay seconds after it dies (a chaos experiment's kill_process finds it "
+        'there): the "pod deleted" fault (docs/chaos.md).',
+    )
+    supervise.add_argument("--pidfile", required=True, help="where the running process's id goes")
+    supervise.add_argument("--restart-delay", type=positive(float), default=0.0,
+                           help="seconds between a death and the restart (default 0)")  # fmt: skip
+    supervise.set_defaults(after_dashes=[])  # the command to run, after --
+    supervise.set_defaults(func=_supervise)
+
+    from obstack_load.chaos import command as chaos_command
+
+    chaos_commands = _group(
+        commands, "chaos", "chaos experiments under load",
+        "Chaos experiments in Chaos Toolkit's format, run under load and judged (docs/chaos.md).",
+    )  # fmt: skip
+    chaos_run = chaos_commands.add_parser(
+        "run",
+        help="run an experiment under load and print its verdict",
+        description=chaos_command.__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    chaos_command.add_arguments(chaos_run)
+    chaos_run.set_defaults(func=chaos_command.run)
 
     from obstack_load.capacity import command as capacity_command
 
@@ -722,7 +773,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # Split at "--" before argparse sees it: it cannot take a positional argument followed by
+    # a variable number of others that start with a dash (``capacity ... -- --html x``).
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passed_on: list[str] = []
+    if "--" in argv:
+        argv, passed_on = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if passed_on:
+        if not hasattr(args, "after_dashes"):
+            parser.error(f"unrecognized arguments: -- {' '.join(passed_on)}")
+        args.after_dashes = passed_on
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, so that a reader that left is caught below

@@ -54,6 +54,7 @@ EXIT_THRESHOLD_FAILED = 3
 EXIT_ABORTED = 4
 EXIT_RESULTS_INCOMPLETE = 5
 EXIT_DEGRADED = 6
+EXIT_CHAOS_FAILED = 8  # a chaos experiment's verdict failed (7 is `obstack-load capacity`'s)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 FINAL_REPORT_WAIT_S = 10.0  # workers report every 3 s
 
@@ -64,6 +65,7 @@ class Ending:
 
     signal: str | None = None  # SIGTERM or SIGINT, when one interrupted the run
     thresholds_verdict: str | None = None  # passed, failed or aborted
+    chaos_verdict: str | None = None  # passed or failed, when a chaos experiment was attached
     missing_workers: list[str] = field(default_factory=list)
     rows_not_stored: int = 0  # spooled to a file or dropped: not in the results database
     status: str | None = None
@@ -79,6 +81,8 @@ class Ending:
         status, code = "finished", base_exit_code
         if self.thresholds_verdict == "failed":
             code = EXIT_THRESHOLD_FAILED
+        if self.chaos_verdict == "failed":
+            code = EXIT_CHAOS_FAILED
         if self.missing_workers:
             status, code = "degraded", EXIT_DEGRADED
         if self.thresholds_verdict == "aborted":

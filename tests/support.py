@@ -102,6 +102,17 @@ def start_platform(
         "0",
         *args,
     ]
+    process, output, line = start_process(command, READY_LINE, env)
+    url = line.split(READY_LINE, 1)[1].strip()
+    wait_until_healthy(url, time.monotonic() + STARTUP_TIMEOUT)
+    return RunningPlatform(url, process, output)
+
+
+def start_process(
+    command: list[str], ready_line: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, list[str], str]:
+    """Start ``command`` (output merged, kept in the list returned) and return once a line of its
+    output contains ``ready_line``, with that line; kill it and raise if it never says so."""
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         env={**os.environ, **(env or {})},
@@ -110,20 +121,17 @@ def start_platform(
     output: list[str] = []
     threading.Thread(target=_pump, args=(process.stdout, lines, output), daemon=True).start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    url = None
-    while url is None:
+    while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or process.poll() is not None:
             process.kill()
-            raise RuntimeError("platform did not start:\n" + "".join(output))
+            raise RuntimeError(f"{command[:4]} did not start:\n" + "".join(output))
         try:
             line = lines.get(timeout=min(remaining, 1.0))
         except queue.Empty:
             continue
-        if READY_LINE in line:
-            url = line.split(READY_LINE, 1)[1].strip()
-    wait_until_healthy(url, deadline)
-    return RunningPlatform(url, process, output)
+        if ready_line in line:
+            return process, output, line
 
 
 def wait_until_healthy(url: str, deadline: float) -> None:

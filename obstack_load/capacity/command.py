@@ -41,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
     parser.add_argument("--compare-scaling", metavar="HOST",
                         help="search this second target too, and report the scaling ratio")  # fmt: skip
-    parser.add_argument("locust_args", nargs="*", metavar="-- LOCUST_ARG",
-                        help="more Locust options, after --")  # fmt: skip
+    parser.set_defaults(after_dashes=[])  # what follows --: more Locust options (cli.main)
 
 
 def locust_command(args: argparse.Namespace, host: str, summary: Path, report: str) -> list[str]:
@@ -62,7 +61,7 @@ def locust_command(args: argparse.Namespace, host: str, summary: Path, report: s
         command += ["--processes", str(args.workers)]
     if args.results_db:
         command += ["--results-db", args.results_db]
-    return command + list(args.locust_args)
+    return command + list(args.after_dashes)
 
 
 def search(args: argparse.Namespace, host: str, report: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load import arrival
-from obstack_load.capacity import window
+from obstack_load import stats_window as window
 from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
 from obstack_load.events import suite

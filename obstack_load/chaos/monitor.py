@@ -94,6 +94,14 @@ def _options(parser) -> None:
                "again", type=int, default=1)  # fmt: skip
 
 
+def login(session, host: str, tenant, timeout: float) -> str:
+    """An access token of the tenant's first viewer, or ``login HTTP <status>``."""
+    account = tenant.accounts_with_role("viewer")[0]
+    answer = session.post(f"{host}/api/v1/auth/login", timeout=timeout,
+                          json={"username": account.username, "password": account.password})  # fmt: skip
+    return answer.json()["access_token"] if answer.ok else f"login HTTP {answer.status_code}"
+
+
 class Monitor:
     def __init__(self) -> None:
         self.states: dict[str, ProbeState] = {}
@@ -167,12 +175,10 @@ class Monitor:
         if not sent.ok:
             return f"ingest HTTP {sent.status_code}"
         if self.token is None:
-            account = tenant.accounts_with_role("viewer")[0]
-            login = session.post(f"{host}/api/v1/auth/login", timeout=timeout,
-                                 json={"username": account.username, "password": account.password})  # fmt: skip
-            if not login.ok:
-                return f"login HTTP {login.status_code}"
-            self.token = login.json()["access_token"]
+            self.token = login(session, host, tenant, timeout)
+            if self.token.startswith("login HTTP"):
+                detail, self.token = self.token, None
+                return detail
         found = session.get(
             f"{host}/api/v1/logs/search", timeout=timeout,
             params={"attr": f"obstack.monitor={marker}", "range": "1h"},

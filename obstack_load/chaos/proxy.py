@@ -119,7 +119,8 @@ class Link:
             asyncio.create_task(self.pipe("downstream", self.upstream_reader, self.client_writer)),
         ]
         try:
-            await asyncio.gather(*self.tasks)
+            # a pipe cancelled by close() (the proxy disabled) ends the link, and is no error
+            await asyncio.gather(*self.tasks, return_exceptions=True)
         finally:
             self.close()
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -139,15 +140,37 @@ ROUTES = [
 ]
 
 
-def build_app() -> Starlette:
-    app = Starlette(routes=ROUTES, exception_handlers={ProxyError: error})
-    app.state.proxies = Proxies()
+def build_app(initial: list[dict[str, Any]] | None = None, on_ready=None) -> Starlette:
+    """The API; ``initial`` proxies (as ``POST /populate`` takes them) are made at start-up,
+    and then ``on_ready()`` is called."""
+    proxies = Proxies()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        for spec in initial or []:
+            await proxies.create(spec)
+        if on_ready is not None:
+            on_ready()
+        yield
+
+    app = Starlette(routes=ROUTES, exception_handlers={ProxyError: error}, lifespan=lifespan)
+    app.state.proxies = proxies
     return app
 
 
-def serve(host: str, port: int) -> None:
+def parse_proxy(text: str) -> dict[str, Any]:
+    """``NAME=LISTEN=UPSTREAM`` (``db=127.0.0.1:6432=127.0.0.1:5432``), as ``--proxy`` takes it."""
+    parts = text.split("=")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(
+            f"--proxy {text!r}: use NAME=LISTEN=UPSTREAM, e.g. db=127.0.0.1:6432=127.0.0.1:5432"
+        )
+    return {"name": parts[0], "listen": parts[1], "upstream": parts[2]}
+
+
+def serve(host: str, port: int, initial: list[dict[str, Any]] | None = None) -> None:
     """Run the API (and the proxies it creates) until SIGTERM or Ctrl-C; a port from the OS
-    with ``--port 0``, named on one line once listening."""
+    with ``--port 0``, named on one line once listening, and each ``initial`` proxy listening."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -159,6 +182,7 @@ def serve(host: str, port: int) -> None:
             f"obstack-load proxy: cannot listen on {host}:{port}: {exc.strerror}"
         ) from None
     sock.listen(128)
-    print(f"{READY_LINE} http://{host}:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(build_app(), log_level="warning", access_log=False)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    app = build_app(initial, on_ready=lambda: print(f"{READY_LINE} {url}", flush=True))
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

@@ -249,6 +249,8 @@ def make_handler(signal_name: str) -> Callable:
         content_type = _media_type(request)
         try:
             tenant_id = await ingest_tenant(state.backend, request.headers)
+            if state.fault_on("ingest-503"):  # test-only: an ingestion 503 storm
+                raise Unavailable("ingestion is unavailable (test fault)")
             if content_type not in (otlp.PROTOBUF, otlp.JSON):
                 raise OtlpError(415, f"unsupported Content-Type {content_type!r}")
             body, wire_size = await read_body(request, state.settings.max_body_bytes)

@@ -132,6 +132,12 @@ class PlatformSettings:
         "testing only: wait this long before listening, a known time to come back after a restart",
         "SECONDS",
     )
+    test_fault_file: str = setting(
+        "",
+        "test-fault-file",
+        "testing only: while this file holds `ingest-503`, ingestion answers 503 with Retry-After",
+        "PATH",
+    )
     test_never_recover: bool = setting(
         False,
         "test-never-recover",

@@ -221,6 +221,17 @@ class PlatformState:
         self.leaks_dashboard = EveryNth(settings.test_leak_every)
         self.hides_batch = EveryNth(settings.test_hide_every)
 
+    def fault_on(self, fault: str) -> bool:
+        """Whether the test-only fault file (``--test-fault-file``) names ``fault`` now."""
+        path = self.settings.test_fault_file
+        if not path:
+            return False
+        try:
+            with open(path) as file:
+                return file.read().strip() == fault
+        except OSError:
+            return False
+
     def store(self, tenant_id: str) -> TenantStore:
         return self.stores[tenant_id]
 

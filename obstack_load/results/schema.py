@@ -175,6 +175,15 @@ MONITOR_SAMPLES = Table(
     ),
     indexes=(("run_id", "probe", "ts"),),
 )  # fmt: skip
+CHAOS_RESULTS = Table(
+    "chaos_results",
+    (
+        ("run_id", "text"), ("title", "text"), ("source", "text"), ("passed", "bool"),
+        ("reason", "text"), ("recovery_s", "real"), ("data_accepted", "int"),
+        ("data_found", "int"), ("data_lost", "int"), ("score", "real"), ("detail", "json"),
+    ),
+    primary_key=("run_id",),
+)  # fmt: skip
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations",
     (("version", "int"), ("description", "text"), ("applied_at", "real")),
@@ -220,5 +229,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         5, "capacity searches: their steps and findings", (CAPACITY_STEPS, CAPACITY_FINDINGS)
     ),
     Migration(6, "the health monitor's probes", (MONITOR_SAMPLES,)),
+    Migration(7, "chaos experiments: verdict, recovery time, data lost", (CHAOS_RESULTS,)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
 from obstack_load.results.schema import (
     CAPACITY_FINDINGS,
     CAPACITY_STEPS,
+    CHAOS_RESULTS,
     ERRORS,
     INGEST_COUNTS,
     MIGRATIONS,
@@ -342,6 +343,14 @@ class Store:
             with self._transaction():
                 if rows:
                     self._executemany(self._insert_sql(MONITOR_SAMPLES), rows)
+        except Exception as exc:
+            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
+
+    def add_chaos_result(self, row: tuple) -> None:
+        """A chaos experiment's verdict, with the run it belongs to."""
+        try:
+            with self._transaction():
+                self._upsert_rows(CHAOS_RESULTS, [tuple(_db_value(v) for v in row)])
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
 

@@ -1,4 +1,5 @@
-"""One step's figures, as differences between two snapshots of the run.
+"""A window of the run: its figures as differences between two snapshots (a capacity step,
+the seconds a chaos probe judges).
 
 Locust's stats (merged from the workers on a master) give each endpoint's requests and
 failures; the arrival rate's histograms give latency measured from each iteration's scheduled

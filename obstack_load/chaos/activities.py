@@ -1,0 +1,254 @@
+"""The suite's Chaos Toolkit activities: probes and actions an experiment names as Python
+providers (``module: obstack_load.chaos.activities``).
+
+Probes judge the load and the health monitor of the run the experiment is attached to
+(``runs.of(configuration)``): ``error_rate`` and ``latency_ms`` over a window of Locust's
+stats, ``healthy`` for one of the monitor's probes. Actions are the faults, and each records
+when it was put on and taken off, which the verdict measures recovery from:
+
+- the fault proxy (Toxiproxy's API at ``toxiproxy_url``): ``disable_proxy``/``enable_proxy``
+  (a service down, a partition), ``add_toxic``/``remove_toxic``, ``reset_proxies``;
+- processes: ``kill_process`` (SIGKILL, as a pod deleted; its supervisor restarts it) and
+  ``pause_process`` (SIGSTOP, then SIGCONT);
+- ``tc netem`` in a network namespace: ``add_netem``/``remove_netem``;
+- the platform's fault file (``--test-fault-file``): ``write_fault_file``/``remove_fault_file``;
+- ``wait_for_recovery``: until the steady-state hypothesis holds again, within the budget.
+
+Under Chaos Toolkit's own ``chaos run`` no Locust run is attached: the actions work the same,
+``healthy`` asks the target itself (``obstack_host``), and the load probes say they need the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+from chaoslib.exceptions import ActivityFailed
+
+from obstack_load.chaos import netem, runs
+
+if TYPE_CHECKING:
+    from obstack_load.chaos.live import LiveRun
+
+logger = logging.getLogger("obstack_load.chaos")
+NO_REQUESTS_ERROR_RATE = 1.0  # a window in which nothing completed is not a healthy one
+NO_REQUESTS_LATENCY_MS = 1e9
+
+
+def _run(configuration: dict | None, what: str) -> LiveRun:
+    run = runs.of(configuration)
+    if run is None:
+        raise ActivityFailed(f"{what} needs the load: run the experiment with "
+                             "`obstack-load chaos run` or `locust --chaos-experiment`")  # fmt: skip
+    return run
+
+
+def _record(configuration: dict | None, fault: str, on: bool) -> None:
+    run = runs.of(configuration)
+    if run is not None:
+        run.fault(fault, on)
+
+
+# -- probes ------------------------------------------------------------------------------------
+
+
+def error_rate(window_s: float = 10.0, configuration: dict | None = None) -> float:
+    """The fraction of the load's requests that failed in the last ``window_s`` seconds."""
+    stats = _run(configuration, "error_rate").window(window_s).total
+    return stats.fail_ratio if stats.num_requests else NO_REQUESTS_ERROR_RATE
+
+
+def latency_ms(
+    percentile: float = 95.0, window_s: float = 10.0, configuration: dict | None = None
+) -> float:
+    """The load's latency at ``percentile`` over the last ``window_s`` seconds, in ms."""
+    stats = _run(configuration, "latency_ms").window(window_s).total
+    if not stats.num_requests:
+        return NO_REQUESTS_LATENCY_MS
+    return float(stats.get_response_time_percentile(percentile / 100))
+
+
+def healthy(probe: str = "readyz", configuration: dict | None = None) -> bool:
+    """Whether the health monitor holds ``probe`` (healthz, readyz or e2e) healthy now."""
+    run = runs.of(configuration)
+    if run is not None:
+        state = run.monitor.states.get(probe)
+        if state is None:
+            raise ActivityFailed(f"the health monitor has no probe {probe!r}")
+        return state.healthy
+    if probe not in ("healthz", "readyz"):
+        raise ActivityFailed(f"probe {probe!r} needs the health monitor of a Locust run")
+    host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
+    try:
+        return requests.get(f"{host}/{probe}", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+# -- the fault proxy ---------------------------------------------------------------------------
+
+
+def _proxy_api(configuration: dict | None, method: str, path: str, body: Any = None) -> Any:
+    url = (configuration or {}).get("toxiproxy_url", "http://127.0.0.1:8474").rstrip("/")
+    try:
+        response = requests.request(method, f"{url}{path}", json=body, timeout=10)
+    except requests.RequestException as exc:
+        raise ActivityFailed(f"the fault proxy at {url} did not answer: {exc}") from None
+    if not response.ok:
+        raise ActivityFailed(f"the fault proxy answered {response.status_code}: {response.text}")
+    return response.json() if response.content else None
+
+
+def disable_proxy(proxy: str, configuration: dict | None = None) -> None:
+    """The proxy refuses connections and drops the ones it has: a service down, a partition."""
+    _proxy_api(configuration, "POST", f"/proxies/{proxy}", {"enabled": False})
+    _record(configuration, f"proxy {proxy} down", True)
+
+
+def enable_proxy(proxy: str, configuration: dict | None = None) -> None:
+    _proxy_api(configuration, "POST", f"/proxies/{proxy}", {"enabled": True})
+    _record(configuration, f"proxy {proxy} down", False)
+
+
+def add_toxic(
+    proxy: str, toxic_type: str, attributes: dict[str, float] | None = None,
+    stream: str = "downstream", toxicity: float = 1.0, toxic_name: str | None = None,
+    configuration: dict | None = None,
+) -> None:  # fmt: skip
+    name = toxic_name or f"{toxic_type}_{stream}"
+    body = {"name": name, "type": toxic_type, "stream": stream, "toxicity": toxicity,
+            "attributes": attributes or {}}  # fmt: skip
+    _proxy_api(configuration, "POST", f"/proxies/{proxy}/toxics", body)
+    _record(configuration, f"toxic {proxy}/{name}", True)
+
+
+def remove_toxic(proxy: str, toxic_name: str, configuration: dict | None = None) -> None:
+    _proxy_api(configuration, "DELETE", f"/proxies/{proxy}/toxics/{toxic_name}")
+    _record(configuration, f"toxic {proxy}/{toxic_name}", False)
+
+
+def reset_proxies(configuration: dict | None = None) -> None:
+    """Every proxy enabled and every toxic gone: the rollback of every proxy fault."""
+    _proxy_api(configuration, "POST", "/reset")
+    run = runs.of(configuration)
+    if run is not None:
+        for fault in sorted(run.active()):
+            if fault.startswith(("proxy ", "toxic ")):
+                run.fault(fault, False)
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def _pid(pidfile: str) -> int:
+    try:
+        return int(Path(pidfile).read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise ActivityFailed(f"no process id in {pidfile}: {exc}") from None
+
+
+def kill_process(pidfile: str, configuration: dict | None = None) -> int:
+    """SIGKILL the process named by ``pidfile``, as a pod deleted; its supervisor (``obstack-load
+    supervise``) starts it again, as a pod's controller would. The fault is over at once: the
+    recovery time runs from the kill."""
+    pid = _pid(pidfile)
+    os.kill(pid, signal.SIGKILL)
+    _record(configuration, f"killed {pidfile}", True)
+    _record(configuration, f"killed {pidfile}", False)
+    return pid
+
+
+def pause_process(pidfile: str, seconds: float, configuration: dict | None = None) -> int:
+    """SIGSTOP, then SIGCONT after ``seconds``: a process that hangs and comes back."""
+    pid = _pid(pidfile)
+    os.kill(pid, signal.SIGSTOP)
+    _record(configuration, f"paused {pidfile}", True)
+    try:
+        time.sleep(seconds)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        _record(configuration, f"paused {pidfile}", False)
+    return pid
+
+
+# -- the network -------------------------------------------------------------------------------
+
+
+def add_netem(
+    namespace: str, device: str, delay_ms: float = 0.0, jitter_ms: float = 0.0,
+    loss_percent: float = 0.0, configuration: dict | None = None,
+) -> None:  # fmt: skip
+    try:
+        netem.apply(namespace, device, netem.Netem(delay_ms, jitter_ms, loss_percent))
+    except netem.NetemUnavailable as exc:
+        raise ActivityFailed(str(exc)) from None
+    _record(configuration, f"netem {namespace}/{device}", True)
+
+
+def remove_netem(namespace: str, device: str, configuration: dict | None = None) -> None:
+    netem.remove(namespace, device)
+    _record(configuration, f"netem {namespace}/{device}", False)
+
+
+# -- the platform's fault file -----------------------------------------------------------------
+
+
+def write_fault_file(
+    path: str, fault: str = "ingest-503", configuration: dict | None = None
+) -> None:
+    """Turn on a fault of a platform started with ``--test-fault-file PATH``: ``ingest-503``
+    answers every ingestion request 503 with Retry-After (an ingestion 503 storm)."""
+    Path(path).write_text(fault + "\n")
+    _record(configuration, f"fault file {fault}", True)
+
+
+def remove_fault_file(path: str, configuration: dict | None = None) -> None:
+    fault = Path(path).read_text().strip() if Path(path).exists() else "ingest-503"
+    Path(path).unlink(missing_ok=True)
+    _record(configuration, f"fault file {fault}", False)
+
+
+# -- recovery ----------------------------------------------------------------------------------
+
+
+def hypothesis_holds(experiment: dict[str, Any], configuration: dict | None) -> tuple[bool, str]:
+    """Whether every probe of the steady-state hypothesis is within its tolerance now, and the
+    first that is not."""
+    from chaoslib.activity import run_activity
+    from chaoslib.hypothesis import within_tolerance
+
+    for probe in (experiment.get("steady-state-hypothesis") or {}).get("probes", []):
+        try:
+            value = run_activity(probe, configuration or {}, {})
+        except ActivityFailed as exc:
+            return False, f"{probe['name']}: {exc}"
+        if not within_tolerance(probe["tolerance"], value, configuration or {}, {}):
+            return False, f"{probe['name']} = {value!r}"
+    return True, ""
+
+
+def wait_for_recovery(poll_s: float = 1.0, configuration: dict | None = None) -> float:
+    """Wait until the steady-state hypothesis holds again, at most the recovery budget; return
+    the seconds it took from the fault's removal. It does not raise when the budget runs out:
+    Chaos Toolkit's own check after the method then fails, and the verdict says why."""
+    run = _run(configuration, "wait_for_recovery")
+    removed = run.last_off() or time.time()
+    deadline = removed + run.settings.recovery_budget_s
+    # the hypothesis judges a window since the removal: give it a poll's worth of requests
+    time.sleep(max(0.0, removed + poll_s - time.time()))
+    while True:
+        holds, failing = hypothesis_holds(run.settings.experiment, configuration)
+        if not holds:
+            logger.info("steady state not back yet: %s", failing)
+        if holds:
+            run.recovered_at = time.time()
+            return run.recovered_at - removed
+        if time.time() >= deadline:
+            run.recovery_gave_up = True
+            return -1.0
+        time.sleep(poll_s)

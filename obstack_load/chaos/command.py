@@ -1,0 +1,56 @@
+"""``obstack-load chaos run FILE``: a chaos experiment under load, as one command.
+
+It checks the experiment (one line naming the file and key if it is wrong, exit code 2), then
+runs Locust as a child process (so this command imports no Locust) with the experiment's load
+(``extensions.obstack.load``: locustfile, ``--config`` profile, users) and ``--chaos-experiment
+FILE``. The run ends when the experiment does, bounded by the experiment's longest length; the
+exit code is Locust's: 0 passed, 8 the verdict failed (docs/chaos.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from obstack_load.config import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", help="the experiment file (Chaos Toolkit's format)")
+    parser.add_argument("--host", required=True, help="the target's base URL")
+    parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
+    parser.add_argument("--summary-json", help="write the run's summary, verdict included, here")
+    parser.set_defaults(after_dashes=[])  # what follows --: more Locust options (cli.main)
+
+
+def locust_command(args: argparse.Namespace, settings) -> list[str]:
+    load = settings.load
+    bound = int(settings.longest_s() + 60)  # the experiment ends the run; this is the backstop
+    command = [sys.executable, "-m", "locust", "-f", load.locustfile]
+    if load.config:
+        command += ["--config", load.config]
+    command += [
+        "--headless", "--host", args.host, "-u", str(load.users), "-r", str(load.spawn_rate),
+        "-t", f"{bound}s", "--stop-timeout", "10", "--monitor",
+        # requests fail while a fault is on: the verdict, not Locust's failures, is the exit code
+        "--exit-code-on-error", "0",
+        "--chaos-experiment", args.experiment,
+    ]  # fmt: skip
+    if args.results_db:
+        command += ["--results-db", args.results_db]
+    if args.summary_json:
+        command += ["--summary-json", args.summary_json]
+    return command + list(args.after_dashes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from obstack_load.chaos import experiment
+
+    try:
+        settings = experiment.load(args.experiment)
+    except ConfigError as exc:
+        print(f"obstack-load chaos: {exc}", file=sys.stderr)
+        return 2
+    print(f"chaos experiment: {settings.title} ({args.experiment}) against {args.host}", flush=True)
+    return subprocess.run(locust_command(args, settings)).returncode

@@ -1,0 +1,149 @@
+"""A chaos experiment file: Chaos Toolkit's own format, with our additions in its extensions.
+
+The file is what ``chaos run`` (Chaos Toolkit) reads: a ``steady-state-hypothesis`` of probes
+with tolerances, a ``method`` of faults and pauses, and ``rollbacks`` that always run. What
+Chaos Toolkit lacks is in ``extensions`` under ``name: obstack``:
+
+- ``load``: the Locust run alongside (``locustfile``, ``config``, ``users``, ``spawn_rate``);
+- ``warmup_s``: how long the load runs before the experiment starts;
+- ``recovery_budget_s``: how long the steady state may take to come back after the fault;
+- ``allowance``: probes with tolerances that must hold every second while the fault is on;
+- ``probes``: more probes, each with a Litmus ``mode``: ``before`` (the fault), ``after``
+  (recovery), ``continuous`` (every second throughout) or ``during`` (every second of the fault);
+- ``verify_data``: ingest marked points during the fault and read them back afterwards;
+  ``max_data_lost``: how many accepted points may be missing (0).
+
+``load`` reads and checks a file, with every mistake one ``ConfigError`` line naming the file
+and key, before any load starts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from obstack_load.config import ConfigError, Section
+
+EXTENSION = "obstack"
+MODES = ("before", "after", "continuous", "during")
+
+
+@dataclass
+class LoadSpec:
+    """The Locust run alongside the experiment (used by ``obstack-load chaos run``)."""
+
+    locustfile: str = "locustfiles/mixed.py"
+    config: str | None = None
+    users: int = 10
+    spawn_rate: float = 10.0
+
+
+@dataclass
+class ChaosSettings:
+    source: str
+    experiment: dict[str, Any]
+    load: LoadSpec
+    warmup_s: float = 10.0
+    recovery_budget_s: float = 30.0
+    allowance: list[dict[str, Any]] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)  # each with its "mode"
+    verify_data: bool = True
+    max_data_lost: int = 0
+
+    @property
+    def title(self) -> str:
+        return str(self.experiment.get("title", ""))
+
+    def longest_s(self) -> float:
+        """An upper bound on the experiment's length: every pause, the warm-up, the budget."""
+        total = self.warmup_s + self.recovery_budget_s
+        for activity in [*self.experiment.get("method", []), *self.experiment.get("rollbacks", [])]:
+            pauses = activity.get("pauses") or {}
+            total += float(pauses.get("before", 0)) + float(pauses.get("after", 0))
+        return total
+
+    def mode_probes(self) -> list[dict[str, Any]]:
+        """The allowance (mode ``during``) and the other probes, each with its mode."""
+        return [{**p, "mode": "during"} for p in self.allowance] + self.probes
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """The experiment as a mapping, from YAML or JSON, or a one-line ``ConfigError``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the experiment: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        problem = " ".join(str(exc).split())
+        kind = path.suffix.lstrip(".") or "YAML"
+        raise ConfigError(path, "", f"not valid {kind}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "an experiment must be a mapping")
+    return data
+
+
+def _check_probe(section: Section, index: int, probe: Any, modes: bool) -> dict[str, Any]:
+    key = f"{section.prefix}[{index}]"
+    if not isinstance(probe, dict):
+        raise ConfigError(section.source, key, "must be a probe (a mapping)")
+    for needed in ("name", "provider", "tolerance"):
+        if needed not in probe:
+            raise ConfigError(section.source, f"{key}.{needed}", "is required")
+    if modes and probe.get("mode") not in MODES:
+        raise ConfigError(
+            section.source, f"{key}.mode", f"must be one of {', '.join(MODES)}, "
+            f"got {probe.get('mode')!r}",
+        )  # fmt: skip
+    return {"type": "probe", **probe}
+
+
+def load(path: str | Path) -> ChaosSettings:
+    """Read and check an experiment: Chaos Toolkit's own checks, then the ``obstack`` extension."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    data = read(path)
+    try:
+        ensure_experiment_is_valid(data)
+    except ChaosException as exc:
+        raise ConfigError(path, "", " ".join(str(exc).split())) from None
+    found = [
+        e for e in data.get("extensions") or [] if isinstance(e, dict) and e.get("name") == EXTENSION
+    ]  # fmt: skip
+    ours = Section(path, "extensions.obstack", found[0] if found else {})
+    load_section = ours.section("load")
+    config = load_section.data.get("config")
+    spec = LoadSpec(
+        locustfile=load_section.string("locustfile", LoadSpec.locustfile),
+        config=load_section.string("config") if config is not None else None,
+        users=load_section.integer("users", LoadSpec.users, minimum=1),
+        spawn_rate=load_section.number("spawn_rate", LoadSpec.spawn_rate, minimum=0.1),
+    )
+    lists = {}
+    for key in ("allowance", "probes"):
+        raw = ours.data.get(key, [])
+        if not isinstance(raw, list):
+            raise ours.error(key, "must be a list of probes")
+        section = Section(path, f"extensions.obstack.{key}", {})
+        lists[key] = [_check_probe(section, i, p, key == "probes") for i, p in enumerate(raw)]
+    verify = ours.data.get("verify_data", True)
+    if not isinstance(verify, bool):
+        raise ours.error("verify_data", f"must be true or false, got {verify!r}")
+    return ChaosSettings(
+        source=str(path),
+        experiment=data,
+        load=spec,
+        warmup_s=ours.number("warmup_s", 10.0, minimum=0),
+        recovery_budget_s=ours.number("recovery_budget_s", 30.0, minimum=1),
+        allowance=lists["allowance"],
+        probes=lists["probes"],
+        verify_data=verify,
+        max_data_lost=ours.integer("max_data_lost", 0, minimum=0),
+    )

@@ -1,0 +1,277 @@
+"""``--chaos-experiment FILE``: a Chaos Toolkit experiment run inside a Locust run, judged.
+
+Load it from a locustfile (``import obstack_load.chaos.plugin``; ``mixed.py``, ``api.py``,
+``ingest.py`` and ``probe.py`` do) or run ``obstack-load chaos run FILE``. On the master or
+the standalone process, once the load has warmed up (``warmup_s``), a greenlet runs the
+experiment with ``chaostoolkit-lib``: the steady-state hypothesis, the method (the faults, the
+wait for recovery), the hypothesis again, and the rollbacks, which always run, even when the
+run is cut short. Meanwhile it checks the allowance and the other moded probes every second,
+the health monitor (``--monitor``, turned on by this option) probes the target, and marked
+points are ingested to be read back afterwards (``datacheck``).
+
+The verdict (``verdict.decide``) is printed, added to the summary (``chaos``), stored with the
+run (``chaos_results``), and fails the run with exit code 8. The run ends when the experiment
+does (a run from the web UI stops its users instead, and the web UI stays).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import uuid
+from typing import Any
+
+import gevent
+from chaoslib.run import Runner
+from locust import events
+from locust.runners import WorkerRunner
+
+from obstack_load.chaos import datacheck, experiment, live, runs
+from obstack_load.chaos.activities import hypothesis_holds
+from obstack_load.chaos.monitor import monitor
+from obstack_load.chaos.verdict import DataCheck, ModeProbe, Verdict, decide
+from obstack_load.events import suite
+from obstack_load.options import add_option, validator
+
+logger = logging.getLogger("obstack_load.chaos")
+SEND_EVERY_S = 0.2  # a marked point five times a second: 100 in a 20 s fault
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:
+    add_option(parser, "--chaos-experiment", "run this Chaos Toolkit experiment (YAML or JSON) "
+               "alongside the load and judge the recovery; turns on --monitor (docs/chaos.md)",
+               default="", include_in_web_ui=True)  # fmt: skip
+
+
+@validator
+def _check(options: Any) -> None:
+    path = getattr(options, "chaos_experiment", "") or ""
+    if path:
+        experiment.load(path)
+
+
+class NoRollbackSignalsRunner(Runner):
+    """Chaos Toolkit's ``Runner`` without its own signal handlers.
+
+    ``Runner.run`` puts in SIGTERM and SIGUSR handlers of its own for the experiment's length;
+    inside a Locust run the suite's own must stay, since they finalise the run's record
+    (``obstack_load.endings``), and this plugin runs the rollbacks itself on a cut-short run.
+    """
+
+    def run(self, experiment, settings=None, experiment_vars=None, journal=None):
+        self.configure(experiment, settings, experiment_vars)
+        return self._run(self.strategy, self.schedule, experiment, journal, self.config,
+                         self.secrets, self.settings, self.event_registry)  # fmt: skip
+
+
+class AttachedExperiment:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.greenlet: gevent.Greenlet | None = None
+        self.settings: experiment.ChaosSettings | None = None
+        self.run_state: live.LiveRun | None = None
+        self.configuration: dict[str, Any] = {}
+        self.probes: list[ModeProbe] = []
+        self.points: datacheck.MarkedPoints | None = None
+        self.journal: dict[str, Any] = {}
+        self.verdict: Verdict | None = None
+        self.method_over = False
+        self.helpers: list[gevent.Greenlet] = []  # the probes' watch and the points' sender
+
+    def start(self, environment) -> None:
+        self.reset()
+        self.settings = experiment.load(environment.parsed_options.chaos_experiment)
+        if monitor.greenlet is None:  # a start from the web UI's form
+            environment.parsed_options.monitor = True
+            monitor.start(environment)
+        key = uuid.uuid4().hex
+        self.run_state = live.LiveRun(key, environment, self.settings, monitor)
+        self.configuration = {runs.RUN_KEY: key, "obstack_host": environment.host}
+        self.probes = [ModeProbe(p["name"], p["mode"]) for p in self.settings.mode_probes()]
+        runs.register(self.run_state)
+        self.run_state.start_snapshots()
+        self.greenlet = gevent.spawn(self.run, environment)
+
+    # -- the experiment -----------------------------------------------------------------------
+
+    def run(self, environment) -> None:
+        from obstack_load.tenants import population
+
+        settings = self.settings
+        assert settings is not None and self.run_state is not None
+        helpers = self.helpers
+        if settings.verify_data:  # from the start: what was accepted before a fault counts too
+            tenant = population(getattr(environment.parsed_options, "tenants_file", None))
+            self.points = datacheck.MarkedPoints(environment.host, tenant.tenants[0])
+            helpers.append(gevent.spawn(self.send_points))
+        gevent.sleep(settings.warmup_s)
+        self.await_steady_state(settings)
+        self.check_probes("before")
+        helpers.append(gevent.spawn(self.watch))
+        logger.info("chaos experiment %r starts", settings.title)
+        attached = copy.deepcopy(settings.experiment)
+        # Chaos Toolkit's own overrides (experiment_vars) only replace keys the file declares
+        attached["configuration"] = {**attached.get("configuration", {}), **self.configuration}
+        self.journal = NoRollbackSignalsRunner(None).run(attached, settings={})
+        self.method_over = True
+        gevent.killall(helpers, block=False)
+        self.check_probes("after")
+        self.verdict = self.decide(interrupted=False)
+        logger.info(self.verdict.words())
+        self.finish(environment)
+
+    def await_steady_state(self, settings: experiment.ChaosSettings) -> None:
+        """Give the load up to another warm-up to reach its steady state, so that one slow
+        second on a busy machine does not void the experiment; Chaos Toolkit then checks it
+        (and the experiment fails there if it never came)."""
+        deadline = time.monotonic() + settings.warmup_s
+        while time.monotonic() < deadline:
+            holds, failing = hypothesis_holds(settings.experiment, self.configuration)
+            if holds:
+                return
+            logger.info("waiting for the steady state before the fault: %s", failing)
+            gevent.sleep(1.0)
+
+    def finish(self, environment) -> None:
+        if self.run_state is not None:
+            self.run_state.stop()
+            runs.unregister(self.run_state.key)
+        runner = environment.runner
+        if runner is not None and self.verdict is not None and not self.verdict_interrupted:
+            # the run ends with the experiment; from the web UI only its users stop
+            (runner.stop if environment.web_ui is not None else runner.quit)()
+
+    @property
+    def verdict_interrupted(self) -> bool:
+        return self.verdict is not None and self.verdict.reason.startswith("the run ended")
+
+    def check_probes(self, *modes: str) -> None:
+        from chaoslib.activity import run_activity
+        from chaoslib.exceptions import ActivityFailed
+        from chaoslib.hypothesis import within_tolerance
+
+        assert self.settings is not None
+        for spec, probe in zip(self.settings.mode_probes(), self.probes, strict=True):
+            if probe.mode not in modes:
+                continue
+            try:
+                value = run_activity(spec, self.configuration, {})
+                ok = within_tolerance(spec["tolerance"], value, self.configuration, {})
+                probe.record(bool(ok), f"{value!r}")
+            except ActivityFailed as exc:
+                probe.record(False, str(exc))
+
+    def watch(self) -> None:
+        """Every second: the continuous probes, and the allowance while a fault is on."""
+        assert self.run_state is not None
+        while True:
+            # the allowance from the fault's second second: a window needs a second of requests
+            on = self.run_state.on_for() >= 2 * live.SNAPSHOT_EVERY_S
+            self.check_probes("continuous", *(("during",) if on else ()))
+            gevent.sleep(1.0)
+
+    def send_points(self) -> None:
+        while self.points is not None:
+            gevent.spawn(self.points.send)  # side by side: a refused one may take its timeout
+            gevent.sleep(SEND_EVERY_S)
+
+    def decide(self, interrupted: bool) -> Verdict:
+        settings, state = self.settings, self.run_state
+        assert settings is not None and state is not None
+        not_recovered = ""
+        if state.recovered_at is None:
+            holds, not_recovered = hypothesis_holds(settings.experiment, self.configuration)
+            not_recovered = "" if holds else not_recovered
+        data = DataCheck()
+        if self.points is not None:
+            gevent.sleep(1.0)  # the last points' answers
+            data = self.points.read_back()
+        return decide(
+            journal=self.journal, probes=self.probes, monitor=monitor.result(),
+            fault_on=state.first_on(), fault_off=state.last_off(),
+            recovered_at=state.recovered_at, budget_s=settings.recovery_budget_s,
+            not_recovered=not_recovered, endpoints=state.endpoint_recovery(),
+            data=data, verify_data=settings.verify_data, max_data_lost=settings.max_data_lost,
+            interrupted=interrupted,
+        )  # fmt: skip
+
+    def cut_short(self) -> None:
+        """The run ended first: stop the experiment, run its rollbacks, judge what there is."""
+        from chaoslib.activity import run_activity
+
+        if self.greenlet is None or self.greenlet.dead or self.settings is None:
+            return
+        self.greenlet.kill(block=True, timeout=10)
+        gevent.killall(self.helpers, block=False)
+        for activity in self.settings.experiment.get("rollbacks", []):
+            try:
+                run_activity(activity, self.configuration, {})
+            except Exception as exc:  # every rollback is tried, whatever the others do
+                logger.error("chaos rollback %r failed: %s", activity.get("name"), exc)
+        self.verdict = self.decide(interrupted=True)
+        if self.run_state is not None:
+            self.run_state.stop()
+            runs.unregister(self.run_state.key)
+
+    def result(self) -> dict[str, Any] | None:
+        if self.verdict is None or self.settings is None:
+            return None
+        return {"title": self.settings.title, "source": self.settings.source,
+                **self.verdict.as_dict(), "words": self.verdict.words()}  # fmt: skip
+
+
+attached = AttachedExperiment()
+
+
+def enabled(environment) -> bool:
+    options = environment.parsed_options
+    return bool(options is not None and getattr(options, "chaos_experiment", ""))
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs: Any) -> None:
+    if enabled(environment) and not isinstance(environment.runner, WorkerRunner):
+        attached.start(environment)
+
+
+@suite.run_ending.add_listener
+def _ending(environment, ending, **kwargs: Any) -> None:
+    if not enabled(environment) or attached.settings is None:
+        return
+    attached.cut_short()
+    if attached.verdict is not None:
+        ending.chaos_verdict = "passed" if attached.verdict.passed else "failed"
+
+
+@suite.summary_assembling.add_listener
+def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    result = attached.result() if enabled(environment) else None
+    if result is None:
+        return
+    summary["chaos"] = result
+    lines.append(f"  chaos experiment: {result['title']} ({result['source']})")
+    lines.append(f"  {result['words']}")
+    for name, seconds in {**result["probe_recovery_s"], **result["endpoint_recovery_s"]}.items():
+        text = "did not recover" if seconds is None else f"{seconds:.1f} s"
+        lines.append(f"    recovery {name}: {text}")
+
+
+@suite.run_finalised.add_listener
+def _store(environment, run_id: str, **kwargs: Any) -> None:
+    result = attached.result() if enabled(environment) else None
+    if result is None:
+        return
+    from obstack_load.results.store import write_once
+
+    data = result["data"]
+    detail = {k: result[k] for k in ("probe_recovery_s", "endpoint_recovery_s", "checks",
+                                      "fault_on_at", "fault_off_at", "data")}  # fmt: skip
+    row = (run_id, result["title"], result["source"], result["passed"], result["reason"],
+           result["recovery_s"], data["accepted"], data["found"], data["lost"], result["score"],
+           detail)  # fmt: skip
+    write_once(environment.parsed_options.results_db, "the chaos verdict",
+               lambda store: store.add_chaos_result(row))  # fmt: skip
