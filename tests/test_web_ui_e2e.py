@@ -35,6 +35,7 @@ BAD = {
     "seed": ("many", "--seed: 'many' is not an integer"),
     "load_shape": ("stages", "--stages: "),
     "summary_json": ("/proc/obstack/s.json", "--summary-json: cannot"),
+    "chaos_experiment": ("no/such/experiment.yaml", "no/such/experiment.yaml: cannot read"),
 }
 
 
