@@ -422,8 +422,8 @@ def _supervise(args: argparse.Namespace) -> int:
     if not command:
         print("obstack-load supervise: give the command to run after --", file=sys.stderr)
         return 2
-    supervisor = Supervisor(command, restart_delay=args.restart_delay, pidfile=args.pidfile,
-                            echo=True)  # fmt: skip
+    supervisor = Supervisor(command, ready_line=args.ready_line, restart_delay=args.restart_delay,
+                            pidfile=args.pidfile, echo=True)  # fmt: skip
     for caught in (signal.SIGTERM, signal.SIGINT):
         signal.signal(caught, lambda *_: supervisor.request_stop())
     return supervisor.keep_running() or 0
@@ -636,6 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     supervise.add_argument("--pidfile", required=True, help="where the running process's id goes")
     supervise.add_argument("--restart-delay", type=positive(float), default=0.0,
                            help="seconds between a death and the restart (default 0)")  # fmt: skip
+    supervise.add_argument("--ready-line", default="", metavar="TEXT",
+                           help="say when the process is ready: a line of its output holds TEXT")  # fmt: skip
     supervise.set_defaults(after_dashes=[])  # the command to run, after --
     supervise.set_defaults(func=_supervise)
 

@@ -15,7 +15,8 @@ when it was put on and taken off, which the verdict measures recovery from:
 - ``wait_for_recovery``: until the steady-state hypothesis holds again, within the budget.
 
 Under Chaos Toolkit's own ``chaos run`` no Locust run is attached: the actions work the same,
-``healthy`` asks the target itself (``obstack_host``), and the load probes say they need the load.
+``healthy`` asks the target itself (``obstack_host``), the load probes read a Locust run's web UI
+(``locust_web_url``), and ``wait_for_recovery`` waits for the target's /readyz.
 """
 
 from __future__ import annotations
@@ -25,27 +26,17 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from chaoslib.exceptions import ActivityFailed
 
 from obstack_load.chaos import netem, runs
 
-if TYPE_CHECKING:
-    from obstack_load.chaos.live import LiveRun
-
 logger = logging.getLogger("obstack_load.chaos")
 NO_REQUESTS_ERROR_RATE = 1.0  # a window in which nothing completed is not a healthy one
 NO_REQUESTS_LATENCY_MS = 1e9
-
-
-def _run(configuration: dict | None, what: str) -> LiveRun:
-    run = runs.of(configuration)
-    if run is None:
-        raise ActivityFailed(f"{what} needs the load: run the experiment with "
-                             "`obstack-load chaos run` or `locust --chaos-experiment`")  # fmt: skip
-    return run
+UNATTACHED_MAX_ERROR_RATE = 0.01
 
 
 def _record(configuration: dict | None, fault: str, on: bool) -> None:
@@ -57,35 +48,72 @@ def _record(configuration: dict | None, fault: str, on: bool) -> None:
 # -- probes ------------------------------------------------------------------------------------
 
 
+def _locust_web_ui(configuration: dict | None, what: str) -> dict[str, Any]:
+    """Under Chaos Toolkit's own ``chaos run``: the current stats of a Locust run's web UI
+    (``locust_web_url``), as Locust's own charts read them (``/stats/requests``)."""
+    url = (configuration or {}).get("locust_web_url")
+    if not url:
+        raise ActivityFailed(
+            f"{what} needs the load: run the experiment with `obstack-load chaos run` or "
+            "`locust --chaos-experiment`, or give `chaos run` a Locust web UI to read with "
+            "--var locust_web_url=http://127.0.0.1:8089"
+        )
+    try:
+        return requests.get(f"{url.rstrip('/')}/stats/requests", timeout=5).json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ActivityFailed(f"the Locust web UI at {url} did not answer: {exc}") from None
+
+
 def error_rate(window_s: float = 10.0, configuration: dict | None = None) -> float:
-    """The fraction of the load's requests that failed in the last ``window_s`` seconds."""
-    stats = _run(configuration, "error_rate").window(window_s).total
-    return stats.fail_ratio if stats.num_requests else NO_REQUESTS_ERROR_RATE
+    """The fraction of the load's requests that failed in the last ``window_s`` seconds (under
+    ``chaos run``: Locust's current failures per second over its current requests per second)."""
+    run = runs.of(configuration)
+    if run is None:
+        stats = _locust_web_ui(configuration, "error_rate")
+        rps = stats.get("current_rps") or 0.0
+        return stats.get("current_fail_per_sec", 0.0) / rps if rps else NO_REQUESTS_ERROR_RATE
+    total = run.window(window_s).total
+    return total.fail_ratio if total.num_requests else NO_REQUESTS_ERROR_RATE
 
 
 def latency_ms(
     percentile: float = 95.0, window_s: float = 10.0, configuration: dict | None = None
 ) -> float:
-    """The load's latency at ``percentile`` over the last ``window_s`` seconds, in ms."""
-    stats = _run(configuration, "latency_ms").window(window_s).total
-    if not stats.num_requests:
+    """The load's latency at ``percentile`` over the last ``window_s`` seconds, in ms (under
+    ``chaos run``: Locust's current 50th or 95th percentile, over its last 10 s)."""
+    run = runs.of(configuration)
+    if run is None:
+        current = _locust_web_ui(configuration, "latency_ms").get(
+            "current_response_time_percentiles"
+        )
+        value = (current or {}).get(f"response_time_percentile_{percentile / 100:g}")
+        if value is None:
+            raise ActivityFailed(f"Locust's web UI has no current {percentile:g}th percentile")
+        return float(value)
+    total = run.window(window_s).total
+    if not total.num_requests:
         return NO_REQUESTS_LATENCY_MS
-    return float(stats.get_response_time_percentile(percentile / 100))
+    return float(total.get_response_time_percentile(percentile / 100))
 
 
 def healthy(probe: str = "readyz", configuration: dict | None = None) -> bool:
-    """Whether the health monitor holds ``probe`` (healthz, readyz or e2e) healthy now."""
+    """Whether the health monitor holds ``probe`` (healthz, readyz or e2e) healthy now; under
+    ``chaos run``, whether the check passes now against ``obstack_host``."""
     run = runs.of(configuration)
     if run is not None:
         state = run.monitor.states.get(probe)
         if state is None:
             raise ActivityFailed(f"the health monitor has no probe {probe!r}")
         return state.healthy
-    if probe not in ("healthz", "readyz"):
-        raise ActivityFailed(f"probe {probe!r} needs the health monitor of a Locust run")
+    if probe not in ("healthz", "readyz", "e2e"):
+        raise ActivityFailed(f"there is no health probe {probe!r}: healthz, readyz or e2e")
+    from obstack_load.chaos.checks import HealthChecks
+    from obstack_load.tenants import population
+
     host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
+    check = getattr(HealthChecks(), probe)
     try:
-        return requests.get(f"{host}/{probe}", timeout=1).ok
+        return check(requests.Session(), host, population(None).tenants[0], 2.0) == ""
     except requests.RequestException:
         return False
 
@@ -232,11 +260,16 @@ def hypothesis_holds(experiment: dict[str, Any], configuration: dict | None) -> 
     return True, ""
 
 
-def wait_for_recovery(poll_s: float = 1.0, configuration: dict | None = None) -> float:
+def wait_for_recovery(
+    poll_s: float = 1.0, budget_s: float = 60.0, configuration: dict | None = None
+) -> float:
     """Wait until the steady-state hypothesis holds again, at most the recovery budget; return
-    the seconds it took from the fault's removal. It does not raise when the budget runs out:
+    the seconds it took from the fault's removal (``budget_s`` is for ``chaos run``; attached to
+    a run, the experiment's ``recovery_budget_s`` is). It does not raise when the budget runs out:
     Chaos Toolkit's own check after the method then fails, and the verdict says why."""
-    run = _run(configuration, "wait_for_recovery")
+    run = runs.of(configuration)
+    if run is None:
+        return _wait_unattached(poll_s, budget_s, configuration)
     removed = run.last_off() or time.time()
     deadline = removed + run.settings.recovery_budget_s
     # the hypothesis judges a window since the removal: give it a poll's worth of requests
@@ -250,5 +283,22 @@ def wait_for_recovery(poll_s: float = 1.0, configuration: dict | None = None) ->
             return run.recovered_at - removed
         if time.time() >= deadline:
             run.recovery_gave_up = True
+            return -1.0
+        time.sleep(poll_s)
+
+
+def _wait_unattached(poll_s: float, budget_s: float, configuration: dict | None) -> float:
+    """Under ``chaos run`` the hypothesis is Chaos Toolkit's, out of our reach: wait until the
+    target's /readyz answers 2xx and the load's current error rate (Locust's web UI, when
+    ``locust_web_url`` is set) is under 1%, at most ``budget_s``; Chaos Toolkit's own check
+    after the method then judges the hypothesis."""
+    started = time.time()
+    while True:
+        ready = healthy("readyz", configuration)
+        if ready and (configuration or {}).get("locust_web_url"):
+            ready = error_rate(configuration=configuration) <= UNATTACHED_MAX_ERROR_RATE
+        if ready:
+            return time.time() - started
+        if time.time() - started >= budget_s:
             return -1.0
         time.sleep(poll_s)

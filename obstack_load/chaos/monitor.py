@@ -19,9 +19,7 @@ thresholds gate on them: ``monitor_unhealthy_s{probe=readyz}<5`` (seconds unheal
 from __future__ import annotations
 
 import logging
-import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +28,7 @@ import requests
 from locust import events
 from locust.runners import WorkerRunner
 
+from obstack_load.chaos.checks import HealthChecks
 from obstack_load.events import suite
 from obstack_load.options import add_option
 
@@ -94,20 +93,12 @@ def _options(parser) -> None:
                "again", type=int, default=1)  # fmt: skip
 
 
-def login(session, host: str, tenant, timeout: float) -> str:
-    """An access token of the tenant's first viewer, or ``login HTTP <status>``."""
-    account = tenant.accounts_with_role("viewer")[0]
-    answer = session.post(f"{host}/api/v1/auth/login", timeout=timeout,
-                          json={"username": account.username, "password": account.password})  # fmt: skip
-    return answer.json()["access_token"] if answer.ok else f"login HTTP {answer.status_code}"
-
-
 class Monitor:
     def __init__(self) -> None:
         self.states: dict[str, ProbeState] = {}
         self.greenlet: gevent.Greenlet | None = None
         self.started_at = 0.0
-        self.token: str | None = None
+        self.checks = HealthChecks()
 
     def start(self, environment) -> None:
         options = environment.parsed_options
@@ -118,7 +109,7 @@ class Monitor:
             for name in PROBES
         }
         self.started_at = time.time()
-        self.token = None
+        self.checks = HealthChecks()
         self.greenlet = gevent.spawn(self.run, environment)
 
     def stop(self) -> None:
@@ -146,49 +137,11 @@ class Monitor:
         """One probe, recorded at the time its answer came: when its outcome was known."""
         started = time.perf_counter()
         try:
-            detail = getattr(self, f"probe_{name}")(session, host, tenant, timeout)
+            detail = getattr(self.checks, name)(session, host, tenant, timeout)
         except requests.RequestException as exc:
             detail = type(exc).__name__
         latency_ms = (time.perf_counter() - started) * 1000
         self.states[name].record(time.time(), detail == "", latency_ms, detail)
-
-    @staticmethod
-    def probe_healthz(session, host, tenant, timeout) -> str:
-        response = session.get(f"{host}/healthz", timeout=timeout)
-        return "" if response.ok else f"HTTP {response.status_code}"
-
-    @staticmethod
-    def probe_readyz(session, host, tenant, timeout) -> str:
-        response = session.get(f"{host}/readyz", timeout=timeout)
-        return "" if response.ok else f"HTTP {response.status_code}"
-
-    def probe_e2e(self, session, host, tenant, timeout) -> str:
-        """Ingest one record with a fresh marker, then find it through the API."""
-        from obstack_load.telemetry import logs, otlp
-
-        marker = uuid.uuid4().hex
-        message = logs.logs_request(tenant, random.Random(marker), 1, {"obstack.monitor": marker})
-        sent = session.post(
-            f"{host}/v1/logs", data=otlp.encode(message), timeout=timeout,
-            headers={"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key},
-        )  # fmt: skip
-        if not sent.ok:
-            return f"ingest HTTP {sent.status_code}"
-        if self.token is None:
-            self.token = login(session, host, tenant, timeout)
-            if self.token.startswith("login HTTP"):
-                detail, self.token = self.token, None
-                return detail
-        found = session.get(
-            f"{host}/api/v1/logs/search", timeout=timeout,
-            params={"attr": f"obstack.monitor={marker}", "range": "1h"},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )  # fmt: skip
-        if found.status_code == 401:
-            self.token = None  # expired: log in again next time
-        if not found.ok:
-            return f"read-back HTTP {found.status_code}"
-        return "" if found.json().get("records") else "ingested record not found"
 
     def result(self) -> dict[str, Any]:
         ended = time.time()

@@ -11,88 +11,14 @@ recover in under 5 s). How close the measure comes to the truth is a benchmark
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from obstack_load.platform.server import READY_LINE
-from tests.support import REPO, free_port, start_process, wait_until_healthy
+from tests.chaos.rig import chaos_run, start_rig
 
-CHAOS_TIMEOUT_S = 600
 STARTUP_DELAY_S = 5.0
-
-
-@dataclass
-class Rig:
-    """The platform (supervised, on PostgreSQL) with the fault proxy on both of its sides."""
-
-    host: str  # the platform through the proxy: what the load targets
-    env: dict[str, str]
-    processes: list[subprocess.Popen] = field(default_factory=list)
-    outputs: list[list[str]] = field(default_factory=list)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-    def log(self) -> str:
-        return "".join(line for output in self.outputs for line in output)[-4000:]
-
-
-def start_rig(postgres, name: str, tmp_path: Path, *platform_args: str) -> Rig:
-    dsn = postgres.database(name)
-    db_listen, platform_listen, platform_port = free_port(), free_port(), free_port()
-    cli = [sys.executable, "-m", "obstack_load.cli"]
-    proxy, proxy_output, line = start_process([
-        *cli, "proxy", "--port", "0",
-        "--proxy", f"postgres=127.0.0.1:{db_listen}=127.0.0.1:{postgres.port}",
-        "--proxy", f"platform=127.0.0.1:{platform_listen}=127.0.0.1:{platform_port}",
-    ], "obstack-load proxy API on")  # fmt: skip
-    rig = Rig(f"http://127.0.0.1:{platform_listen}", {}, [proxy], [proxy_output])
-    pidfile, fault_file = tmp_path / "platform.pid", tmp_path / "fault"
-    rig.env = {
-        "TOXIPROXY_URL": line.split(" on ", 1)[1].strip(),
-        "OBSTACK_PLATFORM_PIDFILE": str(pidfile),
-        "OBSTACK_FAULT_FILE": str(fault_file),
-    }
-    try:
-        supervisor, supervisor_output, _ = start_process([
-            *cli, "supervise", "--pidfile", str(pidfile), "--",
-            *cli, "platform", "--port", str(platform_port),
-            "--db", dsn.replace(f":{postgres.port}/", f":{db_listen}/"),
-            "--db-pool-timeout", "1", "--test-fault-file", str(fault_file), *platform_args,
-        ], READY_LINE)  # fmt: skip
-        rig.processes.append(supervisor)
-        rig.outputs.append(supervisor_output)
-        wait_until_healthy(rig.host, deadline=10**12)
-    except BaseException:
-        rig.stop()
-        raise
-    return rig
-
-
-def chaos_run(rig: Rig, experiment: str, tmp_path: Path) -> tuple[int, str, dict]:
-    summary = tmp_path / "summary.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "chaos", "run", f"config/chaos/{experiment}.yaml",
-         "--host", rig.host, "--results-db", str(tmp_path / "results.db"),
-         "--summary-json", str(summary), "--", "--html", str(tmp_path / "report.html")],
-        cwd=REPO, env={**__import__("os").environ, **rig.env}, capture_output=True, text=True,
-        timeout=CHAOS_TIMEOUT_S,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert summary.exists(), output[-5000:]
-    return done.returncode, output, json.loads(summary.read_text())["chaos"]
 
 
 def stored(tmp_path: Path) -> dict:
@@ -142,7 +68,8 @@ def test_the_platform_killed_and_restarted_recovers_no_sooner_than_it_listens(po
     finally:
         rig.stop()
     assert_passed(code, output, chaos, tmp_path)
-    assert "obstack supervise: exited with -9" in rig.log()
+    happened = [what for what, _ in rig.supervised()]
+    assert happened == ["started", "ready", "exited with -9", "started", "ready"], rig.log()
     # it cannot be back before the new process listens, STARTUP_DELAY_S after the kill
     assert chaos["recovery_s"] >= STARTUP_DELAY_S
     assert chaos["probe_recovery_s"]["readyz"] >= STARTUP_DELAY_S

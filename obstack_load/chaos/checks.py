@@ -1,0 +1,65 @@
+"""The health checks of a target, each one request or two: what the monitor probes every
+second, and what a chaos probe asks under Chaos Toolkit's own ``chaos run``. Each answers ""
+when healthy, else one line saying what failed. No Locust here: ``chaos run`` loads it too.
+
+- ``healthz``: ``GET /healthz`` answers 2xx;
+- ``readyz``: ``GET /readyz`` answers 2xx;
+- ``e2e``: one log record with a fresh marker is ingested (OTLP, the tenant's key) and read back
+  through the API (``/api/v1/logs/search``), the synthetic check a user would notice.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+
+def login(session, host: str, tenant, timeout: float) -> str:
+    """An access token of the tenant's first viewer, or ``login HTTP <status>``."""
+    account = tenant.accounts_with_role("viewer")[0]
+    answer = session.post(f"{host}/api/v1/auth/login", timeout=timeout,
+                          json={"username": account.username, "password": account.password})  # fmt: skip
+    return answer.json()["access_token"] if answer.ok else f"login HTTP {answer.status_code}"
+
+
+class HealthChecks:
+    def __init__(self) -> None:
+        self.token: str | None = None  # the e2e check's, kept until it expires
+
+    @staticmethod
+    def healthz(session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}/healthz", timeout=timeout)
+        return "" if response.ok else f"HTTP {response.status_code}"
+
+    @staticmethod
+    def readyz(session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}/readyz", timeout=timeout)
+        return "" if response.ok else f"HTTP {response.status_code}"
+
+    def e2e(self, session, host, tenant, timeout) -> str:
+        """Ingest one record with a fresh marker, then find it through the API."""
+        from obstack_load.telemetry import logs, otlp
+
+        marker = uuid.uuid4().hex
+        message = logs.logs_request(tenant, random.Random(marker), 1, {"obstack.monitor": marker})
+        sent = session.post(
+            f"{host}/v1/logs", data=otlp.encode(message), timeout=timeout,
+            headers={"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key},
+        )  # fmt: skip
+        if not sent.ok:
+            return f"ingest HTTP {sent.status_code}"
+        if self.token is None:
+            self.token = login(session, host, tenant, timeout)
+            if self.token.startswith("login HTTP"):
+                detail, self.token = self.token, None
+                return detail
+        found = session.get(
+            f"{host}/api/v1/logs/search", timeout=timeout,
+            params={"attr": f"obstack.monitor={marker}", "range": "1h"},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )  # fmt: skip
+        if found.status_code == 401:
+            self.token = None  # expired: log in again next time
+        if not found.ok:
+            return f"read-back HTTP {found.status_code}"
+        return "" if found.json().get("records") else "ingested record not found"

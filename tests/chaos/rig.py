@@ -1,0 +1,96 @@
+"""A rig for chaos experiments: the platform on its own PostgreSQL database, supervised by
+``obstack-load supervise`` (which restarts it when killed), behind the fault proxy on both of
+its sides (load to platform: ``platform``; platform to database: ``postgres``), and the
+experiment run as a user runs it, ``obstack-load chaos run``. The end-to-end tests and
+benchmarks/chaos_recovery.py share it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from obstack_load.platform.server import READY_LINE
+from tests.support import REPO, free_port, start_process, wait_until_healthy
+
+CHAOS_TIMEOUT_S = 600
+
+
+@dataclass
+class Rig:
+    """The platform (supervised, on PostgreSQL) with the fault proxy on both of its sides."""
+
+    host: str  # the platform through the proxy: what the load targets
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    outputs: list[list[str]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def supervised(self) -> list[tuple[str, float]]:
+        """What ``obstack-load supervise`` said happened to the platform, and when (unix s)."""
+        out = []
+        for line in self.outputs[-1]:
+            if line.startswith("obstack supervise: "):
+                what, _, at = line.removeprefix("obstack supervise: ").rpartition(" at ")
+                out.append((what.split(" (pid")[0], float(at)))
+        return out
+
+    def log(self) -> str:
+        return "".join(line for output in self.outputs for line in output)[-4000:]
+
+
+def start_rig(postgres, name: str, tmp_path: Path, *platform_args: str) -> Rig:
+    dsn = postgres.database(name)
+    db_listen, platform_listen, platform_port = free_port(), free_port(), free_port()
+    cli = [sys.executable, "-m", "obstack_load.cli"]
+    proxy, proxy_output, line = start_process([
+        *cli, "proxy", "--port", "0",
+        "--proxy", f"postgres=127.0.0.1:{db_listen}=127.0.0.1:{postgres.port}",
+        "--proxy", f"platform=127.0.0.1:{platform_listen}=127.0.0.1:{platform_port}",
+    ], "obstack-load proxy API on")  # fmt: skip
+    rig = Rig(f"http://127.0.0.1:{platform_listen}", {}, [proxy], [proxy_output])
+    pidfile, fault_file = tmp_path / "platform.pid", tmp_path / "fault"
+    rig.env = {
+        "TOXIPROXY_URL": line.split(" on ", 1)[1].strip(),
+        "OBSTACK_PLATFORM_PIDFILE": str(pidfile),
+        "OBSTACK_FAULT_FILE": str(fault_file),
+    }
+    try:
+        supervisor, supervisor_output, _ = start_process([
+            *cli, "supervise", "--pidfile", str(pidfile), "--ready-line", READY_LINE, "--",
+            *cli, "platform", "--port", str(platform_port),
+            "--db", dsn.replace(f":{postgres.port}/", f":{db_listen}/"),
+            "--db-pool-timeout", "1", "--test-fault-file", str(fault_file), *platform_args,
+        ], READY_LINE)  # fmt: skip
+        rig.processes.append(supervisor)
+        rig.outputs.append(supervisor_output)
+        wait_until_healthy(rig.host, deadline=10**12)
+    except BaseException:
+        rig.stop()
+        raise
+    return rig
+
+
+def chaos_run(rig: Rig, experiment: str, tmp_path: Path) -> tuple[int, str, dict]:
+    summary = tmp_path / "summary.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "chaos", "run", f"config/chaos/{experiment}.yaml",
+         "--host", rig.host, "--results-db", str(tmp_path / "results.db"),
+         "--summary-json", str(summary), "--", "--html", str(tmp_path / "report.html")],
+        cwd=REPO, env={**os.environ, **rig.env}, capture_output=True, text=True,
+        timeout=CHAOS_TIMEOUT_S,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert summary.exists(), output[-5000:]
+    return done.returncode, output, json.loads(summary.read_text())["chaos"]
