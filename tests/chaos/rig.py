@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -94,3 +95,36 @@ def chaos_run(rig: Rig, experiment: str, tmp_path: Path) -> tuple[int, str, dict
     output = done.stdout + done.stderr
     assert summary.exists(), output[-5000:]
     return done.returncode, output, json.loads(summary.read_text())["chaos"]
+
+
+def stored(tmp_path: Path) -> dict:
+    with sqlite3.connect(tmp_path / "results.db") as conn:
+        conn.row_factory = sqlite3.Row
+        rows = [dict(r) for r in conn.execute("SELECT * FROM chaos_results")]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def assert_passed(code: int, output: str, chaos: dict, tmp_path: Path) -> None:
+    assert code == 0 and chaos["passed"], (chaos["reason"], output[-5000:])
+    assert "chaos verdict: PASSED; recovery time" in output
+    assert chaos["recovery_s"] is not None and chaos["recovery_s"] >= 0
+    assert chaos["data"]["accepted"] > 0 and chaos["data"]["lost"] == 0, chaos["data"]
+    assert chaos["score"] == 100.0
+    row = stored(tmp_path)
+    assert row["passed"] == 1 and row["data_lost"] == 0 and row["recovery_s"] == chaos["recovery_s"]
+    assert row["data_accepted"] == chaos["data"]["accepted"]
+
+
+def passes_and_recovers(postgres, tmp_path: Path, experiment: str) -> None:
+    """A ready experiment on a platform that recovers: it passes, loses nothing, and the fault
+    was really on."""
+    rig = start_rig(postgres, f"chaos_{experiment.replace('-', '_')}", tmp_path)
+    try:
+        code, output, chaos = chaos_run(rig, experiment, tmp_path)
+    finally:
+        rig.stop()
+    assert_passed(code, output, chaos, tmp_path)
+    assert chaos["fault_on_at"] < chaos["fault_off_at"]
+    checks = {c["name"]: c["passed"] for c in chaos["checks"]}
+    assert checks["steady state before the fault"] and checks["no accepted data lost"]

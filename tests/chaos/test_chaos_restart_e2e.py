@@ -1,0 +1,45 @@
+"""The platform killed and restarted, and the platform that never recovers, run as a user runs it (``obstack-load chaos run``) against real processes: the
+platform on its own PostgreSQL (started by the tests), supervised by ``obstack-load supervise``,
+behind the fault proxy on both sides, and Locust (tests/chaos/rig.py). The first passes no sooner than the new process listens; the second fails with one line naming the probe.
+Only correctness is asserted, never timings: the verdict, that no accepted point was lost, and
+that a recovery is never measured before it can have happened. How close the measure comes to
+the truth is a benchmark (benchmarks/chaos_recovery.py). The experiments are split over three
+modules so that the test shards run them side by side."""
+
+from __future__ import annotations
+
+from tests.chaos.rig import assert_passed, chaos_run, start_rig, stored
+
+STARTUP_DELAY_S = 5.0
+
+
+def test_the_platform_killed_and_restarted_recovers_no_sooner_than_it_listens(postgres, tmp_path):
+    rig = start_rig(
+        postgres, "chaos_killed", tmp_path, "--test-startup-delay", str(STARTUP_DELAY_S)
+    )
+    try:
+        code, output, chaos = chaos_run(rig, "platform-killed", tmp_path)
+    finally:
+        rig.stop()
+    assert_passed(code, output, chaos, tmp_path)
+    happened = [what for what, _ in rig.supervised()]
+    assert happened == ["started", "ready", "exited with -9", "started", "ready"], rig.log()
+    # it cannot be back before the new process listens, STARTUP_DELAY_S after the kill
+    assert chaos["recovery_s"] >= STARTUP_DELAY_S
+    assert chaos["probe_recovery_s"]["readyz"] >= STARTUP_DELAY_S
+
+
+def test_a_platform_that_never_recovers_fails_naming_the_probe(postgres, tmp_path):
+    rig = start_rig(postgres, "chaos_never", tmp_path, "--test-never-recover")
+    try:
+        code, output, chaos = chaos_run(rig, "database-down", tmp_path)
+    finally:
+        rig.stop()
+    assert code == 8, output[-5000:]
+    assert not chaos["passed"]
+    assert "readyz" in chaos["reason"] and "did not recover within the 30 s" in chaos["reason"]
+    assert chaos["probe_recovery_s"]["readyz"] is None
+    line = next(x for x in output.splitlines() if "chaos verdict: FAILED" in x)
+    assert "readyz" in line
+    row = stored(tmp_path)
+    assert row["passed"] == 0 and "readyz" in row["reason"]
