@@ -494,6 +494,16 @@ def positive(kind: type):
     return parse
 
 
+def _module_command(commands, name: str, module, help: str) -> None:
+    """A command that a module of its own holds (``add_arguments`` and ``run``), described by
+    its docstring's second paragraph."""
+    parser = commands.add_parser(
+        name, help=help, description=module.__doc__.split("\n\n")[1].replace("\n", " ")
+    )
+    module.add_arguments(parser)
+    parser.set_defaults(func=module.run)
+
+
 def _group(commands, name: str, help: str, description: str):
     """A command made of subcommands (``obstack-load db migrate``); returns its subparsers."""
     group = commands.add_parser(name, help=help, description=description)
@@ -647,23 +657,13 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "chaos", "chaos experiments under load",
         "Chaos experiments in Chaos Toolkit's format, run under load and judged (docs/chaos.md).",
     )  # fmt: skip
-    chaos_run = chaos_commands.add_parser(
-        "run",
-        help="run an experiment under load and print its verdict",
-        description=chaos_command.__doc__.split("\n\n")[1].replace("\n", " "),
-    )
-    chaos_command.add_arguments(chaos_run)
-    chaos_run.set_defaults(func=chaos_command.run)
+    _module_command(chaos_commands, "run", chaos_command,
+                    "run an experiment under load and print its verdict")  # fmt: skip
 
     from obstack_load.capacity import command as capacity_command
 
-    capacity = commands.add_parser(
-        "capacity",
-        help="find the highest load that meets the SLOs, the knee, and what saturated first",
-        description=capacity_command.__doc__.split("\n\n")[1].replace("\n", " "),
-    )
-    capacity_command.add_arguments(capacity)
-    capacity.set_defaults(func=capacity_command.run)
+    _module_command(commands, "capacity", capacity_command,
+                    "find the highest load that meets the SLOs, the knee, and what saturated first")  # fmt: skip
 
     from obstack_load.analysis.changepoints import ChangePointSettings
 

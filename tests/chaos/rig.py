@@ -2,7 +2,11 @@
 ``obstack-load supervise`` (which restarts it when killed), behind the fault proxy on both of
 its sides (load to platform: ``platform``; platform to database: ``postgres``), and the
 experiment run as a user runs it, ``obstack-load chaos run``. The end-to-end tests and
-benchmarks/chaos_recovery.py share it."""
+benchmarks/chaos_recovery.py share it.
+
+The tests assert only correctness, never timings: the verdict, that no accepted point was
+lost, and that a recovery is never measured before it can have happened. The experiments are
+split over three modules so that the test shards run them side by side."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The ready experiments that fault the platform's database, run as a user runs it (``obstack-load chaos run``) against real processes: the
-platform on its own PostgreSQL (started by the tests), supervised by ``obstack-load supervise``,
-behind the fault proxy on both sides, and Locust (tests/chaos/rig.py). Each must pass, print its verdict, recovery time and data lost, and store them.
-Only correctness is asserted, never timings: the verdict, that no accepted point was lost, and
-that a recovery is never measured before it can have happened. How close the measure comes to
-the truth is a benchmark (benchmarks/chaos_recovery.py). The experiments are split over three
-modules so that the test shards run them side by side."""
+"""Each ready experiment that faults the platform's database passes on a platform that recovers
+(tests/chaos/rig.py says how it is run, and what is asserted)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""The platform killed and restarted, and the platform that never recovers, run as a user runs it (``obstack-load chaos run``) against real processes: the
-platform on its own PostgreSQL (started by the tests), supervised by ``obstack-load supervise``,
-behind the fault proxy on both sides, and Locust (tests/chaos/rig.py). The first passes no sooner than the new process listens; the second fails with one line naming the probe.
-Only correctness is asserted, never timings: the verdict, that no accepted point was lost, and
-that a recovery is never measured before it can have happened. How close the measure comes to
-the truth is a benchmark (benchmarks/chaos_recovery.py). The experiments are split over three
-modules so that the test shards run them side by side."""
+"""The platform killed and restarted passes no sooner than its new process listens, and the
+platform that never recovers fails with one line naming the probe (tests/chaos/rig.py says how
+the experiments are run; how close a measured recovery comes to the truth is
+benchmarks/chaos_recovery.py)."""
 
 from __future__ import annotations
 
