@@ -19,7 +19,7 @@ from obstack_load import histogram as histograms
 from obstack_load.analysis import bands, series
 from obstack_load.analysis.charts import Chart, Line, svg
 from obstack_load.analysis.compare import Comparison
-from obstack_load.results.queries import run_report
+from obstack_load.results.queries import health_of, run_report
 from obstack_load.results.store import Store
 
 TEMPLATES = jinja2.Environment(
@@ -81,6 +81,25 @@ def timeline_charts(store: Store, run_id: str) -> list[Chart]:
     return [c for c in charts if not c.empty]
 
 
+def health_chart(data: dict) -> Chart | None:
+    """Each monitor probe healthy (1) or not (0) over the run, the chaos fault marked on it."""
+    probes = defaultdict(list)
+    for sample in data.get("monitor_samples") or []:
+        probes[sample["probe"]].append(sample)
+    if not probes:
+        return None
+    # stacked a little apart, so that probes healthy at once do not hide each other
+    lines = [
+        Line(probe, [s["ts"] for s in samples],
+             [(1.0 if s["healthy"] else 0.0) + index * 0.04 for s in samples], style="-")
+        for index, (probe, samples) in enumerate(sorted(probes.items()))
+    ]  # fmt: skip
+    detail = ((data.get("chaos") or {}).get("detail")) or {}
+    marks = [(detail[k], label) for k, label in (("fault_on_at", "fault on"),
+             ("fault_off_at", "fault off")) if detail.get(k)]  # fmt: skip
+    return Chart("Health monitor: probe healthy (1) or not (0)", "healthy", lines, marks=marks)
+
+
 def target_rps_of(run: dict, given: float | None) -> float | None:
     """``--target-rps``, else the run's ``target_rps=N`` tag."""
     if given:
@@ -114,6 +133,7 @@ def build(
         entry["error_rate"] = entry["failures"] / entry["requests"] if entry["requests"] else None
     return {
         **found,
+        **health_of(store, run_id),
         "ratings": [r.__dict__ for r in ratings],
         "comparison": comparison.as_dict() if comparison else None,
     }
@@ -122,6 +142,9 @@ def build(
 def render_html(store: Store, data: dict) -> str:
     run = data["run"]
     charts = [(chart.title, svg(chart)) for chart in timeline_charts(store, run["run_id"])]
+    health = health_chart(data)
+    if health is not None:
+        charts.append((health.title, svg(health)))
     return TEMPLATES.get_template("report.html.j2").render(
         data=data,
         run=run,

@@ -116,6 +116,33 @@ def run_report(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
+def schema_version(store: Store) -> int:
+    return store.fetch("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")[0]["v"]
+
+
+def health_of(store: Store, run_id: str) -> dict[str, Any]:
+    """The health monitor's samples of a run and its chaos verdict, if any (a database not yet
+    at schema version 6 or 7 has none: a reader never migrates)."""
+    version = schema_version(store)
+    samples = (
+        store.fetch(
+            "SELECT probe, ts, ok, latency_ms, healthy, detail FROM monitor_samples "
+            "WHERE run_id = ? ORDER BY probe, ts",
+            (run_id,),
+        )  # fmt: skip
+        if version >= 6
+        else []
+    )
+    chaos = None
+    if version >= 7:
+        found = store.fetch("SELECT * FROM chaos_results WHERE run_id = ?", (run_id,))
+        if found:
+            chaos = found[0]
+            chaos["passed"] = bool(chaos["passed"])
+            chaos["detail"] = _json(chaos["detail"]) or {}
+    return {"monitor_samples": samples, "chaos": chaos}
+
+
 def _entry(
     name: str, method: str, rows: list[dict[str, Any]], duration: float | None
 ) -> dict[str, Any]:

@@ -5,7 +5,14 @@ benchmarks/chaos_recovery.py)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from tests.chaos.rig import assert_passed, chaos_run, start_rig, stored
+from tests.support import REPO
+
+ARTIFACTS = REPO / "results" / "test-artifacts"
 
 STARTUP_DELAY_S = 5.0
 
@@ -40,3 +47,23 @@ def test_a_platform_that_never_recovers_fails_naming_the_probe(postgres, tmp_pat
     assert "readyz" in line
     row = stored(tmp_path)
     assert row["passed"] == 0 and "readyz" in row["reason"]
+    # the run's report shows the verdict and the monitor's probes over time, in Chromium
+    report = ARTIFACTS / "chaos-report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "obstack_load.cli", "report", "latest", "--out", str(report),
+         "--db", str(tmp_path / "results.db")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    html = report.read_text()
+    assert "Chaos experiment" in html and row["reason"] in html and "did not recover" in html
+    screenshot = ARTIFACTS / "chaos-report.png"
+    shown = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "browser.py"), "--offline", str(report),
+         str(screenshot)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    labels = {c["label"] for c in json.loads(shown.stdout)["charts"]}
+    assert "Health monitor: probe healthy (1) or not (0)" in labels
+    assert screenshot.stat().st_size > 10_000
