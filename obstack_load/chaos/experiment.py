@@ -106,10 +106,14 @@ def _check_probe(section: Section, index: int, probe: Any, modes: bool) -> dict[
 
 def load(path: str | Path) -> ChaosSettings:
     """Read and check an experiment: Chaos Toolkit's own checks, then the ``obstack`` extension."""
+    return check(read(path), path)
+
+
+def check(data: dict[str, Any], path: str | Path) -> ChaosSettings:
+    """Check an experiment read from ``path``: Chaos Toolkit's own checks, then ours."""
     from chaoslib.exceptions import ChaosException
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    data = read(path)
     try:
         ensure_experiment_is_valid(data)
     except ChaosException as exc:

@@ -1,5 +1,6 @@
-"""Chaos Toolkit's own ``chaos run`` on a ready experiment file, unchanged: a Locust run with its
-web UI drives the load (its stats are what the load probes read, through ``locust_web_url``),
+"""Chaos Toolkit's own ``chaos run`` on a ready experiment file, unchanged: the file's control
+starts the load (Locust with its web UI, whose stats the load probes read through
+``locust_web_url``) and stops it at the end,
 the proxy partitions the network for 20 s, and Chaos Toolkit checks the steady state before and
 after, runs the wait for recovery and the rollbacks, and writes its journal."""
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import REPO, free_port, start_locust, start_platform, start_process, wait_for
+from tests.support import REPO, free_port, start_platform, start_process
 
 
 def test_chaos_toolkits_own_chaos_run_works_on_our_file(tmp_path):
@@ -25,16 +26,8 @@ def test_chaos_toolkits_own_chaos_run_works_on_our_file(tmp_path):
         "--proxy", f"platform=127.0.0.1:{listen}={platform.url.removeprefix('http://')}",
     ], "obstack-load proxy API on")  # fmt: skip
     host, web = f"http://127.0.0.1:{listen}", f"http://127.0.0.1:{free_port()}"
-    locust = start_locust(
-        "-f", "locustfiles/mixed.py", "--autostart", "-u", "5", "-r", "5", "-t", "240s",
-        "--web-host", "127.0.0.1", "--web-port", web.rsplit(":", 1)[1], "--host", host,
-        "--otlp-users-per-signal", "1", "--otlp-total-rate", "100",
-        "--results-db", str(tmp_path / "results.db"),
-    )  # fmt: skip
+    journal = tmp_path / "journal.json"
     try:
-        # the load is on and answering before the experiment looks at it
-        wait_for(lambda: _current_rps(web) > 1, timeout=120, interval=0.5)
-        journal = tmp_path / "journal.json"
         done = subprocess.run(
             [shutil.which("chaos", path=str(Path(sys.executable).parent)), "run",
              "--journal-path", str(journal), "config/chaos/network-partition.yaml"],
@@ -43,13 +36,12 @@ def test_chaos_toolkits_own_chaos_run_works_on_our_file(tmp_path):
                  "OBSTACK_HOST": host, "LOCUST_WEB_URL": web},
         )  # fmt: skip
     finally:
-        locust.terminate()
-        locust.communicate(timeout=120)
         proxy.terminate()
         proxy.wait(timeout=60)
         platform.stop()
     record = json.loads(journal.read_text())
     assert done.returncode == 0 and record["status"] == "completed", done.stderr[-5000:]
+    assert "Starting the load" in done.stderr and "Stopping the load" in done.stderr
     assert record["steady_states"]["before"]["steady_state_met"]
     assert record["steady_states"]["after"]["steady_state_met"]
     ran = [(r["activity"]["name"], r["status"]) for r in record["run"]]
@@ -57,6 +49,7 @@ def test_chaos_toolkits_own_chaos_run_works_on_our_file(tmp_path):
                    ("wait-for-recovery", "succeeded")]  # fmt: skip
     assert record["run"][-1]["output"] >= 0, "recovered within its budget"
     assert [r["activity"]["name"] for r in record["rollbacks"]] == ["reset-the-proxies"]
+    assert _current_rps(web) == 0.0, "the control stopped the load it started"
 
 
 def _current_rps(web: str) -> float:

@@ -1,0 +1,82 @@
+"""A Chaos Toolkit control that brings the experiment's load along under Chaos Toolkit's own
+``chaos run``: before the experiment it starts Locust with the file's load
+(``extensions.obstack.load``) against ``obstack_host``, its web UI on ``locust_web_url`` (which
+the load probes read), waits until requests flow and the warm-up is over; after the
+experiment it stops that Locust (SIGTERM: its run is finalised as any other).
+
+Attached to a Locust run (``--chaos-experiment``, ``obstack-load chaos run``) the load is that
+run, and this does nothing. The ready experiments declare it in ``controls``.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from obstack_load.chaos import experiment as experiments
+from obstack_load.chaos import runs
+
+logger = logging.getLogger("chaostoolkit")
+READY_TIMEOUT_S = 120.0
+_loads: dict[str, subprocess.Popen] = {}  # by web UI URL: the loads this process started
+
+
+def before_experiment_control(
+    context: dict[str, Any], configuration: dict | None = None, **kwargs: Any
+) -> None:
+    if runs.of(configuration) is not None:
+        return
+    settings = experiments.check(context, context.get("title", "the experiment"))
+    url = (configuration or {}).get("locust_web_url", "http://127.0.0.1:8089")
+    host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
+    where = urlsplit(url)
+    load = settings.load
+    command = [sys.executable, "-m", "locust", "-f", load.locustfile]
+    if load.config:
+        command += ["--config", load.config]
+    command += [
+        "--autostart", "--host", host, "-u", str(load.users), "-r", str(load.spawn_rate),
+        "-t", f"{int(settings.longest_s() + 60)}s", "--stop-timeout", "10",
+        "--web-host", where.hostname or "127.0.0.1", "--web-port", str(where.port or 8089),
+        "--exit-code-on-error", "0",
+    ]  # fmt: skip
+    logger.info("Starting the load: %s", " ".join(command[2:]))
+    _loads[url] = subprocess.Popen(command)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while _current_rps(url) <= 0:
+        if time.monotonic() > deadline or _loads[url].poll() is not None:
+            raise RuntimeError(f"the load never started answering at {url}")
+        time.sleep(0.5)
+    time.sleep(settings.warmup_s)
+
+
+def after_experiment_control(
+    context: dict[str, Any], configuration: dict | None = None, **kwargs: Any
+) -> None:
+    url = (configuration or {}).get("locust_web_url", "http://127.0.0.1:8089")
+    process = _loads.pop(url, None)
+    if process is None:
+        return
+    logger.info("Stopping the load")
+    process.terminate()
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _current_rps(url: str) -> float:
+    try:
+        return (
+            requests.get(f"{url.rstrip('/')}/stats/requests", timeout=5)
+            .json()
+            .get("current_rps", 0.0)
+        )
+    except (requests.RequestException, ValueError):
+        return 0.0
