@@ -85,7 +85,8 @@ def health_chart(data: dict) -> Chart | None:
     """Each monitor probe healthy (1) or not (0) over the run, the chaos fault marked on it."""
     probes = defaultdict(list)
     for sample in data.get("monitor_samples") or []:
-        probes[sample["probe"]].append(sample)
+        if not sample["probe"].startswith("series:"):  # a --monitor-series value, not health
+            probes[sample["probe"]].append(sample)
     if not probes:
         return None
     # stacked a little apart, so that probes healthy at once do not hide each other

@@ -6,7 +6,9 @@ Every ``--monitor-interval`` seconds (1) the master or standalone process probes
 - ``healthz``: ``GET /healthz`` answers 2xx;
 - ``readyz``: ``GET /readyz`` answers 2xx;
 - ``e2e``: one log record with a fresh marker is ingested (OTLP, the first tenant's key) and
-  read back through the API (``/api/v1/logs/search``), the synthetic check a user would notice.
+  read back through the API (``/api/v1/logs/search``), the synthetic check a user would notice;
+- and, with ``--monitor-series NAME``, the named series of the target's Prometheus ``/metrics``
+  (CPU, memory, queue depths, pool use), summed over their labels.
 
 Each probe has a timeout (``--monitor-timeout``, 1 s) and turns unhealthy after
 ``--monitor-failure-threshold`` (3) failures in a row and healthy again after
@@ -91,6 +93,9 @@ def _options(parser) -> None:
                "unhealthy", type=int, default=3)  # fmt: skip
     add_option(parser, "--monitor-success-threshold", "successes in a row that make it healthy "
                "again", type=int, default=1)  # fmt: skip
+    add_option(parser, "--monitor-series", "a series of the target's Prometheus /metrics to "
+               "record every interval, summed over its labels, e.g. process_resident_memory_bytes "
+               "(repeatable)", action="append", default=[])  # fmt: skip
 
 
 class Monitor:
@@ -99,6 +104,7 @@ class Monitor:
         self.greenlet: gevent.Greenlet | None = None
         self.started_at = 0.0
         self.checks = HealthChecks()
+        self.series: dict[str, list[tuple[float, float]]] = {}  # --monitor-series: (when, value)
 
     def start(self, environment) -> None:
         options = environment.parsed_options
@@ -110,6 +116,7 @@ class Monitor:
         }
         self.started_at = time.time()
         self.checks = HealthChecks()
+        self.series = {name: [] for name in options.monitor_series or []}
         self.greenlet = gevent.spawn(self.run, environment)
 
     def stop(self) -> None:
@@ -126,10 +133,13 @@ class Monitor:
         interval, timeout = float(options.monitor_interval), float(options.monitor_timeout)
         next_at = time.monotonic()
         while True:  # the probes of one tick run side by side, each within its timeout
-            gevent.joinall([
+            probes = [
                 gevent.spawn(self.probe, name, session, environment.host, tenant, timeout)
                 for name in PROBES
-            ])  # fmt: skip
+            ]  # fmt: skip
+            if self.series:
+                probes.append(gevent.spawn(self.read_series, environment.host, tenant, timeout))
+            gevent.joinall(probes)
             next_at = max(next_at + interval, time.monotonic())
             gevent.sleep(next_at - time.monotonic())
 
@@ -143,9 +153,33 @@ class Monitor:
         latency_ms = (time.perf_counter() - started) * 1000
         self.states[name].record(time.time(), detail == "", latency_ms, detail)
 
+    def read_series(self, host: str, tenant, timeout: float) -> None:
+        """The selected series of the target's /metrics now, each summed over its labels."""
+        from obstack_load.target_metrics import scrape
+
+        samples = scrape(host, tenant.api_key, timeout)
+        if samples is None:
+            return
+        now = time.time()
+        for name, values in self.series.items():
+            found = [s.value for s in samples if s.name == name]
+            if found:
+                values.append((now, float(sum(found))))
+
     def result(self) -> dict[str, Any]:
         ended = time.time()
         return {name: state.summary(ended) for name, state in self.states.items()}
+
+    def series_result(self) -> dict[str, dict[str, float | int | None]]:
+        return {
+            name: {
+                "samples": len(values),
+                "min": min((v for _, v in values), default=None),
+                "max": max((v for _, v in values), default=None),
+                "last": values[-1][1] if values else None,
+            }
+            for name, values in self.series.items()
+        }
 
 
 monitor = Monitor()
@@ -183,9 +217,13 @@ def _store(environment, run_id: str, **kwargs: Any) -> None:
     from obstack_load.results.store import write_once
 
     rows = [
-        (run_id, name, at, ok, latency, healthy, detail)
+        (run_id, name, at, ok, latency, healthy, detail, None)
         for name, state in monitor.states.items()
         for at, ok, latency, detail, healthy in state.samples
+    ] + [
+        (run_id, f"series:{name}", at, True, None, True, "", value)
+        for name, values in monitor.series.items()
+        for at, value in values
     ]
     write_once(
         environment.parsed_options.results_db, "the monitor's samples",
@@ -198,6 +236,11 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
     if not enabled(environment) or not monitor.states:
         return
     summary["monitor"] = monitor.result()
+    if monitor.series:
+        summary["monitor_series"] = monitor.series_result()
+        for name, r in summary["monitor_series"].items():
+            lines.append(f"  monitor series {name}: {r['samples']} samples, min {r['min']}, "
+                         f"max {r['max']}, last {r['last']}")  # fmt: skip
     for name, r in summary["monitor"].items():
         outages = ", ".join(f"{p['seconds']:.1f} s" for p in r["unhealthy_periods"]) or "none"
         lines.append(

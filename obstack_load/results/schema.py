@@ -171,10 +171,12 @@ MONITOR_SAMPLES = Table(
     "monitor_samples",
     (
         ("run_id", "text"), ("probe", "text"), ("ts", "real"), ("ok", "bool"),
-        ("latency_ms", "real"), ("healthy", "bool"), ("detail", "text"),
+        ("latency_ms", "real"), ("healthy", "bool"), ("detail", "text"), ("value", "real"),
     ),
     indexes=(("run_id", "probe", "ts"),),
 )  # fmt: skip
+# Version 6's shape: the value of a --monitor-series sample came with version 8.
+MONITOR_SAMPLES_V6 = dataclasses.replace(MONITOR_SAMPLES, columns=MONITOR_SAMPLES.columns[:-1])
 CHAOS_RESULTS = Table(
     "chaos_results",
     (
@@ -228,7 +230,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "capacity searches: their steps and findings", (CAPACITY_STEPS, CAPACITY_FINDINGS)
     ),
-    Migration(6, "the health monitor's probes", (MONITOR_SAMPLES,)),
+    Migration(6, "the health monitor's probes", (MONITOR_SAMPLES_V6,)),
     Migration(7, "chaos experiments: verdict, recovery time, data lost", (CHAOS_RESULTS,)),
+    Migration(
+        8,
+        "the monitor's series of the target's /metrics",
+        statements=("ALTER TABLE monitor_samples ADD COLUMN value REAL",),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

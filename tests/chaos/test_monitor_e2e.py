@@ -19,6 +19,8 @@ def monitored_run(platform, tmp_path):
         "-f", "locustfiles/probe.py", "--headless", "--host", platform.url, "-u", "1",
         "-r", "1", "-t", "5m", "--monitor", "--summary-json", str(tmp_path / "summary.json"),
         "--results-db", str(tmp_path / "results.db"), "--only-summary",
+        "--monitor-series", "process_resident_memory_bytes",
+        "--monitor-series", "obstack_db_write_queue_points",
     )  # fmt: skip
 
 
@@ -63,9 +65,18 @@ def test_the_monitor_sees_the_database_go_and_come_back(postgres, tenants, tmp_p
         failed = conn.execute(
             "SELECT COUNT(*) FROM monitor_samples WHERE probe = 'readyz' AND ok = 0"
         ).fetchone()[0]
-    assert stored == {p: monitor[p]["samples"] for p in ("healthz", "readyz", "e2e")}
+        memory = [v for (v,) in conn.execute(
+            "SELECT value FROM monitor_samples WHERE probe = 'series:process_resident_memory_bytes'"
+        )]  # fmt: skip
+    series = summary["monitor_series"]
+    health = {p: n for p, n in stored.items() if not p.startswith("series:")}
+    assert health == {p: monitor[p]["samples"] for p in ("healthz", "readyz", "e2e")}
     assert failed == monitor["readyz"]["failures"] >= 3
     assert "monitor readyz:" in out
+    # the target's own series, every interval the target answered /metrics (not while away)
+    assert len(memory) == series["process_resident_memory_bytes"]["samples"] > 0
+    assert all(v > 10 * 2**20 for v in memory), "a Python process holds more than 10 MiB"
+    assert series["obstack_db_write_queue_points"]["min"] == 0
 
 
 def test_a_platform_that_never_recovers_is_still_unhealthy_at_the_end(postgres, tenants, tmp_path):

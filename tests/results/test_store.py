@@ -21,17 +21,7 @@ def store(request, tmp_path):
         target = server.dsn
     opened = open_store(target)
     if request.param == "postgresql":  # a clean slate per test on the shared server
-        for table in (
-            "runs",
-            "requests",
-            "request_intervals",
-            "errors",
-            "written_batches",
-            "threshold_results",
-            "user_counts",
-            "system_metrics",
-            "ingest_counts",
-        ):
+        for table in {t.name for migration in MIGRATIONS for t in migration.tables}:
             opened.fetch(f"DROP TABLE IF EXISTS {table}")
         opened.fetch("DROP TABLE IF EXISTS schema_migrations")
         opened.conn.commit()
