@@ -152,8 +152,8 @@ def test_reset_peer_resets_the_connection(api, proxy):
 def test_timeout_passes_nothing_and_closes_after_it(api, proxy):
     name, port = proxy
     toxic(api, name, "timeout", timeout=300)
+    started = time.monotonic()  # before the connect: the proxy's clock starts when it accepts
     with connect(port) as sock:
-        started = time.monotonic()
         sock.sendall(b"ECHO never\n")
         got, _ = receive_all(sock)
         assert got == b"" and time.monotonic() - started >= 0.3
