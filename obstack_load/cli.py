@@ -495,13 +495,15 @@ def positive(kind: type):
 
 
 def _module_command(commands, name: str, module, help: str) -> None:
-    """A command that a module of its own holds (``add_arguments`` and ``run``), described by
-    its docstring's second paragraph."""
+    """A command that a module of its own holds (``add_arguments`` and ``run``, which runs
+    Locust with ``args.after_dashes``), described by its docstring's second paragraph."""
     parser = commands.add_parser(
         name, help=help, description=module.__doc__.split("\n\n")[1].replace("\n", " ")
     )
     module.add_arguments(parser)
-    parser.set_defaults(func=module.run)
+    # what follows -- goes to the Locust run the command starts (main splits it off)
+    parser.epilog = "After --, more Locust options: ... -- --html report.html"
+    parser.set_defaults(func=module.run, after_dashes=[])
 
 
 def _group(commands, name: str, help: str, description: str):

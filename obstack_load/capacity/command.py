@@ -41,8 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
     parser.add_argument("--compare-scaling", metavar="HOST",
                         help="search this second target too, and report the scaling ratio")  # fmt: skip
-    parser.set_defaults(after_dashes=[])  # what follows --: more Locust options (cli.main)
-    parser.epilog = "After --, more Locust options: ... -- --html report.html"
 
 
 def locust_command(args: argparse.Namespace, host: str, summary: Path, report: str) -> list[str]:

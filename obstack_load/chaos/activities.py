@@ -32,6 +32,7 @@ import requests
 from chaoslib.exceptions import ActivityFailed
 
 from obstack_load.chaos import netem, runs
+from obstack_load.chaos.control import locust_stats
 
 logger = logging.getLogger("obstack_load.chaos")
 NO_REQUESTS_ERROR_RATE = 1.0  # a window in which nothing completed is not a healthy one
@@ -59,7 +60,7 @@ def _locust_web_ui(configuration: dict | None, what: str) -> dict[str, Any]:
             "--var locust_web_url=http://127.0.0.1:8089"
         )
     try:
-        return requests.get(f"{url.rstrip('/')}/stats/requests", timeout=5).json()
+        return locust_stats(url)
     except (requests.RequestException, ValueError) as exc:
         raise ActivityFailed(f"the Locust web UI at {url} did not answer: {exc}") from None
 
@@ -282,7 +283,6 @@ def wait_for_recovery(
             run.recovered_at = time.time()
             return run.recovered_at - removed
         if time.time() >= deadline:
-            run.recovery_gave_up = True
             return -1.0
         time.sleep(poll_s)
 

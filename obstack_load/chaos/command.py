@@ -21,8 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", required=True, help="the target's base URL")
     parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
     parser.add_argument("--summary-json", help="write the run's summary, verdict included, here")
-    parser.set_defaults(after_dashes=[])  # what follows --: more Locust options (cli.main)
-    parser.epilog = "After --, more Locust options: ... -- --html report.html"
 
 
 def locust_command(args: argparse.Namespace, settings) -> list[str]:

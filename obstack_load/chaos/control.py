@@ -49,7 +49,7 @@ def before_experiment_control(
     logger.info("Starting the load: %s", " ".join(command[2:]))
     _loads[url] = subprocess.Popen(command)
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while _current_rps(url) <= 0:
+    while current_rps(url) <= 0:
         if time.monotonic() > deadline or _loads[url].poll() is not None:
             raise RuntimeError(f"the load never started answering at {url}")
         time.sleep(0.5)
@@ -71,12 +71,15 @@ def after_experiment_control(
         process.kill()
 
 
-def _current_rps(url: str) -> float:
+def locust_stats(url: str) -> dict[str, Any]:
+    """A Locust web UI's current stats (``/stats/requests``, what its own charts read); raises
+    ``requests.RequestException`` or ``ValueError`` when it does not answer with them."""
+    return requests.get(f"{url.rstrip('/')}/stats/requests", timeout=5).json()
+
+
+def current_rps(url: str) -> float:
+    """The load's current requests/s there, 0 when nothing answers."""
     try:
-        return (
-            requests.get(f"{url.rstrip('/')}/stats/requests", timeout=5)
-            .json()
-            .get("current_rps", 0.0)
-        )
+        return locust_stats(url).get("current_rps", 0.0)
     except (requests.RequestException, ValueError):
         return 0.0

@@ -114,10 +114,9 @@ class Supervisor:
             self.process.send_signal(signal.SIGTERM)
 
     def stop(self) -> int | None:
-        self._stopping = True
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
+        self.request_stop()
+        if self.process is None:
+            return None
         try:
             return self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:

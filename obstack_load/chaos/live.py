@@ -39,7 +39,6 @@ class LiveRun:
     changes: list[FaultChange] = field(default_factory=list)
     snapshots: deque = field(default_factory=lambda: deque(maxlen=KEEP_SNAPSHOTS))
     recovered_at: float | None = None
-    recovery_gave_up: bool = False
     greenlet: gevent.Greenlet | None = None
 
     # -- the fault timeline -------------------------------------------------------------------

@@ -75,11 +75,11 @@ class AttachedExperiment:
         self.settings: experiment.ChaosSettings | None = None
         self.run_state: live.LiveRun | None = None
         self.configuration: dict[str, Any] = {}
-        self.probes: list[ModeProbe] = []
+        self.specs: list[dict[str, Any]] = []  # the moded probes, as the file has them
+        self.probes: list[ModeProbe] = []  # and what each recorded, in the same order
         self.points: datacheck.MarkedPoints | None = None
         self.journal: dict[str, Any] = {}
         self.verdict: Verdict | None = None
-        self.method_over = False
         self.helpers: list[gevent.Greenlet] = []  # the probes' watch and the points' sender
 
     def start(self, environment) -> None:
@@ -91,7 +91,8 @@ class AttachedExperiment:
         key = uuid.uuid4().hex
         self.run_state = live.LiveRun(key, environment, self.settings, monitor)
         self.configuration = {runs.RUN_KEY: key, "obstack_host": environment.host}
-        self.probes = [ModeProbe(p["name"], p["mode"]) for p in self.settings.mode_probes()]
+        self.specs = self.settings.mode_probes()
+        self.probes = [ModeProbe(p["name"], p["mode"]) for p in self.specs]
         runs.register(self.run_state)
         self.run_state.start_snapshots()
         self.greenlet = gevent.spawn(self.run, environment)
@@ -117,7 +118,6 @@ class AttachedExperiment:
         # Chaos Toolkit's own overrides (experiment_vars) only replace keys the file declares
         attached["configuration"] = {**attached.get("configuration", {}), **self.configuration}
         self.journal = NoRollbackSignalsRunner(None).run(attached, settings={})
-        self.method_over = True
         gevent.killall(helpers, block=False)
         self.check_probes("after")
         self.verdict = self.decide(interrupted=False)
@@ -137,25 +137,24 @@ class AttachedExperiment:
             gevent.sleep(1.0)
 
     def finish(self, environment) -> None:
-        if self.run_state is not None:
-            self.run_state.stop()
-            runs.unregister(self.run_state.key)
+        self.detach()
         runner = environment.runner
-        if runner is not None and self.verdict is not None and not self.verdict_interrupted:
+        if runner is not None:
             # the run ends with the experiment; from the web UI only its users stop
             (runner.stop if environment.web_ui is not None else runner.quit)()
 
-    @property
-    def verdict_interrupted(self) -> bool:
-        return self.verdict is not None and self.verdict.reason.startswith("the run ended")
+    def detach(self) -> None:
+        """Stop taking snapshots, and let no activity find this run any more."""
+        if self.run_state is not None:
+            self.run_state.stop()
+            runs.unregister(self.run_state.key)
 
     def check_probes(self, *modes: str) -> None:
         from chaoslib.activity import run_activity
         from chaoslib.exceptions import ActivityFailed
         from chaoslib.hypothesis import within_tolerance
 
-        assert self.settings is not None
-        for spec, probe in zip(self.settings.mode_probes(), self.probes, strict=True):
+        for spec, probe in zip(self.specs, self.probes, strict=True):
             if probe.mode not in modes:
                 continue
             try:
@@ -213,9 +212,7 @@ class AttachedExperiment:
             except Exception as exc:  # every rollback is tried, whatever the others do
                 logger.error("chaos rollback %r failed: %s", activity.get("name"), exc)
         self.verdict = self.decide(interrupted=True)
-        if self.run_state is not None:
-            self.run_state.stop()
-            runs.unregister(self.run_state.key)
+        self.detach()
 
     def result(self) -> dict[str, Any] | None:
         if self.verdict is None or self.settings is None:

@@ -90,8 +90,7 @@ def probe_recovery(
         for period in result["unhealthy_periods"]:
             if period["start"] < fault_on - 1e-6:
                 continue  # before the fault: not the fault's doing
-            if period["end"] is None or (period is result["unhealthy_periods"][-1]
-                                         and not result["healthy_at_end"]):  # fmt: skip
+            if period["end"] is None:  # still unhealthy when the run ended
                 out[name] = None
                 break
             out[name] = max(out[name] or 0.0, period["end"] - fault_off)

@@ -15,11 +15,18 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from obstack_load.platform.server import READY_LINE
-from tests.support import REPO, free_port, start_process, wait_until_healthy
+from tests.support import (
+    REPO,
+    STARTUP_TIMEOUT,
+    free_port,
+    start_process,
+    wait_until_healthy,
+)
 
 CHAOS_TIMEOUT_S = 600
 
@@ -80,7 +87,7 @@ def start_rig(postgres, name: str, tmp_path: Path, *platform_args: str) -> Rig:
         ], READY_LINE)  # fmt: skip
         rig.processes.append(supervisor)
         rig.outputs.append(supervisor_output)
-        wait_until_healthy(rig.host, deadline=10**12)
+        wait_until_healthy(rig.host, time.monotonic() + STARTUP_TIMEOUT)
     except BaseException:
         rig.stop()
         raise
