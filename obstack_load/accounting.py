@@ -1,4 +1,4 @@
-"""Exact ingestion accounting for the run: the one ledger every ingestion user writes to, the
+"""Exact ingestion accounting for the run: the run's ledger (``RunContext.ledger``), the
 listeners that add the workers' counts up on the master, and the summary's ingest sections.
 
 Listeners only add to in-memory counters. In distributed mode each worker ships what it counted
@@ -15,15 +15,14 @@ from locust import events
 
 from obstack_load.events import suite
 from obstack_load.ledger import IngestCounts, IngestLedger
+from obstack_load.run_context import run_of
 
 REPORT_KEY = "obstack_ingest"
 
-ledger = IngestLedger()
-
-__all__ = ["IngestCounts", "IngestLedger", "ledger", "signal_figures"]
+__all__ = ["IngestCounts", "IngestLedger", "signal_figures"]
 
 
-def signal_figures(stats) -> dict[str, dict[str, Any]]:
+def signal_figures(stats, ledger: IngestLedger) -> dict[str, dict[str, Any]]:
     """Per signal: the ledger's counts, plus accepted items/s over the run so far and the gzip
     ratio (raw bytes over bytes on the wire). The summary and the web UI's tab both show these."""
     elapsed = max((stats.total.last_request_timestamp or 0) - stats.total.start_time, 1e-9)
@@ -37,7 +36,7 @@ def signal_figures(stats) -> dict[str, dict[str, Any]]:
     return out
 
 
-def verify_figures(stats) -> dict[str, Any]:
+def verify_figures(stats, ledger: IngestLedger) -> dict[str, Any]:
     """Ingest-then-verify per signal: loss ratio and write-to-visible latency percentiles."""
     out: dict[str, Any] = {}
     for signal, counts in ledger.by_signal().items():
@@ -92,24 +91,24 @@ def ingest_lines(by_signal: dict[str, dict[str, Any]], verify: dict[str, Any]) -
 
 @suite.summary_assembling.add_listener
 def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    ledger = run_of(environment).ledger
     summary["ingest"] = {
-        "by_signal": signal_figures(environment.stats),
+        "by_signal": signal_figures(environment.stats, ledger),
         "by_signal_and_tenant": ledger.by_signal_and_tenant(),
     }
-    summary["verify"] = verify_figures(environment.stats)
+    summary["verify"] = verify_figures(environment.stats, ledger)
     lines.extend(ingest_lines(summary["ingest"]["by_signal"], summary["verify"]))
 
 
-@events.report_to_master.add_listener
-def _ship(client_id: str, data: dict) -> None:
-    data[REPORT_KEY] = ledger.take_unreported()
+@events.init.add_listener
+def _wire(environment, **kwargs: Any) -> None:
+    """Workers ship the counts of the run they are in; the master adds them to its run's."""
 
+    def ship(client_id: str, data: dict) -> None:
+        data[REPORT_KEY] = run_of(environment).ledger.take_unreported()
 
-@events.worker_report.add_listener
-def _merge(client_id: str, data: dict) -> None:
-    ledger.merge(data.get(REPORT_KEY, []))
+    def merge(client_id: str, data: dict) -> None:
+        run_of(environment).ledger.merge(data.get(REPORT_KEY, []))
 
-
-@events.test_start.add_listener
-def _reset(environment, **kwargs) -> None:
-    ledger.reset()
+    environment.events.report_to_master.add_listener(ship)
+    environment.events.worker_report.add_listener(merge)

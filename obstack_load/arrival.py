@@ -21,10 +21,13 @@ from locust import stats as locust_stats
 from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load import histogram
+from obstack_load.endings import join
 from obstack_load.events import suite
+from obstack_load.run_context import RunContext, run_of
 
 LATE_AFTER_S = 0.010
 REPORT_KEY = "obstack_arrival"
+LISTENER_ATTRIBUTE = "obstack_arrival_listener"  # the Environment's: the request listener on
 
 
 @events.init_command_line_parser.add_listener
@@ -116,9 +119,32 @@ class ArrivalStats:
         return out
 
 
-schedule = Schedule()
-stats = ArrivalStats()  # this process's counts (workers ship theirs away)
-totals = ArrivalStats()  # master or standalone: the run's counts
+class Arrival:
+    """A run's open model (in its ``RunContext``): the schedule its users take slots from,
+    this process's counts (workers ship theirs away) and, on the master, the run's totals."""
+
+    def __init__(self) -> None:
+        self.schedule = Schedule()
+        self.stats = ArrivalStats()
+        self.totals = ArrivalStats()
+
+    def on_request(self, name: str, context: dict | None = None, **kwargs: Any) -> None:
+        """Latency from the iteration's scheduled start (a request listener in open runs)."""
+        scheduled = context.get("obstack_scheduled") if context else None
+        if scheduled is not None:
+            corrected_ms = (time.time() - scheduled) * 1000
+            self.stats.corrected[name][locust_stats.bucket_response_time(corrected_ms)] += 1
+
+    def summary(self) -> dict[str, Any] | None:
+        """The run's arrival figures (master/standalone), or None when closed model."""
+        if not self.schedule.enabled and not self.totals.iterations and not self.stats.iterations:
+            return None
+        self.totals.merge(self.stats.ship())  # the local process's own share (standalone)
+        return self.totals.summary()
+
+
+def arrival_of(environment) -> Arrival:
+    return run_of(environment).slot(Arrival)
 
 
 WORKERS_OPTION = "obstack_workers"  # set by the master at start, read by the workers
@@ -150,68 +176,62 @@ def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
     """A Locust ``wait_time`` that follows the arrival schedule when one is set, else ``fallback``."""
 
     def wait(user) -> float:
-        if not schedule.enabled:
+        arrival = arrival_of(user.environment)
+        if not arrival.schedule.enabled:
             return fallback(user)
         now = time.time()
-        slot, dropped = schedule.take(now)
-        stats.dropped += dropped
-        stats.iterations += 1
+        slot, dropped = arrival.schedule.take(now)
+        arrival.stats.dropped += dropped
+        arrival.stats.iterations += 1
         if now - slot > LATE_AFTER_S:
-            stats.late += 1
+            arrival.stats.late += 1
         user.obstack_scheduled = slot
         return max(0.0, slot - now)
 
     return wait
 
 
+def enabled(environment) -> bool:
+    return arrival_of(environment).schedule.enabled
+
+
 def context(user) -> dict[str, Any]:
     """Request context for a user's requests: the scheduled start of its current iteration."""
     scheduled = getattr(user, "obstack_scheduled", None)
-    return {"obstack_scheduled": scheduled} if scheduled is not None and schedule.enabled else {}
+    if scheduled is None or not enabled(user.environment):
+        return {}
+    return {"obstack_scheduled": scheduled}
 
 
-_listening: list[Callable[..., None]] = []  # _corrected while it is a request listener
-
-
-def _corrected(name: str, context: dict | None = None, **kwargs: Any) -> None:
-    scheduled = context.get("obstack_scheduled") if context else None
-    if scheduled is not None:
-        corrected_ms = (time.time() - scheduled) * 1000
-        stats.corrected[name][locust_stats.bucket_response_time(corrected_ms)] += 1
-
-
-@events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
+@join("start")
+def start(environment, run: RunContext) -> None:
     options = environment.parsed_options
+    arrival = run.slot(Arrival)
     rate = process_share(environment, getattr(options, "arrival_rate", 0.0) or 0.0)
-    schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
-    stats.reset()
-    totals.reset()
+    arrival.schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
     # Listen to requests only in open-model runs: a listener costs every request of every run.
-    if schedule.enabled and not _listening:
-        events.request.add_listener(_corrected)
-        _listening.append(_corrected)
-    elif not schedule.enabled and _listening:
-        events.request.remove_listener(_listening.pop())
+    listening = getattr(environment, LISTENER_ATTRIBUTE, None)
+    if listening is not None:
+        environment.events.request.remove_listener(listening)
+        setattr(environment, LISTENER_ATTRIBUTE, None)
+    if arrival.schedule.enabled:
+        environment.events.request.add_listener(arrival.on_request)
+        setattr(environment, LISTENER_ATTRIBUTE, arrival.on_request)
 
 
-@events.report_to_master.add_listener
-def _ship(client_id: str, data: dict) -> None:
-    data[REPORT_KEY] = stats.ship()
+@events.init.add_listener
+def _wire(environment, **kwargs: Any) -> None:
+    """Workers ship the counts of the run they are in; the master adds them to its run's."""
 
+    def ship(client_id: str, data: dict) -> None:
+        data[REPORT_KEY] = arrival_of(environment).stats.ship()
 
-@events.worker_report.add_listener
-def _merge(client_id: str, data: dict) -> None:
-    if REPORT_KEY in data:
-        totals.merge(data[REPORT_KEY])
+    def merge(client_id: str, data: dict) -> None:
+        if REPORT_KEY in data:
+            arrival_of(environment).totals.merge(data[REPORT_KEY])
 
-
-def run_summary() -> dict[str, Any] | None:
-    """For the summary: the run's arrival figures (master/standalone), or None when closed model."""
-    if not schedule.enabled and not totals.iterations and not stats.iterations:
-        return None
-    totals.merge(stats.ship())  # the local process's own share (standalone)
-    return totals.summary()
+    environment.events.report_to_master.add_listener(ship)
+    environment.events.worker_report.add_listener(merge)
 
 
 def summary_lines(figures: dict[str, Any]) -> list[str]:
@@ -224,7 +244,7 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
 
 
 @suite.summary_assembling.add_listener
-def _summary(summary: dict, lines: list[str], **kwargs: Any) -> None:
-    summary["arrival"] = run_summary()
+def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    summary["arrival"] = arrival_of(environment).summary()
     if summary["arrival"]:
         lines.extend(summary_lines(summary["arrival"]))

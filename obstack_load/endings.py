@@ -1,45 +1,60 @@
-"""How a run ended: one status and one exit code, decided in one place at the end of the run.
+"""The end of a run, in named phases, owned here: every way a run ends goes through them.
 
-Every way a run can end leaves a record that says how it ended:
+A run ends when Locust quits (its time limit, Ctrl-C, SIGTERM, SIGHUP, a threshold abort), and
+also when a person presses Stop in the web UI: a web UI process may run many tests, and each
+one gets its own status, exit code, summary and rows before the next start. The phases run in
+this order, whatever order the plugins were imported in:
 
-=====================  =========  ===================================================
-status                 exit code  when
-=====================  =========  ===================================================
-``finished``           0, 1, 3    it ran to its end (1: no thresholds were given and requests
-                                  failed; 3: a threshold failed, see ``thresholds_verdict``)
-``aborted``            4          a failing threshold stopped it (``--threshold-abort-on-fail``)
-``degraded``           6          a worker was lost, so the load was lower than asked
-``interrupted``        130        SIGINT (Ctrl-C) or SIGTERM stopped it
-``results-incomplete`` 5          rows could not be stored (spooled to a file, or dropped)
-=====================  =========  ===================================================
+==============  ===============================================================================
+phase           what happens
+==============  ===============================================================================
+``stop``        the users stop (``on_stop`` too) and a master waits for every worker's last
+                report; plugins stop what runs beside the load (the monitor's probes, the
+                capacity search, an attached chaos experiment)
+``judge``       verdicts are taken: thresholds, the chaos experiment; they go into the ending
+``flush``       plugins hand over what they hold; the results plugin writes every row and
+                reports what it could not store (``ending.rows_not_stored``)
+``decide``      the status and exit code are decided here, once (``outcome.Ending.decide``);
+                from then on the ending is frozen, and a late fact goes through ``revise``
+``record``      the run's row is written (or spooled) with its status, then every plugin's own
+                rows (``suite.run_finalised``)
+``summarise``   the summary is printed and ``--summary-json`` written: right away for a run
+                stopped in the web UI, after Locust's own tables at quit otherwise
+==============  ===============================================================================
 
-When several apply, the later rows of the table win: an interrupted run whose rows could not
-be stored is ``results-incomplete``, since that is what a reader of the record must know first.
-Bad input (exit code 2) never starts a run.
+Before them, ``start`` begins each run (on workers too) with a fresh ``RunContext``: plugins
+that keep per-run state set it up there rather than at Locust's ``test_start``, whose
+listeners run in import order.
 
-SIGTERM ends a run exactly as Ctrl-C does. Kubernetes ends a Job with SIGTERM, and so do CI
-cancellations and ``timeout``; Locust installs its own SIGTERM handler only once a load shape
-has finished, so a run with a shape was killed outright, and Locust's handler, once there, skips
-the Ctrl-C path. Here a handler installed at start-up (and again at each start) turns SIGTERM into the ``KeyboardInterrupt`` Ctrl-C raises: users
-stop, results are flushed, thresholds are evaluated, and the summary, JSON, CSV and HTML are
-written, on a standalone process, a master (which tells its workers to quit) and a worker alike.
+A plugin joins a phase by name: ``@endings.join("judge")`` on a function taking
+``(environment, run)``, where ``run`` is the ``run_context.RunContext`` ending. A listener that
+raises is logged with its plugin's name and recorded as ``"<plugin> failed: <one line>"`` in
+the ending; it never stops the other phases.
 
-At Locust's ``quitting`` this module runs last (plugins import it before registering their own
-listeners, and Locust fires ``quitting`` in reverse order of registration). It fires
-``suite.run_ending`` so that plugins flush what they hold and report problems into the
-``Ending``, decides the status and exit code, and fires ``suite.run_ended`` with them.
+SIGTERM and SIGHUP end a run exactly as Ctrl-C does. Kubernetes ends a Job with SIGTERM, and
+so do CI cancellations and ``timeout``; a closed SSH session sends SIGHUP. Locust installs its
+own SIGTERM handler only once a load shape has finished, so a run with a shape was killed
+outright, and Locust's handler, once there, skips the Ctrl-C path. Here a handler installed at
+start-up (and again at each start) turns those signals into the ``KeyboardInterrupt`` Ctrl-C
+raises: users stop, results are flushed, thresholds are evaluated, and the summary, JSON, CSV
+and HTML are written, on a standalone process, a master (which tells its workers to quit) and
+a worker alike.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import gevent
+from gevent.lock import RLock
 from locust import events
 from locust import log as locust_log
+from locust.env import Environment
+from locust.event import EventHook
 from locust.runners import (
     STATE_INIT,
     STATE_MISSING,
@@ -48,57 +63,55 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from obstack_load.events import suite
+from obstack_load.outcome import (  # noqa: F401  (the exit codes' one table is outcome.py's)
+    EXIT_ABORTED,
+    EXIT_CHAOS_FAILED,
+    EXIT_DEGRADED,
+    EXIT_INTERRUPTED,
+    EXIT_RESULTS_INCOMPLETE,
+    EXIT_THRESHOLD_FAILED,
+    STOPPED,
+    Ending,
+)
+from obstack_load.run_context import RunContext, begin, run_of
 
-EXIT_THRESHOLD_FAILED = 3
-EXIT_ABORTED = 4
-EXIT_RESULTS_INCOMPLETE = 5
-EXIT_DEGRADED = 6
-EXIT_CHAOS_FAILED = 8  # a chaos experiment's verdict failed (7 is `obstack-load capacity`'s)
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
+logger = logging.getLogger("obstack_load.endings")
+PHASES = ("start", "stop", "judge", "flush", "decide", "record", "summarise")
 FINAL_REPORT_WAIT_S = 10.0  # workers report every 3 s
+INTERRUPTING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+_phases: dict[str, EventHook] = {name: EventHook() for name in PHASES}
 
 
-@dataclass
-class Ending:
-    """What this process learnt about how its run ends."""
+def join(phase: str) -> Callable[[Callable[[Environment, RunContext], None]], Callable]:
+    """Join ``phase`` with ``listener(environment, run)``; used as a decorator."""
+    if phase not in _phases:
+        raise ValueError(f"no phase {phase!r}; the phases are {', '.join(PHASES)}")
 
-    signal: str | None = None  # SIGTERM or SIGINT, when one interrupted the run
-    thresholds_verdict: str | None = None  # passed, failed or aborted
-    chaos_verdict: str | None = None  # passed or failed, when a chaos experiment was attached
-    missing_workers: list[str] = field(default_factory=list)
-    rows_not_stored: int = 0  # spooled to a file or dropped: not in the results database
-    status: str | None = None
-    exit_code: int | None = None
+    def add(listener: Callable[[Environment, RunContext], None]) -> Callable:
+        _phases[phase].add_listener(_guarded(listener))
+        return listener
 
-    def reset(self) -> None:
-        fresh = Ending()
-        for name in vars(fresh):
-            setattr(self, name, getattr(fresh, name))
-
-    def decide(self, base_exit_code: int) -> tuple[str, int]:
-        """The status and exit code; ``base_exit_code`` is what Locust and the thresholds set."""
-        status, code = "finished", base_exit_code
-        if self.thresholds_verdict == "failed":
-            code = EXIT_THRESHOLD_FAILED
-        if self.chaos_verdict == "failed":
-            code = EXIT_CHAOS_FAILED
-        if self.missing_workers:
-            status, code = "degraded", EXIT_DEGRADED
-        if self.thresholds_verdict == "aborted":
-            status, code = "aborted", EXIT_ABORTED
-        if self.signal:
-            status, code = "interrupted", EXIT_INTERRUPTED
-        if self.rows_not_stored:
-            status, code = "results-incomplete", EXIT_RESULTS_INCOMPLETE
-        if base_exit_code == 2:  # an unhandled error inside Locust: keep Locust's word
-            code = 2
-        self.status, self.exit_code = status, code
-        return status, code
+    return add
 
 
-ending = Ending()
-_environments: list = []  # this process's, to see whether a run is on and whether a web UI is
+def _guarded(listener: Callable[[Environment, RunContext], None]) -> Callable[..., None]:
+    """A failing plugin is named in the ending, and the other phases still run."""
+
+    def call(environment: Environment, run: RunContext) -> None:
+        try:
+            listener(environment, run)
+        except Exception as exc:
+            plugin = listener.__module__.removeprefix("obstack_load.")
+            logger.exception("obstack-load: %s failed at the end of the run", plugin)
+            line = f"{plugin} failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            if run.ending.decided:
+                run.ending.revise(plugin_failures=[*run.ending.plugin_failures, line])
+            else:
+                run.ending.plugin_failures.append(line)
+
+    call.__name__ = getattr(listener, "__name__", "listener")
+    return call
 
 
 def running(runner) -> bool:
@@ -106,26 +119,7 @@ def running(runner) -> bool:
     return runner.state not in (STATE_STOPPED, STATE_INIT)
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    environment = _environments[0] if _environments else None
-    runner = environment.runner if environment is not None else None
-    if runner is None or running(runner):
-        ending.signal = signal.Signals(signum).name  # it cut a run short
-    if signum == signal.SIGTERM and environment is not None and environment.web_ui is not None:
-        # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
-        # stop the run and the web UI, and Locust's main goes on to its shutdown.
-        gevent.spawn(_quit_web_ui, environment)
-        return
-    raise KeyboardInterrupt  # gevent's hub hands it to the main greenlet, as for Ctrl-C
-
-
-def _quit_web_ui(environment) -> None:
-    if environment.runner is not None:
-        environment.runner.quit()
-    environment.web_ui.stop()
-
-
-def locust_exit_code(environment) -> int:
+def locust_exit_code(environment: Environment) -> int:
     """The exit code Locust itself would return (its ``main.shutdown``)."""
     if environment.process_exit_code is not None:
         return environment.process_exit_code
@@ -137,68 +131,201 @@ def locust_exit_code(environment) -> int:
     return 0
 
 
+class Endings:
+    """This process's runs: which is on, and the one lock under which a run ends exactly once
+    (a web UI Stop and a SIGTERM may race to end the same run)."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self.lock = RLock()
+        self.started = False  # the current run has started and not yet ended
+        self.pending: gevent.Greenlet | None = None  # a web UI run's ending under way
+
+    def wait(self) -> None:
+        """Until a web UI run's ending is done: its figures are read before the next start
+        resets Locust's stats."""
+        if self.pending is not None:
+            self.pending.join()
+
+    def start(self) -> RunContext:
+        with self.lock:
+            self.started = True
+            self.environment.process_exit_code = None  # the last run's code is not this one's
+            return begin(self.environment)
+
+    def end(self, *, summarise_now: bool) -> RunContext | None:
+        """Run the phases for the current run, once. ``summarise_now`` is False at quit, where
+        the summary waits for Locust's own tables (``summarise_at_quit``)."""
+        if self.pending is not None and self.pending is not gevent.getcurrent():
+            self.pending.join()  # a web UI stop is ending it already
+        with self.lock:
+            run = run_of(self.environment)
+            if not self.started or run.ended:
+                return None
+            environment = self.environment
+            for phase in ("stop", "judge", "flush"):
+                if phase == "stop":
+                    stop_users(environment, run)
+                _phases[phase].fire(environment=environment, run=run)
+            run.ending.decide(locust_exit_code(environment))
+            _phases["decide"].fire(environment=environment, run=run)
+            environment.process_exit_code = run.ending.exit_code
+            _phases["record"].fire(environment=environment, run=run)
+            environment.process_exit_code = run.ending.exit_code  # a revision in record counts
+            run.ended_at = time.time()
+            self.started = False
+            if summarise_now:
+                summarise(environment, run)
+            return run
+
+
+def endings_of(environment: Environment) -> Endings:
+    found = getattr(environment, "obstack_endings", None)
+    if found is None:
+        found = environment.obstack_endings = Endings(environment)
+    return found
+
+
+def summarise(environment: Environment, run: RunContext) -> None:
+    if not run.summary_printed:
+        run.summary_printed = True
+        _phases["summarise"].fire(environment=environment, run=run)
+
+
+def stop_users(environment: Environment, run: RunContext) -> None:
+    """Stop the users (their ``on_stop`` too, such as logouts) before the run is closed, so the
+    record counts what Locust's own tables count. On a master, then wait for every worker's
+    next report: workers report every 3 s, and the last one holds their final requests."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        stopped = time.monotonic()
+        waiting = [c.id for c in runner.clients.values() if c.state != STATE_MISSING]
+        if running(runner):
+            runner.stop()
+        stopped = run.stop_requested_at or stopped
+        deadline = time.monotonic() + FINAL_REPORT_WAIT_S
+        while time.monotonic() < deadline and any(
+            run.last_report.get(worker, 0.0) <= stopped for worker in waiting
+        ):
+            gevent.sleep(0.1)
+        lost = [c.id for c in runner.clients.values() if c.state == STATE_MISSING]
+        run.ending.missing_workers = sorted({*run.ending.missing_workers, *lost})
+    elif running(runner):
+        runner.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    environment = _process[0] if _process else None
+    runner = environment.runner if environment is not None else None
+    if runner is None or running(runner):
+        run_of(environment).ending.signal = signal.Signals(signum).name  # it cut a run short
+    if signum != signal.SIGINT and environment is not None and environment.web_ui is not None:
+        # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
+        # stop the run and the web UI, and Locust's main goes on to its shutdown.
+        gevent.spawn(_quit_web_ui, environment)
+        return
+    raise KeyboardInterrupt  # gevent's hub hands it to the main greenlet, as for Ctrl-C
+
+
+def _quit_web_ui(environment: Environment) -> None:
+    endings_of(environment).end(summarise_now=False)
+    if environment.runner is not None:
+        environment.runner.quit()
+    environment.web_ui.stop()
+
+
+_process: list[Environment] = []  # the signal handler's only way to its environment
+
+
 def _install_handlers() -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    for signum in INTERRUPTING:
+        signal.signal(signum, _interrupt)
 
 
 @events.init.add_listener
-def _install(environment, **kwargs: Any) -> None:
-    ending.reset()
-    _environments[:] = [environment]
+def _install(environment: Environment, **kwargs: Any) -> None:
+    _process[:] = [environment]
+    endings_of(environment)
     _install_handlers()
+    if environment.web_ui is not None:
+        _watch_stop_button(environment)
+
+
+def _watch_stop_button(environment: Environment) -> None:
+    """The web UI's Stop is the person's: the run it ends is ``stopped`` (a time limit that
+    stops an --autostart run is not). A start waits until the last run's ending is done."""
+    from flask import request
+
+    @environment.web_ui.app.before_request
+    def mark_stop() -> None:
+        if request.method != "POST":
+            return
+        path = request.path.rstrip("/")
+        if path.endswith("/stop"):
+            run = run_of(environment)
+            if running(environment.runner) and not run.ended:
+                run.ending.stopped_by_user = True
+        elif path.endswith("/swarm"):
+            endings_of(environment).wait()
+
+
+@events.test_stopping.add_listener
+def _stopping(environment: Environment, **kwargs: Any) -> None:
+    run = run_of(environment)
+    if run.stop_requested_at is None:
+        run.stop_requested_at = time.monotonic()
 
 
 @events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
+def _start(environment: Environment, **kwargs: Any) -> None:
     # Again: a run without a shape has Locust's own SIGTERM handler by now (it calls shutdown
     # straight away, unseen by us); Python's handler replaces it, and the ending is the same.
-    interrupted = ending.signal
-    ending.reset()
-    ending.signal = interrupted
     _install_handlers()
+    if isinstance(environment.runner, WorkerRunner):
+        run = begin(environment)
+    else:
+        endings = endings_of(environment)
+        if endings.started and not run_of(environment).ended:
+            endings.end(summarise_now=True)  # a run the web UI restarted without a stop between
+        run = endings.start()
+    _phases["start"].fire(environment=environment, run=run)
 
 
-@suite.thresholds_evaluated.add_listener
-def _thresholds(verdict: str, **kwargs: Any) -> None:
-    ending.thresholds_verdict = verdict
-
-
-_last_report: dict[str, float] = {}  # worker id -> when its last report arrived (monotonic)
+@events.test_stop.add_listener
+def _stopped(environment: Environment, **kwargs: Any) -> None:
+    """A run in a web UI process ends when it stops: Stop, or an --autostart run's time limit.
+    Headless runs end at ``quitting``, which follows at once."""
+    runner = environment.runner
+    if environment.web_ui is None or isinstance(runner, WorkerRunner):
+        return
+    if getattr(environment.parsed_options, "headless", False):
+        return
+    endings = endings_of(environment)
+    endings.pending = gevent.spawn(endings.end, summarise_now=True)
 
 
 @events.worker_report.add_listener
 def _reported(client_id: str, **kwargs: Any) -> None:
-    _last_report[client_id] = time.monotonic()
-
-
-def stop_users(runner) -> None:
-    """Stop the users (their ``on_stop`` too, such as logouts) before the run is closed, so the
-    record counts what Locust's own tables count. On a master, then wait for every worker's
-    next report: workers report every 3 s, and the last one holds their final requests."""
-    if not running(runner):
-        return
-    runner.stop()
-    if isinstance(runner, MasterRunner):
-        stopped = time.monotonic()
-        waiting = [c.id for c in runner.clients.values() if c.state != STATE_MISSING]
-        deadline = stopped + FINAL_REPORT_WAIT_S
-        while time.monotonic() < deadline and any(
-            _last_report.get(worker, 0.0) <= stopped for worker in waiting
-        ):
-            gevent.sleep(0.1)
+    if _process:
+        run_of(_process[0]).last_report[client_id] = time.monotonic()
 
 
 @events.quitting.add_listener
-def _decide(environment, **kwargs: Any) -> None:
-    runner = environment.runner
-    if isinstance(runner, WorkerRunner) or runner is None:
+def _quitting(environment: Environment, **kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
         return
-    stop_users(runner)
-    if isinstance(runner, MasterRunner):
-        lost = [c.id for c in runner.clients.values() if c.state == STATE_MISSING]
-        ending.missing_workers = sorted({*ending.missing_workers, *lost})
-    suite.run_ending.fire(environment=environment, ending=ending)
-    status, code = ending.decide(locust_exit_code(environment))
-    environment.process_exit_code = code
-    suite.run_ended.fire(environment=environment, status=status, exit_code=code)
+    endings_of(environment).end(summarise_now=False)
+    run = run_of(environment)
+    if run.ending.exit_code is not None:
+        environment.process_exit_code = run.ending.exit_code
+
+
+@events.quit.add_listener
+def _summarise_at_quit(exit_code: int, **kwargs: Any) -> None:
+    """After Locust has printed its own tables, so the summary is the last thing shown."""
+    if not _process or isinstance(_process[0].runner, WorkerRunner):
+        return
+    environment = _process[0]
+    run = run_of(environment)
+    if run.ended:
+        summarise(environment, run)

@@ -11,6 +11,7 @@ from typing import Any
 from locust import events
 
 from obstack_load.accounting import signal_figures
+from obstack_load.run_context import run_of
 from obstack_load.web_tabs import add_table_tab
 
 TAB_KEY = "ingestion"
@@ -34,7 +35,7 @@ COLUMNS = (
 def rows(environment) -> list[dict[str, Any]]:
     return [
         {"signal": signal, **{key: figures[key] for key, _ in COLUMNS[1:]}}
-        for signal, figures in signal_figures(environment.stats).items()
+        for signal, figures in signal_figures(environment.stats, run_of(environment).ledger).items()
     ]
 
 

@@ -50,15 +50,17 @@ def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: st
         for key, e in stats.entries.items()
     }
     corrected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for source in (arrival.totals.corrected, arrival.stats.corrected):  # standalone: stats
+    counts = arrival.arrival_of(environment)
+    totals, own = counts.totals, counts.stats
+    for source in (totals.corrected, own.corrected):  # standalone: stats
         for name, counts in list(source.items()):
             histogram.add(corrected[name], dict(counts))
     cpu = dict(worker_cpu) or {"local": (time.monotonic(), cpu_seconds())}
     return Snapshot(
         time.monotonic(), entries, corrected,
-        arrival.totals.iterations + arrival.stats.iterations,
-        arrival.totals.late + arrival.stats.late + arrival.totals.dropped + arrival.stats.dropped,
-        arrival.totals.dropped + arrival.stats.dropped,
+        totals.iterations + own.iterations,
+        totals.late + own.late + totals.dropped + own.dropped,
+        totals.dropped + own.dropped,
         cpu, target_figures(target_url, target_key) if target_url else {},
     )  # fmt: skip
 

@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from locust import events
 from locust.env import Environment
-from locust.runners import WorkerRunner
 from locust.stats import StatsEntry, StatsError
 
 from obstack_load import __version__
+from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.histogram import PERCENTILES
+from obstack_load.run_context import RunContext
 
 logger = logging.getLogger(__name__)
 
@@ -107,22 +107,12 @@ def assemble(environment: Environment, exit_code: int) -> tuple[dict[str, Any], 
     return summary, lines
 
 
-_environments: list[Environment] = []
-
-
-@events.init.add_listener
-def _remember(environment: Environment, **kwargs: Any) -> None:
-    _environments[:] = [environment]
-
-
-@events.quit.add_listener
-def _on_quit(exit_code: int, **kwargs: Any) -> None:
-    """Runs after Locust has printed its own tables, so the summary is the last thing shown."""
-    if not _environments or isinstance(_environments[0].runner, WorkerRunner):
-        return
-    environment = _environments[0]
+@join("summarise")
+def print_summary(environment: Environment, run: RunContext) -> None:
+    """The last thing shown: after Locust's own tables at quit, or when the web UI's Stop ends
+    a run. A broken summary must never change the run's exit code, so it only logs."""
     try:
-        summary, lines = assemble(environment, exit_code)
+        summary, lines = assemble(environment, run.ending.exit_code or 0)
         print("\n".join(lines), flush=True)
         path = getattr(environment.parsed_options, "summary_json", None)
         if path:
@@ -130,5 +120,5 @@ def _on_quit(exit_code: int, **kwargs: Any) -> None:
             Path(path).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         for place in result_locations(environment):
             print(f"  results -> {place}", flush=True)
-    except Exception:  # a broken summary must never change the run's exit code
+    except Exception:
         logger.exception("obstack-load: could not write the run summary")

@@ -110,7 +110,9 @@ class CapacitySearch:
 
     @staticmethod
     def apply_rate(environment, rate: float) -> None:
-        arrival.schedule.retune(arrival.process_share(environment, rate), time.time())
+        arrival.arrival_of(environment).schedule.retune(
+            arrival.process_share(environment, rate), time.time()
+        )
 
     # ---- the search -----------------------------------------------------------------------
 

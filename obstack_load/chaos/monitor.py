@@ -31,8 +31,10 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from obstack_load.chaos.checks import HealthChecks
+from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option
+from obstack_load.run_context import RunContext, run_of
 
 logger = logging.getLogger("obstack_load.monitor")
 PROBES = ("healthz", "readyz", "e2e")
@@ -107,6 +109,8 @@ class Monitor:
         self.series: dict[str, list[tuple[float, float]]] = {}  # --monitor-series: (when, value)
 
     def start(self, environment) -> None:
+        if self.greenlet is not None:  # started already (a chaos experiment turns it on)
+            return
         options = environment.parsed_options
         self.states = {
             name: ProbeState(
@@ -182,27 +186,32 @@ class Monitor:
         }
 
 
-monitor = Monitor()
-
-
 def enabled(environment) -> bool:
     options = environment.parsed_options
     return bool(options is not None and getattr(options, "monitor", False))
 
 
-@events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
+def monitor_of(environment) -> Monitor:
+    """This run's monitor: its probes and samples belong to the run, not to the process."""
+    return run_of(environment).slot(Monitor)
+
+
+@join("start")
+def start(environment, run: RunContext) -> None:
     if enabled(environment) and not isinstance(environment.runner, WorkerRunner):
-        monitor.start(environment)
+        run.slot(Monitor).start(environment)
 
 
-@events.quitting.add_listener
-def _stop(environment, **kwargs: Any) -> None:
-    monitor.stop()
+@join("stop")
+def stop(environment, run: RunContext) -> None:
+    """The probes stop with the load: a run's samples lie between its own start and end."""
+    if run.has(Monitor):
+        run.slot(Monitor).stop()
 
 
 @suite.figures_collecting.add_listener
 def _figures(environment, figures: dict, **kwargs: Any) -> None:
+    monitor = monitor_of(environment)
     if not enabled(environment) or not monitor.states:
         return
     result = monitor.result()
@@ -212,6 +221,7 @@ def _figures(environment, figures: dict, **kwargs: Any) -> None:
 
 @suite.run_finalised.add_listener
 def _store(environment, run_id: str, **kwargs: Any) -> None:
+    monitor = monitor_of(environment)
     if not enabled(environment) or not monitor.states:
         return
     from obstack_load.results.store import write_once
@@ -233,6 +243,7 @@ def _store(environment, run_id: str, **kwargs: Any) -> None:
 
 @suite.summary_assembling.add_listener
 def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    monitor = monitor_of(environment)
     if not enabled(environment) or not monitor.states:
         return
     summary["monitor"] = monitor.result()

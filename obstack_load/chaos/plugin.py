@@ -29,10 +29,12 @@ from locust.runners import WorkerRunner
 
 from obstack_load.chaos import datacheck, experiment, live, runs
 from obstack_load.chaos.activities import hypothesis_holds
-from obstack_load.chaos.monitor import monitor
+from obstack_load.chaos.monitor import Monitor, monitor_of
 from obstack_load.chaos.verdict import DataCheck, ModeProbe, Verdict, decide
+from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
+from obstack_load.run_context import RunContext, run_of
 
 logger = logging.getLogger("obstack_load.chaos")
 SEND_EVERY_S = 0.2  # a marked point five times a second: 100 in a 20 s fault
@@ -81,10 +83,12 @@ class AttachedExperiment:
         self.journal: dict[str, Any] = {}
         self.verdict: Verdict | None = None
         self.helpers: list[gevent.Greenlet] = []  # the probes' watch and the points' sender
+        self.monitor: Monitor | None = None  # the run's, which this experiment reads
 
     def start(self, environment) -> None:
         self.reset()
         self.settings = experiment.load(environment.parsed_options.chaos_experiment)
+        self.monitor = monitor = monitor_of(environment)
         if monitor.greenlet is None:  # a start from the web UI's form
             environment.parsed_options.monitor = True
             monitor.start(environment)
@@ -190,7 +194,7 @@ class AttachedExperiment:
             gevent.sleep(1.0)  # the last points' answers
             data = self.points.read_back()
         return decide(
-            journal=self.journal, probes=self.probes, monitor=monitor.result(),
+            journal=self.journal, probes=self.probes, monitor=self.monitor.result(),
             fault_on=state.first_on(), fault_off=state.last_off(),
             recovered_at=state.recovered_at, budget_s=settings.recovery_budget_s,
             not_recovered=not_recovered, endpoints=state.endpoint_recovery(),
@@ -221,32 +225,39 @@ class AttachedExperiment:
                 **self.verdict.as_dict(), "words": self.verdict.words()}  # fmt: skip
 
 
-attached = AttachedExperiment()
-
-
 def enabled(environment) -> bool:
     options = environment.parsed_options
     return bool(options is not None and getattr(options, "chaos_experiment", ""))
 
 
-@events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
+def attached_to(environment) -> AttachedExperiment:
+    """The experiment attached to this run (one per run, in its ``RunContext``)."""
+    return run_of(environment).slot(AttachedExperiment)
+
+
+@join("start")
+def start(environment, run: RunContext) -> None:
     if enabled(environment) and not isinstance(environment.runner, WorkerRunner):
-        attached.start(environment)
+        run.slot(AttachedExperiment).start(environment)
 
 
-@suite.run_ending.add_listener
-def _ending(environment, ending, **kwargs: Any) -> None:
-    if not enabled(environment) or attached.settings is None:
-        return
-    attached.cut_short()
-    if attached.verdict is not None:
-        ending.chaos_verdict = "passed" if attached.verdict.passed else "failed"
+@join("stop")
+def stop(environment, run: RunContext) -> None:
+    """A run that ends first cuts the experiment short: its rollbacks run, with the load."""
+    if run.has(AttachedExperiment) and run.slot(AttachedExperiment).settings is not None:
+        run.slot(AttachedExperiment).cut_short()
+
+
+@join("judge")
+def judge(environment, run: RunContext) -> None:
+    attached = run.slot(AttachedExperiment) if run.has(AttachedExperiment) else None
+    if attached is not None and attached.verdict is not None:
+        run.ending.chaos_verdict = "passed" if attached.verdict.passed else "failed"
 
 
 @suite.summary_assembling.add_listener
 def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
-    result = attached.result() if enabled(environment) else None
+    result = attached_to(environment).result() if enabled(environment) else None
     if result is None:
         return
     summary["chaos"] = result
@@ -259,7 +270,7 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
 
 @suite.run_finalised.add_listener
 def _store(environment, run_id: str, **kwargs: Any) -> None:
-    result = attached.result() if enabled(environment) else None
+    result = attached_to(environment).result() if enabled(environment) else None
     if result is None:
         return
     from obstack_load.results.store import write_once

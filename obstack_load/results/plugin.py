@@ -11,8 +11,8 @@ the two recorders to Locust's events and the suite's:
 * the master (or the standalone process): ``run.RunRecorder`` owns the run id, merges worker
   shipments (``worker_report``), closes finished intervals into the outbox, and runs the one
   writer. It stores the thresholds' verdicts (``suite.thresholds_evaluated``), writes every row
-  when the run ends (``suite.run_ending``), writes or spools the run's final row once its status
-  is decided (``suite.run_ended``), and adds its section to the summary.
+  when the run ends (the ``flush`` phase of ``obstack_load.endings``), writes or spools the run's final row once its status
+  is decided (the ``record`` phase), and adds its section to the summary.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 import obstack_load.summary  # noqa: F401  (the summary shows how the run's record ended)
 from obstack_load.config import ConfigError
-from obstack_load.endings import EXIT_RESULTS_INCOMPLETE, Ending, ending
+from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option, preflight, validator
 from obstack_load.results.node import DEFAULT_BUFFER_ROWS, NodeRecorder
@@ -39,6 +39,7 @@ from obstack_load.results.store import (
     check_target,
     open_migrated,
 )
+from obstack_load.run_context import RunContext
 
 logger = logging.getLogger("obstack_load.results")
 REPORT_KEY = "obstack_results"
@@ -178,41 +179,28 @@ class ResultsPlugin:
             self.run.take_node_data(shipment)
 
     @_guard
-    def on_test_stop(self, environment: Environment, **kwargs: Any) -> None:
-        # Final at quit, or when the web UI starts again. A run that has already ended keeps its
-        # record: Locust stops the runner again after ``quitting`` on some paths.
-        if (
-            self.run is not None
-            and self.run.run is not None
-            and self.run.run["status"] == "running"
-        ):
-            self.run.finish_run("stopped")
-            self.run.writer.wake.set()
-
-    @_guard
     def on_thresholds_evaluated(self, verdict: str, verdicts: list, **kwargs: Any) -> None:
         if self.run is not None:
             now = time.time()
             self.run.set_thresholds(verdict, [v.row(now) for v in verdicts])
 
-    @_guard
-    def on_run_ending(self, environment: Environment, ending: Ending, **kwargs: Any) -> None:
+    def flush(self, environment: Environment, run: RunContext) -> None:
+        """Every row to the database; what could not be stored goes into the ending."""
         if self.run is not None:
-            self.run.close(ending, environment.parsed_options.results_wait)
+            self.run.close(run.ending, environment.parsed_options.results_wait)
 
-    @_guard
-    def on_run_ended(
-        self, environment: Environment, status: str, exit_code: int, **kwargs: Any
-    ) -> None:
+    def record(self, environment: Environment, run: RunContext) -> None:
+        """The run's final row, with its decided status; a failed write revises the ending."""
         if self.run is None:
             return
         options = environment.parsed_options
+        ending = run.ending
         self.info = self.run.end(
-            status, exit_code, options.results_wait, Path(options.results_spool_dir)
+            ending.status, ending.exit_code, options.results_wait, Path(options.results_spool_dir)
         )
-        if self.info["status"] != status:  # the last write failed too: the rows were spooled
-            ending.status = self.info["status"]
-            environment.process_exit_code = ending.exit_code = EXIT_RESULTS_INCOMPLETE
+        if self.info["status"] != ending.status:  # the last write failed too: rows were spooled
+            lost = self.info["rows_spooled"] + self.info["rows_not_written"]
+            ending.revise(rows_not_stored=ending.rows_not_stored + max(lost, 1))
 
     @_guard
     def on_summary(self, summary: dict, lines: list[str], **kwargs: Any) -> None:
@@ -227,8 +215,7 @@ preflight(plugin.check)
 events.test_start.add_listener(plugin.on_test_start)
 events.report_to_master.add_listener(plugin.on_report_to_master)
 events.worker_report.add_listener(plugin.on_worker_report)
-events.test_stop.add_listener(plugin.on_test_stop)
 suite.thresholds_evaluated.add_listener(plugin.on_thresholds_evaluated)
-suite.run_ending.add_listener(plugin.on_run_ending)
-suite.run_ended.add_listener(plugin.on_run_ended)
+join("flush")(plugin.flush)
+join("record")(plugin.record)
 suite.summary_assembling.add_listener(plugin.on_summary)

@@ -22,7 +22,6 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 
 from obstack_load import __version__
-from obstack_load.accounting import ledger
 from obstack_load.config import REPO_ROOT, ConfigError
 from obstack_load.endings import EXIT_RESULTS_INCOMPLETE, Ending
 from obstack_load.events import suite
@@ -33,6 +32,7 @@ from obstack_load.results.schema import INGEST_COUNT_FIELDS
 from obstack_load.results.spool import write_spool
 from obstack_load.results.store import DEFAULT_SQLITE_PATH, open_migrated, redact
 from obstack_load.results.writer import Outbox, ResultsWriter
+from obstack_load.run_context import run_of
 
 logger = logging.getLogger("obstack_load.results")
 GENERATOR_BOUND_CPU = 90.0
@@ -261,7 +261,7 @@ class RunRecorder:
 
     def queue_ingest_counts(self) -> None:
         """The run's ingestion ledger (merged from every worker), one row per signal and tenant."""
-        for (signal, tenant_id), counts in sorted(ledger.counts.items()):
+        for (signal, tenant_id), counts in sorted(run_of(self.environment).ledger.counts.items()):
             values = asdict(counts)
             self.outbox.set_ingest(
                 (self.run_id, signal, tenant_id, *(values[f] for f in INGEST_COUNT_FIELDS))

@@ -13,6 +13,7 @@ Without thresholds Locust's own rule applies (1 when any request failed).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -20,17 +21,17 @@ from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from obstack_load import endings  # imported first: its quitting listener must run after ours
-from obstack_load.accounting import ledger
 from obstack_load.config import ConfigError, load_yaml
+from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
+from obstack_load.outcome import EXIT_ABORTED, EXIT_THRESHOLD_FAILED
+from obstack_load.run_context import RunContext, run_of
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import FIGURES, Threshold, ThresholdError, parse
 
 logger = logging.getLogger("obstack_load.thresholds")
-EXIT_BREACH = endings.EXIT_THRESHOLD_FAILED  # the exit codes are endings.py's, in one table
-EXIT_ABORTED = endings.EXIT_ABORTED
+EXIT_BREACH = EXIT_THRESHOLD_FAILED  # the exit codes are outcome.py's, in one table
 
 
 @events.init_command_line_parser.add_listener
@@ -108,6 +109,7 @@ class Gate:
         figures: dict = {}
         if any(t.metric in FIGURES for t in self.thresholds):
             suite.figures_collecting.fire(environment=self.environment, figures=figures)
+        ledger = run_of(self.environment).ledger
         return evaluate(self.thresholds, self.environment.stats, ledger, figures)
 
     def watch(self) -> None:
@@ -184,7 +186,11 @@ def summary_lines(section: dict[str, Any]) -> list[str]:
     ]
 
 
-_gates: list[Gate] = []
+@dataclass
+class Gates:
+    """A run's thresholds (in its ``RunContext``): none when the run has no thresholds."""
+
+    gate: Gate | None = None
 
 
 @validator
@@ -193,36 +199,39 @@ def _check(options: Any) -> None:
     load_thresholds(options)
 
 
-@events.test_start.add_listener
-def _on_test_start(environment: Environment, **kwargs: Any) -> None:
+@join("start")
+def start(environment: Environment, run: RunContext) -> None:
     """Thresholds are read at every start, so a start from the web UI uses its form's."""
     if isinstance(environment.runner, WorkerRunner):
         return
     try:
         thresholds = load_thresholds(environment.parsed_options)
-        _gates[:] = [Gate(environment, thresholds)] if thresholds else []
-        if _gates:
-            _gates[0].start_watching()
+        if thresholds:
+            gate = run.slot(Gates).gate = Gate(environment, thresholds)
+            gate.start_watching()
     except Exception:
         logger.exception("obstack-load: could not start threshold checks")
 
 
-@events.quitting.add_listener
-def _on_quitting(environment: Environment, **kwargs: Any) -> None:
-    if not _gates:
+@join("judge")
+def judge(environment: Environment, run: RunContext) -> None:
+    gate = run.slot(Gates).gate
+    if gate is None:
         return
     try:
-        environment.process_exit_code = _gates[0].finish()
+        run.ending.thresholds_exit_code = gate.finish()
     except Exception:
         logger.exception("obstack-load: threshold evaluation failed")
-        environment.process_exit_code = EXIT_BREACH  # a gate that cannot decide must not pass
-        _gates[0].verdict = "failed"
+        run.ending.thresholds_exit_code = EXIT_BREACH  # a gate that cannot decide must not pass
+        gate.verdict = "failed"
+    run.ending.thresholds_verdict = gate.verdict
 
 
 @suite.summary_assembling.add_listener
-def _summary(summary: dict, lines: list[str], **kwargs: Any) -> None:
-    if _gates:
-        summary["thresholds"] = _gates[0].summary()
+def _summary(environment: Environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    gate = run_of(environment).slot(Gates).gate
+    if gate is not None:
+        summary["thresholds"] = gate.summary()
         lines.extend(summary_lines(summary["thresholds"]))
 
 

@@ -73,7 +73,7 @@ class ApiUser(FastHttpUser):
     abstract = False
 
     def wait_time(self) -> float:
-        if arrival.schedule.enabled:
+        if arrival.enabled(self.environment):
             return arrival.wait_time(lambda user: 0.0)(self)
         return self.rng.uniform(self.mix.think_min, self.mix.think_max)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from locust import FastHttpUser, events, task
 
-from obstack_load.accounting import ledger
 from obstack_load.arrival import Schedule, process_share
 from obstack_load.options import preflight, validator
+from obstack_load.run_context import run_of
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
 from obstack_load.telemetry.logs import LogsGenerator
@@ -113,6 +113,7 @@ class OtlpIngestUser(FastHttpUser):
             RetryPolicy(settings.retries, settings.backoff_s, settings.retry_max_wait_s),
             self.rng,
             self.transport,
+            ledger=run_of(self.environment).ledger,
         )
         self.schedule = self._schedule(settings)
         self.verifier: Verifier | None = None
@@ -130,6 +131,7 @@ class OtlpIngestUser(FastHttpUser):
                 settings.verify_timeout_s,
                 settings.verify_poll_s,
                 lookback,
+                self.exporter.ledger,
             )
         else:
             self.payloads = payloads.source(self.environment, self.signal, settings)
@@ -154,7 +156,7 @@ class OtlpIngestUser(FastHttpUser):
         now = time.time()
         slot, skipped = self.schedule.take(now)
         if skipped:
-            ledger.record(self.signal, self.tenant.tenant_id, skipped_batches=skipped)
+            self.exporter.ledger.record(self.signal, self.tenant.tenant_id, skipped_batches=skipped)
         return max(0.0, slot - now)
 
     @task

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import gevent
 from google.protobuf.message import Message
 
-from obstack_load import accounting
 from obstack_load.ledger import IngestLedger
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.payloads import Payload, encode_payload
@@ -93,7 +92,7 @@ class OtlpExporter:
         retry: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
         transport: Transport | None = None,
-        ledger: IngestLedger = accounting.ledger,
+        ledger: IngestLedger | None = None,
     ) -> None:
         """Posts through ``transport`` when given, else through the Locust ``client``."""
         self.transport: Transport = transport or LocustClientTransport(client)
@@ -103,7 +102,7 @@ class OtlpExporter:
         self.path = path or self.signal.path
         self.retry = retry
         self.rng = rng or random.Random()
-        self.ledger = ledger
+        self.ledger = ledger if ledger is not None else IngestLedger()  # the run's, from users
         self.last_rejected = 0  # items the last delivered batch had refused (partial success)
 
     def send(self, payload: Payload, context: dict | None = None) -> bool:
@@ -179,10 +178,13 @@ def export(
     content_type: str = otlp.PROTOBUF,
     gzip: bool = True,
     path: str | None = None,
+    ledger: IngestLedger | None = None,
 ) -> bool:
     """POST one message once (no retries), as the smoke journey does; True when it was taken."""
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {api_key}"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    exporter = OtlpExporter(client, signal_name, tenant_id, headers, path, RetryPolicy(retries=0))
+    exporter = OtlpExporter(
+        client, signal_name, tenant_id, headers, path, RetryPolicy(retries=0), ledger=ledger
+    )
     return exporter.send(encode_payload(signal_name, message, content_type, gzip))

@@ -12,6 +12,7 @@ import uuid
 from locust import FastHttpUser, between, task
 
 from obstack_load import arrival
+from obstack_load.run_context import run_of
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.logs import logs_request
 from obstack_load.telemetry.metrics import metrics_request
@@ -53,6 +54,7 @@ class SmokeUser(FastHttpUser):
             api_key=self.tenant.api_key,
             content_type=content_type,
             gzip=gzip,
+            ledger=run_of(self.environment).ledger,
         )
 
     @task

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import gevent
 from locust import events
 
-from obstack_load.accounting import ledger
+from obstack_load.ledger import IngestLedger
 from obstack_load.users.session import ApiSession
 
 VERIFIABLE = ("logs", "traces")
@@ -55,7 +55,9 @@ class Verifier:
         timeout_s: float,
         poll_s: float,
         lookback_s: float,
+        ledger: IngestLedger,
     ) -> None:
+        self.ledger = ledger  # the run's
         self.session = session
         self.tenant_id = tenant_id
         self.timeout_s = timeout_s
@@ -71,7 +73,7 @@ class Verifier:
     def written(
         self, signal: str, tag: str, items: int, written_at: float, trace_id: str = ""
     ) -> None:
-        ledger.record(signal, self.tenant_id, verify_items=items)
+        self.ledger.record(signal, self.tenant_id, verify_items=items)
         self.pending.append(Pending(signal, tag, items, written_at, trace_id))
 
     def poll(self) -> None:
@@ -125,7 +127,7 @@ class Verifier:
     def _report(self, entry: Pending, now: float, problem: Exception | None) -> None:
         self.pending.remove(entry)
         visible = min(entry.found, entry.items)
-        ledger.record(
+        self.ledger.record(
             entry.signal,
             self.tenant_id,
             verify_visible_items=visible,

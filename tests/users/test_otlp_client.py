@@ -14,13 +14,15 @@ import pytest
 from locust.event import EventHook
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from obstack_load.accounting import ledger
+from obstack_load.ledger import IngestLedger
 from obstack_load.telemetry.payloads import Payload
 from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.otlp_client import OtlpExporter, RetryPolicy, parse_retry_after
 from tests.scripted_http import DROP, ScriptedServer, answer
 
 PAYLOAD = Payload(b"x" * 300, items=10, raw_bytes=900, content_type="application/x-protobuf")
+
+ledger = IngestLedger()  # the exporters' under test
 
 
 @pytest.fixture(params=["lean", "fasthttp"])
@@ -43,7 +45,7 @@ def harness(request):
         exporter = OtlpExporter(
             session, "logs", "tenant-a", {"Content-Type": "application/x-protobuf"},
             retry=RetryPolicy(retries=retries, backoff_s=0.05, max_wait_s=max_wait), rng=random.Random(1),
-            transport=transport,
+            transport=transport, ledger=ledger,
         )  # fmt: skip
         return server, exporter
 
