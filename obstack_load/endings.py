@@ -70,7 +70,6 @@ from obstack_load.outcome import (  # noqa: F401  (the exit codes' one table is 
     EXIT_INTERRUPTED,
     EXIT_RESULTS_INCOMPLETE,
     EXIT_THRESHOLD_FAILED,
-    STOPPED,
     Ending,
 )
 from obstack_load.run_context import RunContext, begin, run_of

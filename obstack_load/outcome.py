@@ -6,12 +6,14 @@ status                 exit code  when
 ``finished``           0, 1, 3    it ran to its end (1: no thresholds were given and requests
                                   failed; 3: a threshold failed, see ``thresholds_verdict``;
                                   8: an attached chaos experiment failed)
-``stopped``            0, 1, 3    a person stopped it with the web UI's Stop (same codes)
 ``aborted``            4          a failing threshold stopped it (``--threshold-abort-on-fail``)
 ``degraded``           6          a worker was lost, so the load was lower than asked
 ``interrupted``        130        SIGINT (Ctrl-C), SIGTERM or SIGHUP stopped it
 ``results-incomplete`` 5          rows could not be stored (spooled to a file, or dropped)
 =====================  =========  ===================================================
+
+A run a person ends with the web UI's Stop is ``finished`` too (that is how a web UI run ends),
+and its record says so: ``stopped_by_user``, kept in the run's notes as ``ended_by``.
 
 When several apply, the later rows of the table win: an interrupted run whose rows could not
 be stored is ``results-incomplete``, since that is what a reader of the record must know first.
@@ -30,7 +32,6 @@ EXIT_RESULTS_INCOMPLETE = 5
 EXIT_DEGRADED = 6
 EXIT_CHAOS_FAILED = 8  # a chaos experiment's verdict failed (7 is `obstack-load capacity`'s)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
-STOPPED = "stopped"  # the one name for a run a person stopped
 
 
 class EndingDecided(RuntimeError):
@@ -70,8 +71,6 @@ class Ending:
         status, code = "finished", self.base_exit_code
         if self.thresholds_exit_code is not None:  # thresholds replace Locust's failure rule
             code = self.thresholds_exit_code
-        if self.stopped_by_user:
-            status = STOPPED
         if self.thresholds_verdict == "failed":
             code = EXIT_THRESHOLD_FAILED
         if self.chaos_verdict == "failed":

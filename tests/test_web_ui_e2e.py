@@ -162,3 +162,48 @@ def test_chromium_shows_the_refusal_and_no_user_starts(web_ui):
     assert "obstack-load: " in shown.stdout and "otlp-encoding: 'xml'" in shown.stdout
     assert screenshot.stat().st_size > 0
     assert ui.stats()["user_count"] == 0 and ui.stats()["state"] == "ready"
+
+
+def test_three_runs_started_and_stopped_in_the_web_ui_each_end_with_a_record_of_their_own(
+    platform, tmp_path
+):
+    """A Stop in the web UI ends its run like any other ending: status, exit code, totals and
+    the monitor's samples are recorded before the next start, and the samples lie within the
+    run's own start and end (the monitor belongs to the run, not to the process)."""
+    port, db = free_port(), tmp_path / "results.db"
+    process = start_locust(
+        "-f", "locustfiles/probe.py", "--host", platform.url, "--web-host", "127.0.0.1",
+        "--web-port", str(port), "--results-db", str(db), "--monitor",
+    )  # fmt: skip
+    ui = WebUi(f"http://127.0.0.1:{port}", platform.url)
+    try:
+        wait_for(lambda: _answers(ui.url), timeout=120, interval=0.2)
+        totals = []
+        for label in ("one", "two", "three"):
+            answer = ui.swarm(users=2, run_label=label)
+            assert answer["success"], answer
+            wait_for(lambda: ui.stats()["state"] != "stopped", timeout=120, interval=0.1)
+            wait_for(lambda: ui.total() > 20, timeout=120, interval=0.2)
+            totals.append(ui.stop())
+            # the record is final (an exit code) before the next start, with no quit in between
+            wait_for(lambda: runs(db)[-1]["exit_code"] is not None, timeout=120, interval=0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=300)
+    recorded = runs(db)
+    assert [r["label"] for r in recorded] == ["one", "two", "three"], err[-3000:]
+    with sqlite3.connect(db) as conn:
+        for run, total in zip(recorded, totals, strict=True):
+            assert (run["status"], run["exit_code"]) == ("finished", 0), run
+            assert json.loads(run["notes"])["ended_by"] == "the web UI's Stop"
+            assert run["total_requests"] == run["intervals"] == total
+            samples = [
+                ts
+                for (ts,) in conn.execute(
+                    "SELECT ts FROM monitor_samples WHERE run_id = ?", (run["run_id"],)
+                )
+            ]
+            assert samples, f"run {run['label']} has no monitor samples"
+            assert all(run["started_at"] <= ts <= run["ended_at"] for ts in samples), run["label"]
+    assert out.count("obstack-load summary") == 3, "one summary per run, printed at its Stop"
+    assert process.returncode == 0

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from gevent.pool import Group
 import requests
 from locust import events
 from locust.runners import WorkerRunner
@@ -104,6 +105,7 @@ class Monitor:
     def __init__(self) -> None:
         self.states: dict[str, ProbeState] = {}
         self.greenlet: gevent.Greenlet | None = None
+        self.probes = Group()  # the probes of the tick under way
         self.started_at = 0.0
         self.checks = HealthChecks()
         self.series: dict[str, list[tuple[float, float]]] = {}  # --monitor-series: (when, value)
@@ -124,8 +126,10 @@ class Monitor:
         self.greenlet = gevent.spawn(self.run, environment)
 
     def stop(self) -> None:
+        """No probe outlives the run: one in flight is cut off, not recorded after its end."""
         if self.greenlet is not None:
-            self.greenlet.kill(block=False)
+            self.greenlet.kill(block=True, timeout=5)
+            self.probes.kill(block=True, timeout=5)
             self.greenlet = None
 
     def run(self, environment) -> None:
@@ -137,13 +141,11 @@ class Monitor:
         interval, timeout = float(options.monitor_interval), float(options.monitor_timeout)
         next_at = time.monotonic()
         while True:  # the probes of one tick run side by side, each within its timeout
-            probes = [
-                gevent.spawn(self.probe, name, session, environment.host, tenant, timeout)
-                for name in PROBES
-            ]  # fmt: skip
+            for name in PROBES:
+                self.probes.spawn(self.probe, name, session, environment.host, tenant, timeout)
             if self.series:
-                probes.append(gevent.spawn(self.read_series, environment.host, tenant, timeout))
-            gevent.joinall(probes)
+                self.probes.spawn(self.read_series, environment.host, tenant, timeout)
+            self.probes.join()
             next_at = max(next_at + interval, time.monotonic())
             gevent.sleep(next_at - time.monotonic())
 

@@ -156,8 +156,7 @@ class ResultsPlugin:
             raise ConfigError("--results-db", "", str(exc)) from None
         self.run = RunRecorder(environment, self.node)
 
-    @_guard
-    def on_test_start(self, environment: Environment, **kwargs: Any) -> None:
+    def start(self, environment: Environment, run: RunContext) -> None:
         runner = environment.runner
         if isinstance(runner, WorkerRunner):
             self.node.configure(environment.parsed_options, runner.client_id, "worker")
@@ -187,6 +186,8 @@ class ResultsPlugin:
     def flush(self, environment: Environment, run: RunContext) -> None:
         """Every row to the database; what could not be stored goes into the ending."""
         if self.run is not None:
+            if run.ending.stopped_by_user:
+                self.run.set_note("ended_by", "the web UI's Stop")
             self.run.close(run.ending, environment.parsed_options.results_wait)
 
     def record(self, environment: Environment, run: RunContext) -> None:
@@ -212,7 +213,7 @@ class ResultsPlugin:
 plugin = ResultsPlugin()
 events.request.add_listener(plugin.node.on_request)
 preflight(plugin.check)
-events.test_start.add_listener(plugin.on_test_start)
+join("start")(plugin.start)
 events.report_to_master.add_listener(plugin.on_report_to_master)
 events.worker_report.add_listener(plugin.on_worker_report)
 suite.thresholds_evaluated.add_listener(plugin.on_thresholds_evaluated)

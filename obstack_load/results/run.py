@@ -138,7 +138,7 @@ class RunRecorder:
             "git_revision": git_revision(),
             "suite_version": __version__,
             "locust_version": locust_version,
-            "started_at": time.time(),
+            "started_at": run_of(env).started_at,  # before any plugin's start
             "ended_at": None,
             "status": "running",
             "exit_code": None,
