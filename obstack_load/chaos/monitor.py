@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
-from gevent.pool import Group
 import requests
+from gevent.pool import Group
 from locust import events
 from locust.runners import WorkerRunner
 
