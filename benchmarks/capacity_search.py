@@ -5,7 +5,7 @@ the platform and wrk, so the two figures can be set side by side. It searches wi
 locustfile and SLOs, prints the finding, and writes the latency chart as a PNG for the docs.
 
     python benchmarks/capacity_search.py [--locustfile locustfiles/mixed.py]
-        [--slo 'p(95)<500' --slo 'rate<0.01'] [--step-time 20] [--png docs/images/capacity.png]
+        [--capacity-slo 'p(95)<500' --capacity-slo 'rate<0.01'] [--capacity-step-time 20] [--png docs/images/capacity.png]
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from tests.support import start_platform  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locustfile", default="locustfiles/mixed.py")
-    parser.add_argument("--slo", action="append", default=None)
-    parser.add_argument("--start", type=float, default=50)
-    parser.add_argument("--max", type=float, default=5000)
-    parser.add_argument("--step-time", type=float, default=20)
-    parser.add_argument("--settle", type=float, default=5)
+    parser.add_argument("--capacity-slo", action="append", default=None)
+    parser.add_argument("--capacity-start", type=float, default=50)
+    parser.add_argument("--capacity-max", type=float, default=5000)
+    parser.add_argument("--capacity-step-time", type=float, default=20)
+    parser.add_argument("--capacity-settle", type=float, default=5)
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--platform-cpu", default="0")
     parser.add_argument("--generator-cpu", default="1")
@@ -44,7 +44,7 @@ def main() -> None:
         "items/s per signal (normal.conf's), so the search offers API sessions only",
     )  # fmt: skip
     args = parser.parse_args()
-    slos = args.slo or ["p(95)<500", "rate<0.01"]
+    slos = args.capacity_slo or ["p(95)<500", "rate<0.01"]
     platform = start_platform()
     try:
         subprocess.run(["taskset", "-pc", args.platform_cpu, str(platform.process.pid)],
@@ -55,9 +55,9 @@ def main() -> None:
                 "taskset", "-c", args.generator_cpu, sys.executable, "-m", "locust",
                 "-f", args.locustfile, "--headless", "--only-summary", "--host", platform.url,
                 "-u", str(args.users), "-r", str(args.users), "-t", "1800s",
-                "--stop-timeout", "10", "--capacity-search", "--capacity-start", str(args.start),
-                "--capacity-max", str(args.max), "--capacity-step-time", str(args.step_time),
-                "--capacity-settle", str(args.settle), "--summary-json", str(summary),
+                "--stop-timeout", "10", "--capacity-search", "--capacity-start", str(args.capacity_start),
+                "--capacity-max", str(args.capacity_max), "--capacity-step-time", str(args.capacity_step_time),
+                "--capacity-settle", str(args.capacity_settle), "--summary-json", str(summary),
                 "--capacity-report", str(Path(tmp) / "capacity.html"),
                 "--results-db", str(Path(tmp) / "results.db"),
             ]  # fmt: skip

@@ -76,12 +76,14 @@ def main() -> None:
                 r = runs[name]
                 out = str(workdir / f"{name}.html")
                 for command, argv in (
-                    ("report", ("report", r["cand"], "--baseline", r["base"], "--out", out)),
+                    ("report", ("report", r["cand"], "--baseline", r["base"], "--html", out)),
                     ("compare", ("compare", r["base"], r["cand"])),
-                    ("trends", ("trends", "--label", "thousand")),
+                    ("trends", ("trends", "--run-label", "thousand")),
                     ("runs show", ("runs", "show", r["cand"])),
                 ):
-                    times.setdefault((command, name), []).append(timed(*argv, "--db", target))
+                    times.setdefault((command, name), []).append(
+                        timed(*argv, "--results-db", target)
+                    )
         print(f"{'command':<10} {'postgresql s':>13} {'sqlite s':>9}  (median of {args.rounds})")
         for command in ("report", "compare", "trends", "runs show"):
             pg = statistics.median(times[(command, "postgresql")])

@@ -22,5 +22,5 @@ done
 status=0
 # --run-tag on the command line replaces the profile's own tags (Locust's precedence), so give both
 "$venv/bin/locust" --config config/baseline.conf --host "$url" --run-tag kind=baseline --run-tag baseline=true "$@" || status=$?
-"$venv/bin/obstack-load" runs show latest ${OBSTACK_RESULTS_DB:+--db "$OBSTACK_RESULTS_DB"} || true
+"$venv/bin/obstack-load" runs show latest ${OBSTACK_RESULTS_DB:+--results-db "$OBSTACK_RESULTS_DB"} || true
 exit "$status"

@@ -67,7 +67,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("command", [["runs", "list"], ["runs", "show", "latest"]])
 def test_reading_a_mistyped_database_creates_nothing(tmp_path, command):
     typo = tmp_path / "reslts.db"
-    result = cli(*command, "--db", str(typo))
+    result = cli(*command, "--results-db", str(typo))
     assert result.returncode == 2
     assert (
         result.stderr.strip() == f"obstack-load: {typo}: no results database there (no such file)"
@@ -77,12 +77,12 @@ def test_reading_a_mistyped_database_creates_nothing(tmp_path, command):
 
 def test_runs_show_into_a_closed_pipe_prints_no_traceback(tmp_path):
     db = tmp_path / "results.db"
-    assert cli("db", "migrate", "--db", str(db)).returncode == 0
+    assert cli("db", "migrate", "--results-db", str(db)).returncode == 0
     result = locust(tmp_path, "--run-time", "2s", "--results-db", str(db))
     assert result.returncode in (0, 1, 3), result.stderr[-2000:]  # the target is unreachable
     for reader in ("head -n 1", "true"):  # `true` leaves before anything is written
         pipeline = subprocess.run(
-            f"{sys.executable} -m obstack_load.cli runs show latest --db {db} | {reader}",
+            f"{sys.executable} -m obstack_load.cli runs show latest --results-db {db} | {reader}",
             shell=True, capture_output=True, text=True, timeout=120, cwd=REPO,
         )  # fmt: skip
         assert "Traceback" not in pipeline.stderr and "BrokenPipe" not in pipeline.stderr

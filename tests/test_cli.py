@@ -45,7 +45,7 @@ def test_tenants_table_hides_and_json_shows_credentials(tenants):
 def test_bad_tenants_file_is_one_line(tmp_path):
     bad = tmp_path / "t.yaml"
     bad.write_text("tenants: {count: -1}")
-    result = run("platform", "--tenants", str(bad), "--port", "0")
+    result = run("platform", "--tenants-file", str(bad), "--port", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == f"obstack-load: {bad}: tenants.count: must be >= 1, got -1"
 
@@ -54,20 +54,20 @@ def test_db_migrate_then_runs_list_and_show_read_a_real_run(tmp_path, platform):
     from tests.support import run_locust
 
     db = str(tmp_path / "results.db")
-    migrated = run("db", "migrate", "--db", db)
+    migrated = run("db", "migrate", "--results-db", db)
     assert migrated.returncode == 0 and "schema at version" in migrated.stdout
     result = run_locust(
         "-f", "locustfiles/probe.py", "--headless", "-u", "2", "-r", "2", "-t", "3s",
         "--host", platform.url, "--results-db", db, "--run-label", "cli-check",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    listed = run("runs", "list", "--db", db)
+    listed = run("runs", "list", "--results-db", db)
     assert listed.returncode == 0 and "cli-check" in listed.stdout and "finished" in listed.stdout
-    runs = json.loads(run("runs", "list", "--db", db, "--json").stdout)
-    shown = run("runs", "show", runs[0]["run_id"][:8], "--db", db)
+    runs = json.loads(run("runs", "list", "--results-db", db, "--json").stdout)
+    shown = run("runs", "show", runs[0]["run_id"][:8], "--results-db", db)
     assert shown.returncode == 0, shown.stderr
     assert "GET" in shown.stdout and "/healthz" in shown.stdout
-    report = json.loads(run("runs", "show", "latest", "--db", db, "--json").stdout)
+    report = json.loads(run("runs", "show", "latest", "--results-db", db, "--json").stdout)
     assert report["totals"]["requests"] == runs[0]["total_requests"] > 0
 
 
@@ -94,16 +94,16 @@ def test_profiles_check_passes_every_bundled_profile_and_fails_a_bad_one(tmp_pat
 def test_the_dashboard_on_a_taken_port_or_a_missing_database_is_one_line(tmp_path):
     import socket
 
-    missing = run("dashboard", "--db", str(tmp_path / "nothing.db"))
+    missing = run("dashboard", "--results-db", str(tmp_path / "nothing.db"))
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
     assert "no results database there" in missing.stderr
     db = str(tmp_path / "results.db")
-    assert run("db", "migrate", "--db", db).returncode == 0
+    assert run("db", "migrate", "--results-db", db).returncode == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        busy = run("dashboard", "--port", port, "--db", db)
+        busy = run("dashboard", "--port", port, "--results-db", db)
     assert busy.returncode == 2
     assert (
         busy.stderr.strip()

@@ -94,7 +94,7 @@ def history(tmp_path_factory):
         platform.stop()
     for flip, name in (("0", "junit-1.xml"), ("1", "junit-2.xml")):
         imported = cli("results", "import-junit", str(junit_run(tmp_path, flip, name)),
-                       "--suite", "e2e", "--db", db)  # fmt: skip
+                       "--suite", "e2e", "--results-db", db)  # fmt: skip
         assert imported.returncode == 0 and ": imported" in imported.stdout, imported.stderr
     return db, platform
 
@@ -122,7 +122,7 @@ def database_runs(db: str) -> list[dict]:
 def test_the_standalone_dashboard_shows_the_database(history):
     db, _ = history
     server = subprocess.Popen(
-        [sys.executable, "-m", "obstack_load.cli", "dashboard", "--port", "0", "--db", db],
+        [sys.executable, "-m", "obstack_load.cli", "dashboard", "--port", "0", "--results-db", db],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -210,7 +210,14 @@ def test_the_weekly_report_is_emailed_with_inline_charts(history, tmp_path):
             "OBSTACK_SMTP_FROM": "load@example.test",
         }  # fmt: skip
         sent = cli(
-            "report", "--period", "weekly", "--email", "qa@example.test", "--db", db, env=env
+            "report",
+            "--period",
+            "weekly",
+            "--email",
+            "qa@example.test",
+            "--results-db",
+            db,
+            env=env,
         )
         assert sent.returncode == 0, sent.stderr
         assert SMTP_PASSWORD not in sent.stdout + sent.stderr

@@ -84,7 +84,7 @@ def two_tenants(tmp_path) -> str:
 
 def test_a_live_tail_message_of_another_tenant_is_a_cross_tenant_leak(tmp_path):
     tenants_file = two_tenants(tmp_path)
-    platform = start_platform("--tenants", tenants_file, "--test-live-leak-every", "3")
+    platform = start_platform("--tenants-file", tenants_file, "--test-live-leak-every", "3")
     try:
         result, summary = run(
             tmp_path, platform, "--tenants-file", tenants_file, "-u", "16", "-r", "16",
@@ -103,7 +103,7 @@ def test_a_live_tail_message_of_another_tenant_is_a_cross_tenant_leak(tmp_path):
 def test_a_dropped_live_tail_socket_is_reconnected(tmp_path):
     tenants_file = tmp_path / "tenants.yaml"
     tenants_file.write_text("seed: 5\ntenants: {count: 1}\n")
-    platform = start_platform("--tenants", str(tenants_file), "--test-live-drop-after", "3")
+    platform = start_platform("--tenants-file", str(tenants_file), "--test-live-drop-after", "3")
     try:
         result, summary = run(
             tmp_path, platform, "--tenants-file", str(tenants_file), "-u", "8", "-r", "8",

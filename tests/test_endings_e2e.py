@@ -124,7 +124,7 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
     process.kill()
     process.communicate(timeout=60)
     shown = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "runs", "show", "latest", "--db", str(db), "--json"],
+        [sys.executable, "-m", "obstack_load.cli", "runs", "show", "latest", "--results-db", str(db), "--json"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
@@ -135,7 +135,7 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
     rps = report["totals"]["rps"]
     assert rps is not None and 0 < rps < 100_000, report["totals"]
     listed = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "runs", "list", "--db", str(db), "--json"],
+        [sys.executable, "-m", "obstack_load.cli", "runs", "list", "--results-db", str(db), "--json"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     assert json.loads(listed.stdout)[0]["status"] == "abandoned"

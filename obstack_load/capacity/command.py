@@ -20,41 +20,51 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from obstack_load.vocabulary import add_option
+
 EXIT_GENERATOR_BOUND = 7  # not Locust's 5 (results incomplete): a different thing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--locustfile", "-f", required=True, help="the locustfile to drive")
     parser.add_argument("--host", required=True, help="the target's base URL")
-    parser.add_argument("--slo", action="append", required=True, metavar="EXPR",
-                        help="an SLO as a threshold expression: p(95)<500, rate<0.01 (repeatable)")  # fmt: skip
-    parser.add_argument("--start", type=float, default=50.0, help="first offered rate, /s")
-    parser.add_argument("--max", type=float, default=20_000.0, help="highest offered rate, /s")
-    parser.add_argument("--step-time", type=float, default=20.0, help="seconds measured per step")
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds before measuring")
-    parser.add_argument("--precision", type=float, default=0.05,
-                        help="stop when the bracket is within this fraction (default 0.05)")  # fmt: skip
+    # the names of Locust's own --capacity-* options, which these become
+    add_option(parser, "--capacity-slo", "--slo", action="append", default=[], metavar="EXPR",
+               help="an SLO as a threshold expression: p(95)<500, rate<0.01 (repeatable; "
+               "at least one)")  # fmt: skip
+    add_option(parser, "--capacity-start", "--start", type=float, default=50.0,
+               help="first offered rate, /s (default 50)")  # fmt: skip
+    add_option(parser, "--capacity-max", "--max", type=float, default=20_000.0,
+               help="highest offered rate, /s (default 20000)")  # fmt: skip
+    add_option(parser, "--capacity-step-time", "--step-time", type=float, default=20.0,
+               help="seconds measured per step (default 20)")  # fmt: skip
+    add_option(parser, "--capacity-settle", "--settle", type=float, default=5.0,
+               help="seconds before measuring (default 5)")  # fmt: skip
+    add_option(parser, "--capacity-precision", "--precision", type=float, default=0.05,
+               help="stop when the bracket is within this fraction (default 0.05)")  # fmt: skip
     parser.add_argument("--users", type=int, default=200, help="the pool of virtual users")
     parser.add_argument("--workers", type=int, default=0,
                         help="local worker processes sharing the rate (default: standalone)")  # fmt: skip
-    parser.add_argument("--report", default="results/capacity.html", help="the HTML report")
+    add_option(parser, "--capacity-report", "--report", default="results/capacity.html",
+               help="the HTML report (default results/capacity.html)")  # fmt: skip
     parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
     parser.add_argument("--compare-scaling", metavar="HOST",
                         help="search this second target too, and report the scaling ratio")  # fmt: skip
 
 
 def locust_command(args: argparse.Namespace, host: str, summary: Path, report: str) -> list[str]:
-    per_step = args.settle + args.step_time * 1.5 + 5
+    per_step = args.capacity_settle + args.capacity_step_time * 1.5 + 5
     bound = int(20 * per_step + 60)  # the search's most steps: every load stops by itself
     command = [
         sys.executable, "-m", "locust", "-f", args.locustfile, "--headless", "--only-summary",
         "--host", host, "-u", str(args.users), "-r", str(args.users), "-t", f"{bound}s",
-        "--stop-timeout", "10", "--capacity-search", "--capacity-start", str(args.start),
-        "--capacity-max", str(args.max), "--capacity-step-time", str(args.step_time),
-        "--capacity-settle", str(args.settle), "--capacity-precision", str(args.precision),
+        "--stop-timeout", "10", "--capacity-search", "--capacity-start", str(args.capacity_start),
+        "--capacity-max", str(args.capacity_max), "--capacity-step-time",
+        str(args.capacity_step_time), "--capacity-settle", str(args.capacity_settle),
+        "--capacity-precision", str(args.capacity_precision),
         "--capacity-report", report, "--summary-json", str(summary),
     ]  # fmt: skip
-    for slo in args.slo:
+    for slo in args.capacity_slo:
         command += ["--capacity-slo", slo]
     if args.workers:
         command += ["--processes", str(args.workers)]
@@ -75,17 +85,21 @@ def search(args: argparse.Namespace, host: str, report: str) -> dict[str, Any] |
 
 
 def run(args: argparse.Namespace) -> int:
-    first = search(args, args.host, args.report)
+    if not args.capacity_slo:
+        print("obstack-load capacity: --capacity-slo: give at least one SLO, e.g. 'p(95)<500'",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    first = search(args, args.host, args.capacity_report)
     if first is None:
         return 1
     finding = first["finding"]
     print("capacity:", " ".join(finding["words"]))
-    print(f"capacity report: {args.report}")
+    print(f"capacity report: {args.capacity_report}")
     code = 0 if finding["capacity"] is not None else 1
     if finding["generator_bound"]:
         code = EXIT_GENERATOR_BOUND
     if args.compare_scaling and code == 0:
-        scaled_report = str(Path(args.report).with_suffix("")) + "-scaled.html"
+        scaled_report = str(Path(args.capacity_report).with_suffix("")) + "-scaled.html"
         second = search(args, args.compare_scaling, scaled_report)
         if second is None:
             return 1

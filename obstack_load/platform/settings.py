@@ -20,7 +20,7 @@ class PlatformSettings:
     host: str = setting("127.0.0.1", "host", "address to bind")
     port: int = setting(8080, "port", "port; 0 takes a free one")
     tenants_file: str | None = setting(
-        None, "tenants", "tenants file (default config/tenants.yaml)", "FILE"
+        None, "tenants-file", "tenants file (default config/tenants.yaml)", "FILE"
     )
     token_ttl_seconds: float = setting(900.0, "token-ttl", "access token lifetime", "SECONDS")
     refresh_ttl_seconds: float = setting(

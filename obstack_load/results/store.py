@@ -519,7 +519,7 @@ def open_for_reading(target: str | None) -> Store:
         store.close()
         raise StoreError(
             f"{store.location}: holds no obstack-load results (run `obstack-load db migrate "
-            "--db ...` to create the schema)"
+            "--results-db ...` to create the schema)"
         ) from None
     return store
 

@@ -26,7 +26,7 @@ SLOW = ("GET", "/api/v1/dashboards")
 
 def cli(*args: str, db: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", *args, "--db", db],
+        [sys.executable, "-m", "obstack_load.cli", *args, "--results-db", db],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -98,7 +98,7 @@ def test_auto_baseline_and_the_markdown_pr_comment(stored):
 def test_html_report_renders_offline_in_chromium(stored):
     backend, db, a, b = stored
     out = ARTIFACTS / f"report-{backend}.html"
-    done = cli("report", b, "--baseline", "auto", "--tolerance", "50", "--out", str(out), db=db)
+    done = cli("report", b, "--baseline", "auto", "--tolerance", "50", "--html", str(out), db=db)
     assert done.returncode == 0, done.stderr
     html = out.read_text()
     for fetch in ("<script", "<link", 'src="http', 'href="http', "url(http", "@import"):
@@ -130,7 +130,7 @@ def test_trends_find_the_seeded_step_and_nothing_in_a_flat_history(stored):
         seed_history(store, [100.0] * 30, label="seeded-flat", noise=0.03, seed=0)
     finally:
         store.close()
-    done = cli("trends", "--label", "seeded-step", "--json", db=db)
+    done = cli("trends", "--run-label", "seeded-step", "--json", db=db)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert len(found["runs"]) == 30 and found["pass_rate"] == 1.0
@@ -139,10 +139,10 @@ def test_trends_find_the_seeded_step_and_nothing_in_a_flat_history(stored):
         points = endpoint["change_points"]
         assert [p["run_id"] for p in points] == [step[20]], endpoint["name"]
         assert 0.1 < points[0]["magnitude"] < 0.3
-    flat = json.loads(cli("trends", "--label", "seeded-flat", "--json", db=db).stdout)
+    flat = json.loads(cli("trends", "--run-label", "seeded-flat", "--json", db=db).stdout)
     assert [e["change_points"] for e in flat["endpoints"]] == [[]] * (len(ENDPOINTS) + 1)
 
-    real = cli("trends", "--label", "release", db=db)  # the two real runs
+    real = cli("trends", "--run-label", "release", db=db)  # the two real runs
     assert real.returncode == 0, real.stderr
     assert real.stdout.startswith("2 runs (label release): 2 passed (100%)")
     assert "GET     /api/v1/dashboards" in real.stdout

@@ -29,9 +29,9 @@ def search(platform, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess
     report = tmp_path / "capacity.html"
     done = subprocess.run(
         [sys.executable, "-m", "obstack_load.cli", "capacity", "-f", "locustfiles/probe.py",
-         "--host", platform.url, "--slo", "p(95)<300", "--slo", "rate<0.01", "--start", "50",
-         "--max", "800", "--step-time", "6", "--settle", "2", "--users", "100",
-         "--report", str(report), "--results-db", str(tmp_path / "results.db"), *extra],
+         "--host", platform.url, "--capacity-slo", "p(95)<300", "--capacity-slo", "rate<0.01", "--capacity-start", "50",
+         "--capacity-max", "800", "--capacity-step-time", "6", "--capacity-settle", "2", "--users", "100",
+         "--capacity-report", str(report), "--results-db", str(tmp_path / "results.db"), *extra],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     return done, {"report": report, "db": tmp_path / "results.db"}
@@ -87,7 +87,7 @@ def test_the_search_finds_a_known_capacity_within_ten_percent(capped, tmp_path, 
 @pytest.mark.timeout(900)
 def test_a_starved_generator_is_named_and_no_capacity_is_claimed(capped, tmp_path):
     # one user, each request 20 ms: it cannot offer more than about 50/s, far below 200
-    done, paths = search(capped, tmp_path, "--users", "1", "--start", "20")
+    done, paths = search(capped, tmp_path, "--users", "1", "--capacity-start", "20")
     assert done.returncode == 7, done.stdout[-3000:] + done.stderr[-3000:]
     assert "The generator was the limit" in done.stdout and "Add workers" in done.stdout
     steps, (capacity, limit, generator_bound, _) = stored(paths["db"])
@@ -99,7 +99,9 @@ def test_compare_scaling_reports_the_ratio_of_two_known_capacities(capped, tmp_p
     # twice the slots, twice the capacity: 400/s against 200/s
     doubled = start_platform("--test-capacity-slots", "8", "--test-service-ms", "20")
     try:
-        done, _ = search(capped, tmp_path, "--max", "1600", "--compare-scaling", doubled.url)
+        done, _ = search(
+            capped, tmp_path, "--capacity-max", "1600", "--compare-scaling", doubled.url
+        )
     finally:
         assert doubled.stop() == 0, "".join(doubled.output)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -50,8 +50,8 @@ def test_a_platform_that_never_recovers_fails_naming_the_probe(postgres, tmp_pat
     # the run's report shows the verdict and the monitor's probes over time, in Chromium
     report = ARTIFACTS / "chaos-report.html"
     done = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "report", "latest", "--out", str(report),
-         "--db", str(tmp_path / "results.db")],
+        [sys.executable, "-m", "obstack_load.cli", "report", "latest", "--html", str(report),
+         "--results-db", str(tmp_path / "results.db")],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

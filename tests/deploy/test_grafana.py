@@ -52,7 +52,7 @@ def stored(postgres, tmp_path_factory):
     )
     imported = subprocess.run(
         [sys.executable, "-m", "obstack_load.cli", "results", "import-junit", str(junit),
-         "--suite", "e2e", "--db", dsn], cwd=REPO, capture_output=True, text=True, timeout=120,
+         "--suite", "e2e", "--results-db", dsn], cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
     with psycopg.connect(dsn) as conn:

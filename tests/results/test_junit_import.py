@@ -59,11 +59,11 @@ def db(request, tmp_path):
 
 def test_a_pytest_run_is_stored_with_its_outcomes_and_read_back(db, tmp_path):
     junit = pytest_junit(tmp_path, "junit.xml")
-    done = cli("results", "import-junit", str(junit), "--suite", "unit", "--label", "nightly",
-               "--git-revision", "abc123", "--db", db)  # fmt: skip
+    done = cli("results", "import-junit", str(junit), "--suite", "unit", "--run-label", "nightly",
+               "--git-revision", "abc123", "--results-db", db)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "4 tests (1 passed, 1 failed, 1 error, 1 skipped)" in done.stdout
-    again = cli("results", "import-junit", str(junit), "--suite", "unit", "--db", db)
+    again = cli("results", "import-junit", str(junit), "--suite", "unit", "--results-db", db)
     assert "already imported; nothing added" in again.stdout  # the same file is stored once
     store = open_store(db)
     try:
@@ -91,16 +91,18 @@ def test_shards_make_one_suite_run_and_bad_files_are_one_line(tmp_path):
     db = str(tmp_path / "results.db")
     first = pytest_junit(tmp_path, "junit-1.xml", "passes or fails")
     second = pytest_junit(tmp_path, "junit-2.xml", "skipped or errors")
-    done = cli("results", "import-junit", str(first), str(second), "--suite", "e2e", "--db", db)
+    done = cli(
+        "results", "import-junit", str(first), str(second), "--suite", "e2e", "--results-db", db
+    )
     assert done.returncode == 0 and "4 tests" in done.stdout, done.stdout + done.stderr
     not_xml = tmp_path / "notes.txt"
     not_xml.write_text("hello")
-    bad = cli("results", "import-junit", str(not_xml), "--suite", "e2e", "--db", db)
+    bad = cli("results", "import-junit", str(not_xml), "--suite", "e2e", "--results-db", db)
     assert bad.returncode == 2
     assert bad.stderr.startswith(f"obstack-load: {not_xml}: not JUnit XML:")
     assert len(bad.stderr.strip().splitlines()) == 1
     missing = cli(
-        "results", "import-junit", str(tmp_path / "gone.xml"), "--suite", "e2e", "--db", db
+        "results", "import-junit", str(tmp_path / "gone.xml"), "--suite", "e2e", "--results-db", db
     )
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 

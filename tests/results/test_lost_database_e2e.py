@@ -42,7 +42,7 @@ def stored(target: str, run_id: str) -> dict:
 
 def replay(spool: Path, target: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "obstack_load.cli", "results", "replay", str(spool), "--db", target],
+        [sys.executable, "-m", "obstack_load.cli", "results", "replay", str(spool), "--results-db", target],
         capture_output=True, text=True, timeout=300, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,7 @@ def test_live_tail_users_receive_their_tenants_logs(tmp_path):
     # one tenant, so every live-tail user is sure to see what the smoke users ingest
     tenants_file = tmp_path / "tenants.yaml"
     tenants_file.write_text("seed: 5\ntenants: {count: 1}\n")
-    platform = start_platform("--tenants", str(tenants_file))
+    platform = start_platform("--tenants-file", str(tenants_file))
     try:
         summary_path = tmp_path / "summary.json"
         result = run_locust(
