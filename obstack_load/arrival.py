@@ -23,6 +23,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from obstack_load import histogram
 from obstack_load.endings import join
 from obstack_load.events import suite
+from obstack_load.options import add_option
 from obstack_load.run_context import RunContext, run_of
 
 LATE_AFTER_S = 0.010
@@ -32,13 +33,15 @@ LISTENER_ATTRIBUTE = "obstack_arrival_listener"  # the Environment's: the reques
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
+    add_option(
+        parser,
         "--arrival-rate",
         type=float,
         default=0.0,
         help="open model: iterations/s in total (0 = closed model, the default)",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--arrival-max-lag",
         type=float,
         default=1.0,

@@ -26,14 +26,60 @@ def env_name(flag: str) -> str:
     return "OBSTACK_" + flag.lstrip("-").upper().replace("-", "_")
 
 
-def add_option(parser, flag: str, help: str, env: str | None = None, **kwargs: Any) -> None:
-    """Add a suite option with its environment variable (``env_name``), read by Locust's parser.
+# Where each option shows in `locust --help` (`obstack-load options`): its group, by the
+# option's prefix. An option no prefix places is a mistake the option test catches.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("obstack-load: the run", ("--tenants-file", "--seed", "--summary-json")),
+    ("obstack-load: OTLP ingestion", ("--otlp-",)),
+    ("obstack-load: API sessions and live tail", ("--api-", "--live-")),
+    ("obstack-load: results database", ("--results-", "--run-", "--generator-bound-cpu")),
+    ("obstack-load: thresholds (SLO gates)", ("--threshold",)),
+    ("obstack-load: arrival rate and load shapes",
+     ("--arrival-", "--load-shape", "--stages", "--step-", "--spike-")),
+    ("obstack-load: capacity search", ("--capacity-",)),
+    ("obstack-load: chaos experiments and health monitor", ("--chaos-", "--monitor")),
+    ("obstack-load: database users", ("--db-",)),
+)  # fmt: skip
+
+# The options an ad-hoc user changes in the web UI's start form; every other option is set on
+# the command line, in --config or in its OBSTACK_* variable (include_in_web_ui=False).
+IN_THE_FORM = frozenset({
+    "--tenants-file", "--seed", "--summary-json", "--run-label", "--run-tag",
+    "--threshold", "--thresholds-file", "--otlp-total-rate", "--otlp-users-per-signal",
+    "--otlp-encoding", "--otlp-batch-size", "--otlp-auth", "--otlp-backfill", "--api-mix",
+    "--load-shape", "--arrival-rate", "--monitor", "--chaos-experiment", "--capacity-search",
+    "--capacity-slo",
+    "--results-interval", "--results-buffer-rows", "--results-wait",
+})  # fmt: skip
+
+
+def group_of(flag: str) -> str:
+    for title, prefixes in GROUPS:
+        if flag.startswith(prefixes):
+            return title
+    raise ValueError(f"{flag}: no option group in obstack_load.options.GROUPS takes it")
+
+
+def add_option(parser, flag: str, help: str, env: str | None = None, **kwargs: Any):
+    """Add a suite option in its group, with its environment variable (``env_name``), read by
+    Locust's parser, and shown in the web UI's form only when it is one of ``IN_THE_FORM``.
 
     A repeatable option (``action="append"``) takes a JSON list from its variable for several
     values: ``OBSTACK_THRESHOLDS='["p(95)<500", "rate<0.01"]'``.
     """
     env = env or env_name(flag)
-    parser.add_argument(flag, env_var=env, help=f"{help} (env {env})", **kwargs)
+    title = group_of(flag)
+    group = next((g for g in parser._action_groups if g.title == title), None)
+    if group is None:
+        group = parser.add_argument_group(title)
+    # An argument group's add_argument is argparse's, not LocustArgumentParser's: it knows
+    # nothing of the web UI's keywords (locust#2560), so they are set on the action here.
+    web = {key: kwargs.pop(key, False) for key in ("is_secret", "is_required", "is_multiple")}
+    web["include_in_web_ui"] = kwargs.pop("include_in_web_ui", flag in IN_THE_FORM)
+    action = group.add_argument(flag, env_var=env, help=f"{help} (env {env})", **kwargs)
+    for key, value in web.items():
+        setattr(action, key, value)
+    return action
 
 
 @events.init_command_line_parser.add_listener

@@ -18,7 +18,7 @@ from typing import Any
 from locust import LoadTestShape, events
 
 from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import validator
+from obstack_load.options import add_option, validator
 
 SHAPES = ("constant", "stages", "step", "spike")
 
@@ -32,34 +32,36 @@ class Stage:
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
+    add_option(
+        parser,
         "--load-shape",
         choices=SHAPES,
         default="constant",
         help="how users change over time (default constant)",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--stages",
         default="",
         help='stages shape: "30s:100,5m:100,30s:0" (duration:target[:spawn rate])',
     )
-    parser.add_argument(
-        "--step-users", type=int, default=100, help="step shape: users added per step"
+    add_option(
+        parser, "--step-users", type=int, default=100, help="step shape: users added per step"
     )
-    parser.add_argument("--step-every", default="1m", help="step shape: duration of each step")
-    parser.add_argument(
-        "--step-max", type=int, default=2000, help="step shape: users of the last step"
+    add_option(parser, "--step-every", default="1m", help="step shape: duration of each step")
+    add_option(
+        parser, "--step-max", type=int, default=2000, help="step shape: users of the last step"
     )
-    parser.add_argument(
-        "--spike-base", type=int, default=50, help="spike shape: users before and after"
+    add_option(
+        parser, "--spike-base", type=int, default=50, help="spike shape: users before and after"
     )
-    parser.add_argument(
-        "--spike-peak", type=int, default=1000, help="spike shape: users during the spike"
+    add_option(
+        parser, "--spike-peak", type=int, default=1000, help="spike shape: users during the spike"
     )
-    parser.add_argument("--spike-at", default="1m", help="spike shape: when the spike starts")
-    parser.add_argument("--spike-hold", default="1m", help="spike shape: how long it lasts")
-    parser.add_argument(
-        "--spike-recovery", default="2m", help="spike shape: time at base after the spike"
+    add_option(parser, "--spike-at", default="1m", help="spike shape: when the spike starts")
+    add_option(parser, "--spike-hold", default="1m", help="spike shape: how long it lasts")
+    add_option(
+        parser, "--spike-recovery", default="2m", help="spike shape: time at base after the spike"
     )
 
 

@@ -6,12 +6,14 @@ loop must not share, so tests call this script as a program:
     python tests/browser.py URL FIELD VALUE SCREENSHOT
     python tests/browser.py --offline FILE SCREENSHOT
     python tests/browser.py --page URL SCREENSHOT [TEXT]
+    python tests/browser.py --form URL SCREENSHOT
 
 The first opens the start form, types VALUE into the suite's FIELD (a custom parameter), presses
 Start, and prints the message the page then shows (the refusal), after saving a screenshot.
 The second opens a file with the network cut off and prints, as JSON, what rendered: the title,
 the charts (inline SVG) with a drawn size, and every request that tried to leave the file.
-The third opens a page (waiting until TEXT shows, if given) and prints the same, with every
+The fourth opens the start form's "Custom parameters" and prints, as JSON, the name of every
+field it shows there. The third opens a page (waiting until TEXT shows, if given) and prints the same, with every
 table's rows as the page shows them.
 """
 
@@ -28,6 +30,37 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
+def open_form(page, url: str) -> None:
+    page.goto(url, timeout=120_000)
+    closed = page.locator("form button[aria-expanded=false]")
+    for _ in range(5):  # open "Advanced options", then "Custom parameters" inside it
+        if not closed.count():
+            break
+        closed.first.click()
+
+
+def form_fields(url: str, screenshot: str) -> list[str]:
+    """The names of the fields the start form shows (Locust's own and the suite's)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            open_form(page, url)
+            page.locator("form input[name=userCount]").first.wait_for(timeout=120_000)
+            names = page.evaluate(
+                "() => [...document.querySelectorAll('form [name]')].map(e => e.name)"
+            )
+            last = page.locator(f"form [name={names[-1]}]").first
+            last.scroll_into_view_if_needed(timeout=120_000)  # the panel has finished opening
+            last.wait_for(state="visible", timeout=120_000)
+            page.screenshot(path=screenshot, full_page=True)
+            return sorted(set(names))
+        finally:
+            browser.close()
+
+
 def refusal(url: str, field: str, value: str, screenshot: str) -> str:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -35,12 +68,7 @@ def refusal(url: str, field: str, value: str, screenshot: str) -> str:
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.goto(url, timeout=120_000)
-            closed = page.locator("form button[aria-expanded=false]")
-            for _ in range(5):  # open "Advanced options", then "Custom parameters" inside it
-                if not closed.count():
-                    break
-                closed.first.click()
+            open_form(page, url)
             head, *rest = field.split("_")  # the form names fields in camelCase
             box = page.locator(f"input[name={head + ''.join(w.title() for w in rest)}]")
             box.fill(value)
@@ -108,6 +136,8 @@ def shown(url: str, screenshot: str, text: str = "", offline: bool = False) -> d
 if __name__ == "__main__":
     if sys.argv[1] == "--offline":
         print(json.dumps(shown(f"file://{sys.argv[2]}", sys.argv[3], offline=True)))
+    elif sys.argv[1] == "--form":
+        print(json.dumps(form_fields(*sys.argv[2:4])))
     elif sys.argv[1] == "--page":
         print(json.dumps(shown(*sys.argv[2:5])))
     else:

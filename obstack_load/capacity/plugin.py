@@ -42,18 +42,18 @@ UNSETTLED_FLOOR_MS = 5.0  # and by at least this much: a few ms either way is no
 def _options(parser) -> None:
     add_option(parser, "--capacity-search", "search for the highest rate that meets every "
                "--capacity-slo (open model; ends the run when done)", action="store_true",
-               default=False, include_in_web_ui=True)  # fmt: skip
+               default=False)  # fmt: skip
     add_option(parser, "--capacity-slo", "an SLO the capacity must meet, as a threshold "
                "expression: p(95)<500, avg<200, rate<0.01 (repeatable)", action="append",
-               default=[], include_in_web_ui=True)  # fmt: skip
+               default=[])  # fmt: skip
     add_option(parser, "--capacity-start", "first offered rate, iterations/s", type=float,
-               default=50.0, include_in_web_ui=True)  # fmt: skip
+               default=50.0)  # fmt: skip
     add_option(parser, "--capacity-max", "highest offered rate, iterations/s", type=float,
-               default=20_000.0, include_in_web_ui=True)  # fmt: skip
+               default=20_000.0)  # fmt: skip
     add_option(parser, "--capacity-step-time", "seconds each step is measured", type=float,
-               default=20.0, include_in_web_ui=True)  # fmt: skip
+               default=20.0)  # fmt: skip
     add_option(parser, "--capacity-settle", "seconds each step runs before it is measured",
-               type=float, default=5.0, include_in_web_ui=True)  # fmt: skip
+               type=float, default=5.0)  # fmt: skip
     add_option(parser, "--capacity-precision", "stop when the bracket is within this fraction",
                type=float, default=0.05)  # fmt: skip
     add_option(parser, "--capacity-report", "the HTML report's path",

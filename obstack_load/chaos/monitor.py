@@ -89,7 +89,7 @@ class ProbeState:
 @events.init_command_line_parser.add_listener
 def _options(parser) -> None:
     add_option(parser, "--monitor", "probe the target's health every interval during the run",
-               action="store_true", default=False, include_in_web_ui=True)  # fmt: skip
+               action="store_true", default=False)  # fmt: skip
     add_option(parser, "--monitor-interval", "seconds between probes", type=float, default=1.0)
     add_option(parser, "--monitor-timeout", "seconds a probe may take", type=float, default=1.0)
     add_option(parser, "--monitor-failure-threshold", "failures in a row that make a probe "

@@ -44,7 +44,7 @@ SEND_EVERY_S = 0.2  # a marked point five times a second: 100 in a 20 s fault
 def _options(parser) -> None:
     add_option(parser, "--chaos-experiment", "run this Chaos Toolkit experiment (YAML or JSON) "
                "alongside the load and judge the recovery; turns on --monitor (docs/chaos.md)",
-               default="", include_in_web_ui=True)  # fmt: skip
+               default="")  # fmt: skip
 
 
 @validator

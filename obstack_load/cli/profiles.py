@@ -1,4 +1,5 @@
-"""``obstack-load profiles check``: parse and validate load profiles without running them."""
+"""``obstack-load profiles check`` and ``obstack-load options``: the load profiles, checked
+without running them, and the suite's options as Locust's help shows them, in their groups."""
 
 from __future__ import annotations
 
@@ -34,7 +35,27 @@ def _profiles_check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _options(args: argparse.Namespace) -> int:
+    # A child process: this command imports no Locust (and Locust's own --help cannot show a
+    # locustfile's options, locust#2917)
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "obstack_load.locust_help", *args.locustfiles]
+    return subprocess.run(command).returncode
+
+
 def register(commands) -> None:
+    options = commands.add_parser(
+        "options",
+        help="every option of Locust and of the suite, in its group, with its OBSTACK_* variable",
+        description="Locust's --help with the locustfile's suite options in their groups "
+        "(`locust -f FILE --help` cannot show them: it prints before loading FILE).",
+    )
+    options.add_argument("locustfiles", nargs="*", metavar="LOCUSTFILE",
+                         help="default locustfiles/mixed.py")  # fmt: skip
+    options.set_defaults(func=_options)
+
     profiles_commands = group(
         commands, "profiles", "check load profiles", "Load profiles in config/."
     )

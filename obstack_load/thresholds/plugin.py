@@ -45,25 +45,29 @@ def _add_options(parser) -> None:
         default=None,  # not []: Locust's web UI would take an empty list for a list of ints
     )
     add_option(parser, "--thresholds-file", "YAML file with a 'thresholds:' list of expressions")
-    parser.add_argument(
+    add_option(
+        parser,
         "--threshold-abort-on-fail",
         action="store_true",
         default=False,
         help="check thresholds during the run and stop it at the first failure (exit code 4)",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--threshold-fail-on-warning",
         action="store_true",
         default=False,
         help="a threshold past its warning bound ('p(95)<1000 warn<500') fails the build too",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--threshold-abort-delay",
         type=float,
         default=10.0,
         help="seconds before checks during the run start (default 10)",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--threshold-check-interval",
         type=float,
         default=2.0,

@@ -39,8 +39,8 @@ def _check_mix(options: Any) -> None:
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
-        "--api-mix", default=None, help="API session mix file (default config/api-mix.yaml)"
+    add_option(
+        parser, "--api-mix", default=None, help="API session mix file (default config/api-mix.yaml)"
     )
     add_option(
         parser,

@@ -19,6 +19,7 @@ import time
 import websocket
 from locust import FastHttpUser, events, task
 
+from obstack_load.options import add_option
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
 
@@ -28,8 +29,11 @@ WINDOW_S = 5.0  # how long one task holds the socket before Locust's loop gets a
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser) -> None:
-    parser.add_argument(
-        "--live-path", default=LIVE_PATH, help=f"live-tail WebSocket path (default {LIVE_PATH})"
+    add_option(
+        parser,
+        "--live-path",
+        default=LIVE_PATH,
+        help=f"live-tail WebSocket path (default {LIVE_PATH})",
     )
 
 

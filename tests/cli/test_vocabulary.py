@@ -52,7 +52,7 @@ def test_the_walk_finds_every_command():
     names = {" ".join(path) for path, _ in ALL}
     assert {"platform", "runs list", "compare", "report", "chaos run", "capacity", "db seed",
             "results import-junit", "trends", "dashboard"} <= names  # fmt: skip
-    assert len(names) == 17, sorted(names)  # a new command joins the walk by itself
+    assert len(names) == 18, sorted(names)  # a new command joins the walk by itself
 
 
 @pytest.mark.parametrize("path, parser", ALL, ids=[" ".join(p) for p, _ in ALL])
