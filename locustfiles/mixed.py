@@ -5,16 +5,7 @@ their share of ``--otlp-total-rate``; every other user is an ``ApiUser``. The lo
 (baseline, normal, peak, stress, spike, soak) run this file.
 """
 
-import obstack_load.capacity.plugin  # noqa: F401  (--capacity-search)
-import obstack_load.chaos.monitor  # noqa: F401  (--monitor: health probes beside the run)
-import obstack_load.chaos.plugin  # noqa: F401  (--chaos-experiment: a chaos experiment under load)
-import obstack_load.dbfigures  # noqa: F401  (the platform's database pool, when it has one)
-import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
-import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
-import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
-import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
-import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
-from obstack_load.shapes import ProfileShape  # noqa: F401  (--load-shape: stages, step, spike)
+from obstack_load.plugins import ProfileShape  # noqa: F401  (every plugin, and --load-shape)
 from obstack_load.users.api import ApiUser  # noqa: F401
 from obstack_load.users.ingest import (  # noqa: F401  (also registers the --otlp-* options)
     LogsIngestUser,

@@ -1,8 +1,4 @@
 """Smoke test: each user logs in, ingests a small batch of logs, metrics and traces, and reads them back."""
 
-import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
-import obstack_load.options  # noqa: F401  (registers --tenants-file, --seed, --summary-json)
-import obstack_load.results.plugin  # noqa: F401  (Test Results Database; also the summary)
-import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
-from obstack_load.shapes import ProfileShape  # noqa: F401  (--load-shape: stages, step, spike)
+from obstack_load.plugins import ProfileShape  # noqa: F401  (every plugin, and --load-shape)
 from obstack_load.users.smoke import SmokeUser  # noqa: F401

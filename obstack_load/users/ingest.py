@@ -19,6 +19,7 @@ from typing import Any
 
 from locust import FastHttpUser, events, task
 
+import obstack_load.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
 from obstack_load.arrival import Schedule, process_share
 from obstack_load.options import preflight, validator
 from obstack_load.run_context import run_of

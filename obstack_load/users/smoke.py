@@ -11,6 +11,7 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
+import obstack_load.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
 from obstack_load import arrival
 from obstack_load.run_context import run_of
 from obstack_load.telemetry import otlp

@@ -1,0 +1,26 @@
+"""The suite, composed: the one import through which a locustfile loads every plugin.
+
+    from obstack_load.plugins import ProfileShape  # noqa: F401  (every plugin, and --load-shape)
+    from obstack_load.users.api import ApiUser  # noqa: F401
+
+Each plugin does nothing until its option asks (``--capacity-search``, ``--monitor``,
+``--chaos-experiment``, ``--threshold``...), except the results plugin, which records every
+run, and the summary. ``ProfileShape`` is handed on because Locust takes a load shape from the
+locustfile's own names.
+"""
+
+import obstack_load.accounting  # noqa: F401  (the ingestion ledger: workers' counts, the summary)
+import obstack_load.arrival  # noqa: F401  (--arrival-rate: the open model)
+import obstack_load.capacity.plugin  # noqa: F401  (--capacity-search)
+import obstack_load.chaos.monitor  # noqa: F401  (--monitor: health probes beside the run)
+import obstack_load.chaos.plugin  # noqa: F401  (--chaos-experiment: a chaos experiment under load)
+import obstack_load.dbfigures  # noqa: F401  (the database's and the platform's pool figures)
+import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
+import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
+import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
+import obstack_load.results.plugin  # noqa: F401  (the Test Results Database)
+import obstack_load.summary  # noqa: F401  (the end-of-run summary)
+import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
+from obstack_load.shapes import ProfileShape
+
+__all__ = ["ProfileShape"]
