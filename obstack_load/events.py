@@ -4,8 +4,8 @@ Plugins never look each other up. One fires an event; whoever is loaded listens,
 Locust's ``report_to_master`` hands every listener a ``data`` dict to add to. Use them as
 ``from obstack_load.events import suite`` then ``suite.run_finalised.add_listener(...)``.
 
-They fire on the master or the standalone process, never on a worker, and always after
-Locust's own ``quitting`` event. Listeners must not raise: Locust's ``EventHook`` logs the
+They fire on the master or the standalone process, never on a worker, inside the phases of a
+run's end (``obstack_load.endings``), which a plugin joins by name for anything else. Listeners must not raise: Locust's ``EventHook`` logs the
 exception and marks the process as failed (exit code 2).
 """
 
@@ -36,26 +36,17 @@ class SuiteEvents:
     :param figures: ``{metric: {scope value: number}}`` to add to (``""`` when unscoped)
     """
 
-    run_ending: EventHook
+    rows_recording: EventHook
     """
-    Fired once at the end of a run, after every other ``quitting`` listener (thresholds have
-    been evaluated), before its status and exit code are decided (``obstack_load.endings``).
-
-    Listeners flush what they hold and report what went wrong into ``ending``: the results
-    plugin sets ``ending.rows_not_stored`` and adds to ``ending.missing_workers``.
+    Fired once in the ``record`` phase of a run's end (``obstack_load.endings``), before the
+    run's final row is written: each listener adds the rows it owns, for tables it defines
+    itself (``results.schema.Table``), and the results plugin writes them all in one
+    transaction. A new plugin's table needs no change to ``results/``; rows that could not be
+    stored are counted in the run's ending (status ``results-incomplete``, exit code 5).
 
     :param environment: the Locust environment
-    :param ending: the ``endings.Ending`` being decided
-    """
-
-    run_ended: EventHook
-    """
-    Fired once the run's status and exit code are decided, still inside Locust's ``quitting``.
-
-    :param environment: the Locust environment
-    :param status: ``finished``, ``aborted``, ``degraded``, ``interrupted`` or
-        ``results-incomplete`` (see ``obstack_load.endings``)
-    :param exit_code: the process's exit code
+    :param run_id: the run's id in the results database
+    :param rows: ``{Table: [row tuple, ...]}`` to add to
     """
 
     summary_assembling: EventHook

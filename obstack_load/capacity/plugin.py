@@ -28,6 +28,7 @@ from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
+from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
 from obstack_load.target_metrics import target_of
 
 logger = logging.getLogger("obstack_load.capacity")
@@ -277,16 +278,27 @@ def result(environment) -> dict[str, Any]:
     return capacity.last
 
 
-@suite.run_finalised.add_listener
-def _store(environment, run_id: str, **kwargs: Any) -> None:
+@suite.rows_recording.add_listener
+def _rows(environment, run_id: str, rows: dict, **kwargs: Any) -> None:
+    """The search's steps and finding, with the run they belong to."""
     if not getattr(environment.parsed_options, "capacity_search", False):
         return
-    from obstack_load.results.store import write_once
-
-    write_once(
-        environment.parsed_options.results_db, "the capacity steps",
-        lambda store: store.add_capacity(run_id, result(environment)),
-    )  # fmt: skip
+    capacity = result(environment)
+    finding = capacity["finding"]
+    rows[CAPACITY_STEPS] = [
+        (
+            run_id, index, s["offered_rate"], s["achieved_rps"], s["seconds"], s["requests"],
+            s["failures"], s["p95_ms"], s["passed"], s["settled"], s["generator_cpu"],
+            s["late_ratio"], s["target_cpu"], s["pool_utilization"], s["generator_bound"],
+            {"slo_results": s["slo_results"], "endpoints_p95_ms": s["endpoints_p95_ms"],
+             "throttled": s["throttled"]},
+        )
+        for index, s in enumerate(capacity["steps"])
+    ]  # fmt: skip
+    rows[CAPACITY_FINDINGS] = [(
+        run_id, finding["capacity"], finding["upper"], finding["outcome"], finding["limit"],
+        finding["generator_bound"], finding["knee"], capacity["slos"], " ".join(finding["words"]),
+    )]  # fmt: skip
 
 
 @suite.summary_assembling.add_listener

@@ -35,6 +35,7 @@ from obstack_load.chaos.checks import HealthChecks
 from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option
+from obstack_load.results.schema import MONITOR_SAMPLES
 from obstack_load.run_context import RunContext, run_of
 
 logger = logging.getLogger("obstack_load.monitor")
@@ -221,14 +222,12 @@ def _figures(environment, figures: dict, **kwargs: Any) -> None:
     figures["monitor_recovery_s"] = {n: r["longest_unhealthy_s"] for n, r in result.items()}
 
 
-@suite.run_finalised.add_listener
-def _store(environment, run_id: str, **kwargs: Any) -> None:
+@suite.rows_recording.add_listener
+def _rows(environment, run_id: str, rows: dict, **kwargs: Any) -> None:
     monitor = monitor_of(environment)
     if not enabled(environment) or not monitor.states:
         return
-    from obstack_load.results.store import write_once
-
-    rows = [
+    rows[MONITOR_SAMPLES] = [
         (run_id, name, at, ok, latency, healthy, detail, None)
         for name, state in monitor.states.items()
         for at, ok, latency, detail, healthy in state.samples
@@ -237,10 +236,6 @@ def _store(environment, run_id: str, **kwargs: Any) -> None:
         for name, values in monitor.series.items()
         for at, value in values
     ]
-    write_once(
-        environment.parsed_options.results_db, "the monitor's samples",
-        lambda store: store.add_monitor_samples(rows),
-    )  # fmt: skip
 
 
 @suite.summary_assembling.add_listener

@@ -34,6 +34,7 @@ from obstack_load.chaos.verdict import DataCheck, ModeProbe, Verdict, decide
 from obstack_load.endings import join
 from obstack_load.events import suite
 from obstack_load.options import add_option, validator
+from obstack_load.results.schema import CHAOS_RESULTS
 from obstack_load.run_context import RunContext, run_of
 
 logger = logging.getLogger("obstack_load.chaos")
@@ -268,18 +269,16 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
         lines.append(f"    recovery {name}: {text}")
 
 
-@suite.run_finalised.add_listener
-def _store(environment, run_id: str, **kwargs: Any) -> None:
+@suite.rows_recording.add_listener
+def _rows(environment, run_id: str, rows: dict, **kwargs: Any) -> None:
     result = attached_to(environment).result() if enabled(environment) else None
     if result is None:
         return
-    from obstack_load.results.store import write_once
-
     data = result["data"]
     detail = {k: result[k] for k in ("probe_recovery_s", "endpoint_recovery_s", "checks",
                                       "fault_on_at", "fault_off_at", "data")}  # fmt: skip
-    row = (run_id, result["title"], result["source"], result["passed"], result["reason"],
-           result["recovery_s"], data["accepted"], data["found"], data["lost"], result["score"],
-           detail)  # fmt: skip
-    write_once(environment.parsed_options.results_db, "the chaos verdict",
-               lambda store: store.add_chaos_result(row))  # fmt: skip
+    rows[CHAOS_RESULTS] = [(
+        run_id, result["title"], result["source"], result["passed"], result["reason"],
+        result["recovery_s"], data["accepted"], data["found"], data["lost"], result["score"],
+        detail,
+    )]  # fmt: skip

@@ -196,6 +196,11 @@ class ResultsPlugin:
             return
         options = environment.parsed_options
         ending = run.ending
+        rows: dict = {}
+        suite.rows_recording.fire(environment=environment, run_id=self.run.run_id, rows=rows)
+        lost = self.run.record_rows(rows)
+        if lost:
+            ending.revise(rows_not_stored=ending.rows_not_stored + lost)
         self.info = self.run.end(
             ending.status, ending.exit_code, options.results_wait, Path(options.results_spool_dir)
         )

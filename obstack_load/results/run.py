@@ -30,7 +30,7 @@ from obstack_load.results.node import NodeRecorder
 from obstack_load.results.rows import unship
 from obstack_load.results.schema import INGEST_COUNT_FIELDS
 from obstack_load.results.spool import write_spool
-from obstack_load.results.store import DEFAULT_SQLITE_PATH, open_migrated, redact
+from obstack_load.results.store import DEFAULT_SQLITE_PATH, StoreError, open_migrated, redact
 from obstack_load.results.writer import Outbox, ResultsWriter
 from obstack_load.run_context import run_of
 
@@ -312,6 +312,25 @@ class RunRecorder:
             )  # fmt: skip
             step = 5.0
         return True
+
+    def record_rows(self, rows: dict) -> int:
+        """The plugins' own rows (``suite.rows_recording``), in one transaction of their own;
+        returns how many could not be stored, said loudly."""
+        count = sum(len(r) for r in rows.values())
+        if not count:
+            return 0
+        try:
+            store = open_migrated(self.target)
+            try:
+                store.record(rows)
+            finally:
+                store.close()
+        except StoreError as exc:
+            names = ", ".join(sorted(table.name for table in rows))
+            logger.error("obstack-load results: %d rows of %s could NOT be stored: %s",
+                         count, names, exc)  # fmt: skip
+            return count
+        return 0
 
     def end(self, status: str, exit_code: int, wait_s: float, spool_dir: Path) -> dict[str, Any]:
         """Write the run's final row (status and exit code); spool what the database never took."""

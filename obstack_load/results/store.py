@@ -7,11 +7,10 @@ retried after a lost connection is written exactly once: the id is checked first
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from obstack_load.errors import ObstackLoadError
 from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
 from obstack_load.results.schema import (
-    CAPACITY_FINDINGS,
-    CAPACITY_STEPS,
-    CHAOS_RESULTS,
     ERRORS,
     INGEST_COUNTS,
     MIGRATIONS,
-    MONITOR_SAMPLES,
     REQUEST_INTERVALS,
     REQUESTS,
     RUNS,
@@ -312,45 +307,23 @@ class Store:
                 _scrub(f"{self.location}: import failed: {exc}", self.target)
             ) from None
 
-    def add_capacity(self, run_id: str, capacity: dict[str, Any]) -> None:
-        """A capacity search's steps and finding, with the run they belong to."""
-        finding = capacity["finding"]
-        steps = [
-            (
-                run_id, index, s["offered_rate"], s["achieved_rps"], s["seconds"], s["requests"],
-                s["failures"], s["p95_ms"], s["passed"], s["settled"], s["generator_cpu"],
-                s["late_ratio"], s["target_cpu"], s["pool_utilization"], s["generator_bound"],
-                _db_value({"slo_results": s["slo_results"],
-                           "endpoints_p95_ms": s["endpoints_p95_ms"], "throttled": s["throttled"]}),
-            )
-            for index, s in enumerate(capacity["steps"])
-        ]  # fmt: skip
+    def record(self, rows: Mapping[Table, Sequence[tuple]]) -> int:
+        """A plugin's rows, all in one transaction: each table is made if it is new (a plugin
+        owns its ``Table``; nothing here changes for a new one), rows with a primary key replace
+        those already there. Returns how many rows were written."""
         try:
             with self._transaction():
-                if steps:
-                    self._upsert_rows(CAPACITY_STEPS, steps)
-                self._upsert_rows(CAPACITY_FINDINGS, [(
-                    run_id, finding["capacity"], finding["upper"], finding["outcome"],
-                    finding["limit"], finding["generator_bound"], finding["knee"],
-                    _db_value(capacity["slos"]), " ".join(finding["words"]),
-                )])  # fmt: skip
-        except Exception as exc:
-            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
-
-    def add_monitor_samples(self, rows: list[tuple]) -> None:
-        """The health monitor's probes of one run, in one transaction."""
-        try:
-            with self._transaction():
-                if rows:
-                    self._executemany(self._insert_sql(MONITOR_SAMPLES), rows)
-        except Exception as exc:
-            raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
-
-    def add_chaos_result(self, row: tuple) -> None:
-        """A chaos experiment's verdict, with the run it belongs to."""
-        try:
-            with self._transaction():
-                self._upsert_rows(CHAOS_RESULTS, [tuple(_db_value(v) for v in row)])
+                for table, table_rows in rows.items():
+                    for statement in table.create(self.dialect):
+                        self._execute(statement)
+                    values = [tuple(_db_value(v) for v in row) for row in table_rows]
+                    if not values:
+                        continue
+                    if table.primary_key:
+                        self._upsert_rows(table, values)
+                    else:
+                        self._executemany(self._insert_sql(table), values)
+            return sum(len(r) for r in rows.values())
         except Exception as exc:
             raise StoreError(_scrub(f"{self.location}: write failed: {exc}", self.target)) from None
 
@@ -479,22 +452,6 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.conn.close()
-
-
-def write_once(target: str | None, what: str, write: Callable[[Store], None]) -> None:
-    """Open the results database, ``write`` to it, close it: for plugins that add their rows
-    once, when the run's record is final. A failure is logged loudly, naming ``what`` was lost;
-    the run's own record is already stored by then."""
-    try:
-        store = open_store(target)
-        try:
-            write(store)
-        finally:
-            store.close()
-    except StoreError as exc:
-        logging.getLogger("obstack_load.results").error(
-            "obstack-load: %s were not stored: %s", what, exc
-        )
 
 
 def open_store(target: str | None, create: bool = True) -> Store:
