@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
 from benchmarks.sink import nginx_cache, requests_served, steady_rps  # noqa: E402
-from obstack_load.tenants import load_population  # noqa: E402
+from obstack_load.core.tenants import load_population  # noqa: E402
 from obstack_load.users.api_mix import DEFAULT_MIX_FILE  # noqa: E402
 from tests.support import start_platform  # noqa: E402
 

@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from obstack_load import histogram  # noqa: E402
 from obstack_load.analysis.changepoints import change_points  # noqa: E402
+from obstack_load.core import histogram  # noqa: E402
 
 
 def series(rng: np.random.Generator, noise: float, step: float, level: float = 150.0) -> list:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
 from benchmarks.sink import nginx_sink, steady_rps  # noqa: E402
+from obstack_load.core.tenants import load_population  # noqa: E402
 from obstack_load.telemetry.payloads import encode_payload  # noqa: E402
-from obstack_load.tenants import load_population  # noqa: E402
 from obstack_load.users.ingest import make_generator  # noqa: E402
 from obstack_load.users.ingest_options import IngestSettings  # noqa: E402
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from obstack_load.core.tenants import load_population  # noqa: E402
 from obstack_load.telemetry import logs, metrics, otlp, traces  # noqa: E402
-from obstack_load.tenants import load_population  # noqa: E402
 from tests.support import start_platform  # noqa: E402
 
 WRK_SCRIPT = """

@@ -9,18 +9,18 @@ run, and the summary. ``ProfileShape`` is handed on because Locust takes a load 
 locustfile's own names.
 """
 
-import obstack_load.accounting  # noqa: F401  (the ingestion ledger: workers' counts, the summary)
-import obstack_load.arrival  # noqa: F401  (--arrival-rate: the open model)
 import obstack_load.capacity.plugin  # noqa: F401  (--capacity-search)
-import obstack_load.chaos.monitor  # noqa: F401  (--monitor: health probes beside the run)
 import obstack_load.chaos.plugin  # noqa: F401  (--chaos-experiment: a chaos experiment under load)
-import obstack_load.dbfigures  # noqa: F401  (the database's and the platform's pool figures)
-import obstack_load.history_ui  # noqa: F401  (a History tab and /history pages in the web UI)
-import obstack_load.ingest_ui  # noqa: F401  (an Ingestion tab in the web UI)
-import obstack_load.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
+import obstack_load.figures.database  # noqa: F401  (the database's and the platform's pool figures)
+import obstack_load.monitor.plugin  # noqa: F401  (--monitor: health probes beside the run)
 import obstack_load.results.plugin  # noqa: F401  (the Test Results Database)
-import obstack_load.summary  # noqa: F401  (the end-of-run summary)
+import obstack_load.run.accounting  # noqa: F401  (the ingestion ledger: workers' counts, the summary)
+import obstack_load.run.arrival  # noqa: F401  (--arrival-rate: the open model)
+import obstack_load.run.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
+import obstack_load.run.summary  # noqa: F401  (the end-of-run summary)
 import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
-from obstack_load.shapes import ProfileShape
+import obstack_load.ui.history_tab  # noqa: F401  (a History tab and /history pages in the web UI)
+import obstack_load.ui.ingest_tab  # noqa: F401  (an Ingestion tab in the web UI)
+from obstack_load.run.shapes import ProfileShape
 
 __all__ = ["ProfileShape"]

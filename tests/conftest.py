@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from obstack_load.tenants import Population
+from obstack_load.core.tenants import Population
 from tests.support import RunningPlatform, population, start_platform
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from obstack_load import histogram
+from obstack_load.core import histogram
 from obstack_load.results.rows import RowBlock
 from obstack_load.results.store import Batch, Store
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 
+from obstack_load.core.tenants import Population, load_population
 from obstack_load.platform.server import READY_LINE
-from obstack_load.tenants import Population, load_population
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60.0
@@ -153,7 +153,7 @@ def population() -> Population:
 def answered(url: str, api_key: str, handler: str, code: str) -> float:
     """Requests the platform at ``url`` has answered by ``handler`` with ``code``, from its own
     /metrics (0 while it does not answer)."""
-    from obstack_load.target_metrics import scrape
+    from obstack_load.figures.target import scrape
 
     return sum(
         s.value for s in scrape(url, api_key, timeout=5) or []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from obstack_load import histogram
+from obstack_load.core import histogram
 from obstack_load.results.store import open_store
 from tests.support import (
     CORRECTNESS_ONLY,

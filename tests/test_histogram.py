@@ -7,7 +7,7 @@ import random
 import numpy as np
 from locust import stats as locust_stats
 
-from obstack_load import histogram
+from obstack_load.core import histogram
 
 
 def awkward_times(seed: int = 5, count: int = 50_000) -> list[float]:

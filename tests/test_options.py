@@ -11,7 +11,7 @@ import sys
 
 import requests
 
-from obstack_load.options import GROUPS, IN_THE_FORM
+from obstack_load.run.options import GROUPS, IN_THE_FORM
 from tests.support import REPO, free_port, start_locust, wait_for
 
 ARTIFACTS = REPO / "results" / "test-artifacts"

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from obstack_load.config import ConfigError
-from obstack_load.profiles import check_profile
-from obstack_load.shapes import ProfileShape, Stage, parse_stages, stages_for
+from obstack_load.core.config import ConfigError
+from obstack_load.run.profiles import check_profile
+from obstack_load.run.shapes import ProfileShape, Stage, parse_stages, stages_for
 
 
 def test_stages_parse_with_default_and_explicit_rates():

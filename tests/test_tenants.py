@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from obstack_load.config import ConfigError
-from obstack_load.tenants import load_population
+from obstack_load.core.config import ConfigError
+from obstack_load.core.tenants import load_population
 
 
 def write(tmp_path, text: str):

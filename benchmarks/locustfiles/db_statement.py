@@ -5,11 +5,11 @@ import os
 
 from locust import constant, task
 
-import obstack_load.options  # noqa: F401  (--summary-json)
 import obstack_load.results.plugin  # noqa: F401  (the summary)
+import obstack_load.run.options  # noqa: F401  (--summary-json)
 
 # a module import: a User class in this namespace would run too
-from obstack_load.tenants import load_population
+from obstack_load.core.tenants import load_population
 from obstack_load.users import database
 
 STATEMENT = os.environ.get("OBSTACK_BENCH_STATEMENT", "dashboard_query")

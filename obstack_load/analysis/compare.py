@@ -22,7 +22,7 @@ from obstack_load.analysis.judge import (
     judge_errors,
     judge_shift,
 )
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.errors import ObstackLoadError
 from obstack_load.results.queries import RunNotFound
 from obstack_load.results.store import Store
 

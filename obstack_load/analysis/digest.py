@@ -20,8 +20,8 @@ from email.utils import format_datetime, make_msgid
 from obstack_load.analysis import history, series, trends
 from obstack_load.analysis.charts import Chart, Line, render
 from obstack_load.analysis.report import TEMPLATES, when
-from obstack_load.config import ConfigError
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.config import ConfigError
+from obstack_load.core.errors import ObstackLoadError
 from obstack_load.results.store import Store
 
 PERIODS = {"daily": 86_400.0, "weekly": 7 * 86_400.0}

@@ -15,10 +15,10 @@ from collections import defaultdict
 import jinja2
 
 from obstack_load import __version__
-from obstack_load import histogram as histograms
 from obstack_load.analysis import bands, series
 from obstack_load.analysis.charts import Chart, Line, svg
 from obstack_load.analysis.compare import Comparison
+from obstack_load.core import histogram as histograms
 from obstack_load.results.queries import health_of, run_report
 from obstack_load.results.store import Store
 

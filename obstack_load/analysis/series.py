@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from obstack_load import histogram as histograms
+from obstack_load.core import histogram as histograms
 from obstack_load.results.store import Store
 
 TOTAL = ("", "Aggregated")  # the (method, name) of all requests together

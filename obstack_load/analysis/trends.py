@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from obstack_load import histogram as histograms
 from obstack_load.analysis import series
 from obstack_load.analysis.changepoints import ChangePoint, ChangePointSettings, change_points
+from obstack_load.core import histogram as histograms
 from obstack_load.results.queries import ENDED
 from obstack_load.results.store import Store
 

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from obstack_load.vocabulary import add_option
+from obstack_load.core.vocabulary import add_option
 
 EXIT_GENERATOR_BOUND = 7  # not Locust's 5 (results incomplete): a different thing
 

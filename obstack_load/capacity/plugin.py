@@ -22,14 +22,14 @@ import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from obstack_load import arrival
-from obstack_load import stats_window as window
 from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
-from obstack_load.events import suite
-from obstack_load.options import add_option, validator
+from obstack_load.figures.target import target_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
-from obstack_load.target_metrics import target_of
+from obstack_load.run import arrival
+from obstack_load.run import stats_window as window
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option, validator
 
 logger = logging.getLogger("obstack_load.capacity")
 RATE_MESSAGE = "obstack_capacity_rate"
@@ -77,7 +77,7 @@ def parse_slos(expressions: list[str]) -> list:
 
 @validator
 def _check(options: Any) -> None:
-    from obstack_load.config import ConfigError
+    from obstack_load.core.config import ConfigError
 
     if not getattr(options, "capacity_search", False):
         return
@@ -161,7 +161,7 @@ class CapacitySearch:
                 environment.runner.quit()
 
     def measure(self, environment, rate: float, slos: list, url, key) -> Step:
-        from obstack_load.ledger import IngestLedger
+        from obstack_load.core.ledger import IngestLedger
         from obstack_load.thresholds.evaluate import observe
 
         hold = float(environment.parsed_options.capacity_step_time)

@@ -108,8 +108,8 @@ def healthy(probe: str = "readyz", configuration: dict | None = None) -> bool:
         return state.healthy
     if probe not in ("healthz", "readyz", "e2e"):
         raise ActivityFailed(f"there is no health probe {probe!r}: healthz, readyz or e2e")
-    from obstack_load.chaos.checks import HealthChecks
-    from obstack_load.tenants import population
+    from obstack_load.core.tenants import population
+    from obstack_load.monitor.checks import HealthChecks
 
     host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
     check = getattr(HealthChecks(), probe)

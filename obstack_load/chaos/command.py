@@ -13,7 +13,7 @@ import argparse
 import subprocess
 import sys
 
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

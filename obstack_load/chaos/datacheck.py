@@ -18,8 +18,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from obstack_load.chaos.checks import login
 from obstack_load.chaos.verdict import DataCheck
+from obstack_load.monitor.checks import login
 from obstack_load.telemetry import otlp
 
 METRIC = "obstack.chaos.marker"

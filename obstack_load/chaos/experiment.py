@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from obstack_load.config import ConfigError, Section
+from obstack_load.core.config import ConfigError, Section
 
 EXTENSION = "obstack"
 MODES = ("before", "after", "continuous", "during")

@@ -29,13 +29,13 @@ from locust.runners import WorkerRunner
 
 from obstack_load.chaos import datacheck, experiment, live, runs
 from obstack_load.chaos.activities import hypothesis_holds
-from obstack_load.chaos.monitor import Monitor, monitor_of
 from obstack_load.chaos.verdict import DataCheck, ModeProbe, Verdict, decide
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.options import add_option, validator
+from obstack_load.monitor.plugin import Monitor, monitor_of
 from obstack_load.results.schema import CHAOS_RESULTS
-from obstack_load.run_context import RunContext, run_of
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option, validator
 
 logger = logging.getLogger("obstack_load.chaos")
 SEND_EVERY_S = 0.2  # a marked point five times a second: 100 in a 20 s fault
@@ -60,7 +60,7 @@ class NoRollbackSignalsRunner(Runner):
 
     ``Runner.run`` puts in SIGTERM and SIGUSR handlers of its own for the experiment's length;
     inside a Locust run the suite's own must stay, since they finalise the run's record
-    (``obstack_load.endings``), and this plugin runs the rollbacks itself on a cut-short run.
+    (``obstack_load.run.endings``), and this plugin runs the rollbacks itself on a cut-short run.
     """
 
     def run(self, experiment, settings=None, experiment_vars=None, journal=None):
@@ -105,7 +105,7 @@ class AttachedExperiment:
     # -- the experiment -----------------------------------------------------------------------
 
     def run(self, environment) -> None:
-        from obstack_load.tenants import population
+        from obstack_load.core.tenants import population
 
         settings = self.settings
         assert settings is not None and self.run_state is not None

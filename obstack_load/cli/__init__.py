@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from obstack_load import __version__
 from obstack_load.cli import analysis, chaos, common, db, platform, profiles, results, runs
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.errors import ObstackLoadError
 
 DESCRIPTION = (
     "obstack-load: the reference Obstack platform, the tenants, the results database, and the "

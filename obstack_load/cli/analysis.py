@@ -15,7 +15,7 @@ from obstack_load.cli.common import (
     results_db,
     run_label,
 )
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 
 
 def _judge_settings(args: argparse.Namespace):
@@ -120,7 +120,7 @@ def _digest(store, args: argparse.Namespace) -> int:
 def _since(text: str | None) -> float | None:
     import time
 
-    from obstack_load.config import parse_duration
+    from obstack_load.core.config import parse_duration
 
     if text is None:
         return None
@@ -202,8 +202,8 @@ def _dashboard(args: argparse.Namespace) -> int:
     from flask import Flask, redirect
     from werkzeug.serving import make_server
 
-    from obstack_load.dashboard import make_blueprint
     from obstack_load.results.store import open_for_reading
+    from obstack_load.ui.dashboard import make_blueprint
 
     reading(args).close()  # a bad --results-db is one line now, not an error page later
     app = Flask("obstack-load-dashboard")

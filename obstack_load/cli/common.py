@@ -22,8 +22,8 @@ import argparse
 import os
 import sys
 
-from obstack_load.errors import ObstackLoadError
-from obstack_load.vocabulary import add_option
+from obstack_load.core.errors import ObstackLoadError
+from obstack_load.core.vocabulary import add_option
 
 RESULTS_DB_HELP = (
     "the results database: a postgresql:// DSN or an SQLite path "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from obstack_load.cli.common import group, positive, results_db, tenants_file
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 
 
 def _db_migrate(args: argparse.Namespace) -> int:
@@ -19,9 +19,9 @@ def _db_migrate(args: argparse.Namespace) -> int:
 
 
 def _db_seed(args: argparse.Namespace) -> int:
+    from obstack_load.core.tenants import load_population
     from obstack_load.platform.database import SeedPlan, seed
     from obstack_load.results.store import redact
-    from obstack_load.tenants import load_population
 
     if not args.db:
         raise ConfigError("--db", "", "give the platform database's postgresql:// DSN")

@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 from obstack_load.cli.common import json_output, positive, tenants_file
-from obstack_load.vocabulary import add_option
+from obstack_load.core.vocabulary import add_option
 
 OLD_NAMES = {"tenants-file": ("--tenants",)}  # hidden aliases for one release
 
@@ -56,7 +56,7 @@ def add_platform_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _tenants(args: argparse.Namespace) -> int:
-    from obstack_load.tenants import load_population
+    from obstack_load.core.tenants import load_population
 
     population = load_population(args.tenants_file)
     if args.json:

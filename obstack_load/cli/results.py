@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from obstack_load.cli.common import group, results_db, run_label
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 
 
 def _results_replay(args: argparse.Namespace) -> int:

@@ -14,12 +14,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from obstack_load import config
+from obstack_load.core import config
+from obstack_load.core.tenants import ROLES
 from obstack_load.platform.auth import AuthError, Principal, bearer
 from obstack_load.platform.backend import Backend, MetricQuery, Unavailable
 from obstack_load.platform.state import PlatformState, stable_id
 from obstack_load.platform.storage import AGGREGATIONS, Matcher, trace_summary
-from obstack_load.tenants import ROLES
 
 MAX_LIMIT = 1000
 

@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from obstack_load.config import REPO_ROOT
+from obstack_load.core.config import REPO_ROOT
+from obstack_load.core.tenants import load_population
 from obstack_load.platform import api
 from obstack_load.platform.auth import AuthError
 from obstack_load.platform.backend import Unavailable
@@ -25,7 +26,6 @@ from obstack_load.platform.ingest import make_handler
 from obstack_load.platform.live import live_logs
 from obstack_load.platform.settings import PlatformSettings
 from obstack_load.platform.state import PlatformState
-from obstack_load.tenants import load_population
 
 OPENAPI_FILE = REPO_ROOT / "config" / "openapi.yaml"
 logger = logging.getLogger("obstack.platform")

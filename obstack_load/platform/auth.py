@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from obstack_load.tenants import Population
+from obstack_load.core.tenants import Population
 
 
 def token_digest(secret: str) -> str:

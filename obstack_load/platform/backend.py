@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from obstack_load.core.tenants import Population
 from obstack_load.platform.auth import AuthService, Principal
 from obstack_load.platform.settings import PlatformSettings
 from obstack_load.platform.storage import Matcher, TenantStore, evaluate_query
-from obstack_load.tenants import Population
 
 
 class Unavailable(Exception):

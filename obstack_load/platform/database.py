@@ -21,12 +21,11 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
+from obstack_load.core.tenant_scope import TENANT_ROLE, TENANT_SETTING
+from obstack_load.core.tenants import Population
 from obstack_load.platform.auth import password_digest, token_digest
 from obstack_load.platform.state import seed_objects, stable_id
-from obstack_load.tenants import Population
 
-TENANT_ROLE = "obstack_tenant"
-TENANT_SETTING = "obstack.tenant_id"
 TENANT_TABLES = (
     "users", "api_keys", "sessions", "refresh_tokens", "dashboards", "panels", "alerts",
     "metric_series", "metric_points",
@@ -129,12 +128,6 @@ def migrate(conn: psycopg.Connection, first_day: datetime.date, days: int) -> No
             *SCHEMA, *POINT_INDEXES, *partition_statements(first_day, days), *row_security(),
         ):  # fmt: skip
             conn.execute(statement)
-
-
-def as_tenant(conn: psycopg.Connection, tenant_id: str) -> None:
-    """This connection acts for one tenant from here on: the role the policies bind, and its id."""
-    conn.execute(f"SET ROLE {TENANT_ROLE}")
-    conn.execute(f"SELECT set_config('{TENANT_SETTING}', %s, false)", (tenant_id,))
 
 
 @dataclass(frozen=True)

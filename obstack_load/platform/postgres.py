@@ -37,11 +37,11 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from psycopg.types.json import Jsonb
 
+from obstack_load.core.tenants import Population
 from obstack_load.platform import database
 from obstack_load.platform.auth import AuthError, Principal, password_digest, token_digest
 from obstack_load.platform.backend import MetricQuery, PointRow, Unavailable
 from obstack_load.platform.settings import PlatformSettings
-from obstack_load.tenants import Population
 
 logger = logging.getLogger("obstack.platform.postgres")
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
 
+from obstack_load.core.tenants import Population, Tenant
 from obstack_load.platform.backend import Backend, MemoryBackend
 from obstack_load.platform.ratelimit import TokenBucket, Unlimited
 from obstack_load.platform.settings import PlatformSettings
 from obstack_load.platform.storage import TenantStore
-from obstack_load.tenants import Population, Tenant
 
 # Panels of the seeded dashboards; each evaluates one metrics query.
 PANEL_TEMPLATES = (

@@ -1,6 +1,6 @@
 """Interval aggregates per request name, built from mergeable histograms.
 
-Response times are bucketed as Locust buckets them (``obstack_load.histogram``, or the
+Response times are bucketed as Locust buckets them (``obstack_load.core.histogram``, or the
 locustfile's own ``locust.stats.bucket_response_time`` if it replaced Locust's), so merging every
 interval of a run gives exactly Locust's histogram and exactly its percentiles. Workers ship their
 buckets to the master with each report; the master adds them up.
@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 from locust import stats as locust_stats
 
-from obstack_load import histogram
+from obstack_load.core import histogram
 from obstack_load.results.rows import FAILED, ITEMS, LENGTH, RESPONSE_TIME, TS
 
 

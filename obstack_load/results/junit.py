@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 
 MESSAGE_CHARS = 500
 OUTCOMES = ("passed", "failed", "error", "skipped")

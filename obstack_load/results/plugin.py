@@ -11,7 +11,7 @@ the two recorders to Locust's events and the suite's:
 * the master (or the standalone process): ``run.RunRecorder`` owns the run id, merges worker
   shipments (``worker_report``), closes finished intervals into the outbox, and runs the one
   writer. It stores the thresholds' verdicts (``suite.thresholds_evaluated``), writes every row
-  when the run ends (the ``flush`` phase of ``obstack_load.endings``), writes or spools the run's final row once its status
+  when the run ends (the ``flush`` phase of ``obstack_load.run.endings``), writes or spools the run's final row once its status
   is decided (the ``record`` phase), and adds its section to the summary.
 """
 
@@ -26,11 +26,8 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-import obstack_load.summary  # noqa: F401  (the summary shows how the run's record ended)
-from obstack_load.config import ConfigError
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.options import add_option, preflight, validator
+import obstack_load.run.summary  # noqa: F401  (the summary shows how the run's record ended)
+from obstack_load.core.config import ConfigError
 from obstack_load.results.node import DEFAULT_BUFFER_ROWS, NodeRecorder
 from obstack_load.results.run import GENERATOR_BOUND_CPU, RunRecorder, parse_tags, summary_lines
 from obstack_load.results.store import (
@@ -39,7 +36,10 @@ from obstack_load.results.store import (
     check_target,
     open_migrated,
 )
-from obstack_load.run_context import RunContext
+from obstack_load.run.context import RunContext
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option, preflight, validator
 
 logger = logging.getLogger("obstack_load.results")
 REPORT_KEY = "obstack_results"

@@ -10,8 +10,8 @@ import os
 import socket
 from typing import Any
 
-from obstack_load import histogram as histograms
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core import histogram as histograms
+from obstack_load.core.errors import ObstackLoadError
 from obstack_load.results.store import Store
 
 RUN_COLUMNS = (

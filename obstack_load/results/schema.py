@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
-from obstack_load.ledger import IngestCounts
+from obstack_load.core.ledger import IngestCounts
 
 INGEST_COUNT_FIELDS = tuple(f.name for f in fields(IngestCounts))
 

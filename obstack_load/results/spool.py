@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 from obstack_load.results.rows import RowBlock
 from obstack_load.results.store import Batch, Store
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.errors import ObstackLoadError
 from obstack_load.results.rows import COPY_COLUMNS, RowBlock, binary_copy
 from obstack_load.results.schema import (
     ERRORS,

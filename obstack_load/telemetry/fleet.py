@@ -15,7 +15,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from obstack_load import __version__
-from obstack_load.tenants import SERVICE_NAMES
+from obstack_load.core.tenants import SERVICE_NAMES
 
 SCOPE = InstrumentationScope(name="obstack-load", version=__version__)
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-1")

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
+from obstack_load.core.tenants import Tenant
 from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, Instance, attributes, random_id
-from obstack_load.tenants import Tenant
 
 # (format, weight): most lines are app logs and access logs; stack traces are rare but long
 FORMATS = (("json", 50), ("access", 30), ("syslog", 17), ("stacktrace", 3))

@@ -22,9 +22,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
+from obstack_load.core.tenants import Tenant
 from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, attributes
-from obstack_load.tenants import Tenant
 
 CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 DELTA = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA

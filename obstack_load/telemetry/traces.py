@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from obstack_load.core.tenants import Tenant
 from obstack_load.telemetry.clock import Clock, TimestampSettings
 from obstack_load.telemetry.fleet import SCOPE, Fleet, Instance, attributes, random_id
-from obstack_load.tenants import Tenant
 
 SERVER = Span.SpanKind.SPAN_KIND_SERVER
 CLIENT = Span.SpanKind.SPAN_KIND_CLIENT

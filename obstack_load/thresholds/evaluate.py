@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from locust.stats import RequestStats, StatsEntry, StatsError
 
-from obstack_load.ledger import IngestLedger
+from obstack_load.core.ledger import IngestLedger
 from obstack_load.thresholds.expressions import FAIL, FIGURES, WARN, Threshold
 
 

@@ -21,12 +21,12 @@ from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from obstack_load.config import ConfigError, load_yaml
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.options import add_option, validator
-from obstack_load.outcome import EXIT_ABORTED, EXIT_THRESHOLD_FAILED
-from obstack_load.run_context import RunContext, run_of
+from obstack_load.core.config import ConfigError, load_yaml
+from obstack_load.core.outcome import EXIT_ABORTED, EXIT_THRESHOLD_FAILED
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option, validator
 from obstack_load.thresholds.evaluate import Verdict, evaluate, format_table
 from obstack_load.thresholds.expressions import FIGURES, Threshold, ThresholdError, parse
 

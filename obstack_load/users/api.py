@@ -22,8 +22,8 @@ from typing import Any
 
 from locust import FastHttpUser, events, task
 
-from obstack_load import arrival
-from obstack_load.options import add_option, validator
+from obstack_load.run import arrival
+from obstack_load.run.options import add_option, validator
 from obstack_load.users.api_mix import ApiMix, load_mix
 from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.session import ApiSession

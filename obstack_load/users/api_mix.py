@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from obstack_load.config import REPO_ROOT, Section, load_yaml, parse_duration
+from obstack_load.core.config import REPO_ROOT, Section, load_yaml, parse_duration
 
 DEFAULT_MIX_FILE = REPO_ROOT / "config" / "api-mix.yaml"
 BEHAVIOURS = ("dashboards", "logs", "traces", "alerts", "admin")

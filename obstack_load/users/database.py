@@ -1,6 +1,6 @@
 """Database workload users: the statements the platform's PostgreSQL sees, driven straight at it.
 
-Two users over the schema ``obstack-load db seed`` creates (``platform/database.py``):
+Two users over the schema ``obstack-load db seed`` creates (``platform/database.py``; the tenancy contract both sides share is ``core/tenant_scope.py``):
 
 - ``MetricsWriterUser`` inserts batches of metric points for its tenant's series, open model
   with ``--arrival-rate`` (iterations/s; ``--db-insert-batch`` points each), so the insert rate
@@ -24,9 +24,9 @@ from typing import Any
 import psycopg
 from locust import User, between, events, task
 
-from obstack_load import arrival
-from obstack_load.options import add_option, validator
-from obstack_load.platform.database import as_tenant
+from obstack_load.core.tenant_scope import as_tenant
+from obstack_load.run import arrival
+from obstack_load.run.options import add_option, validator
 from obstack_load.users.session import CrossTenantLeak
 from obstack_load.users.tenancy import assign
 
@@ -67,7 +67,7 @@ def _options(parser) -> None:
 
 @validator
 def _check(options: Any) -> None:
-    from obstack_load.config import ConfigError, as_number
+    from obstack_load.core.config import ConfigError, as_number
 
     if not getattr(options, "db_target", None):
         raise ConfigError("--db-target", "", "the database users need the database to drive")

@@ -19,10 +19,10 @@ from typing import Any
 
 from locust import FastHttpUser, events, task
 
-import obstack_load.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
-from obstack_load.arrival import Schedule, process_share
-from obstack_load.options import preflight, validator
-from obstack_load.run_context import run_of
+import obstack_load.run.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
+from obstack_load.run.arrival import Schedule, process_share
+from obstack_load.run.context import run_of
+from obstack_load.run.options import preflight, validator
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
 from obstack_load.telemetry.logs import LogsGenerator

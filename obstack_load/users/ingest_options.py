@@ -14,11 +14,11 @@ from typing import Any
 
 from locust import events
 
-from obstack_load.config import ConfigError, as_number, format_duration, parse_duration
-from obstack_load.options import add_option, option_source
+from obstack_load.core.config import ConfigError, as_number, format_duration, parse_duration
+from obstack_load.core.tenants import Tenant
+from obstack_load.run.options import add_option, option_source
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.clock import MODES, TimestampSettings
-from obstack_load.tenants import Tenant
 
 AUTH_SCHEMES = ("bearer", "x-api-key", "scope-orgid", "scope-orgid-only", "header:NAME")
 

@@ -19,7 +19,7 @@ import time
 import websocket
 from locust import FastHttpUser, events, task
 
-from obstack_load.options import add_option
+from obstack_load.run.options import add_option
 from obstack_load.users.session import ApiSession
 from obstack_load.users.tenancy import assign, pick_account
 

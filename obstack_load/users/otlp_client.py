@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import gevent
 from google.protobuf.message import Message
 
-from obstack_load.ledger import IngestLedger
+from obstack_load.core.ledger import IngestLedger
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.payloads import Payload, encode_payload
 from obstack_load.users.transport import Answer, LocustClientTransport, Transport

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from locust import FastHttpUser, constant, task
 
-from obstack_load import arrival
+from obstack_load.run import arrival
 
 
 class HealthProbeUser(FastHttpUser):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from obstack_load.tenants import Account, Tenant
+from obstack_load.core.tenants import Account, Tenant
 from obstack_load.users.transport import LocustClientTransport, Transport
 
 Check = Callable[[Any], str | None]

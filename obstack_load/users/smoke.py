@@ -11,9 +11,9 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
-import obstack_load.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
-from obstack_load import arrival
-from obstack_load.run_context import run_of
+import obstack_load.run.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
+from obstack_load.run import arrival
+from obstack_load.run.context import run_of
 from obstack_load.telemetry import otlp
 from obstack_load.telemetry.logs import logs_request
 from obstack_load.telemetry.metrics import metrics_request

@@ -7,7 +7,7 @@ import random
 
 from locust.env import Environment
 
-from obstack_load.tenants import Account, Tenant, population
+from obstack_load.core.tenants import Account, Tenant, population
 
 _instance_numbers = itertools.count()
 

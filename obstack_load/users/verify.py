@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import gevent
 from locust import events
 
-from obstack_load.ledger import IngestLedger
+from obstack_load.core.ledger import IngestLedger
 from obstack_load.users.session import ApiSession
 
 VERIFIABLE = ("logs", "traces")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from obstack_load import histogram
 from obstack_load.analysis.changepoints import change_points
+from obstack_load.core import histogram
 
 
 def noisy(seed: int, n: int = 30, level: float = 100.0, noise: float = 0.05) -> np.ndarray:

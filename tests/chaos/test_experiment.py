@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from obstack_load.chaos import experiment
-from obstack_load.config import ConfigError
+from obstack_load.core.config import ConfigError
 from tests.support import REPO, run_locust
 
 READY = sorted((REPO / "config" / "chaos").glob("*.yaml"))

@@ -6,9 +6,9 @@ import json
 import os
 
 from locustfiles.probe import *  # noqa: F403
-from obstack_load.endings import join
-from obstack_load.events import suite
 from obstack_load.results.schema import Table
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
 
 LISTENS = Table("listens_heard", (("run_id", "text"), ("phase", "text"), ("status", "text")))
 

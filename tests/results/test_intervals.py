@@ -9,8 +9,8 @@ import pytest
 from locust import stats as locust_stats
 from locust.stats import RequestStats
 
-from obstack_load.histogram import merged as merged_histogram
-from obstack_load.histogram import percentile
+from obstack_load.core.histogram import merged as merged_histogram
+from obstack_load.core.histogram import percentile
 from obstack_load.results.intervals import IntervalAggregator, bucket_keys, interval_row
 from tests.test_histogram import awkward_times
 

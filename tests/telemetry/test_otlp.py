@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from obstack_load.core.tenants import load_population
 from obstack_load.telemetry import logs, metrics, otlp, traces
-from obstack_load.tenants import load_population
 
 TENANT = load_population().tenants[0]
 

@@ -14,7 +14,7 @@ import pytest
 from locust.event import EventHook
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from obstack_load.ledger import IngestLedger
+from obstack_load.core.ledger import IngestLedger
 from obstack_load.telemetry.payloads import Payload
 from obstack_load.users.lean_http import LeanTransport
 from obstack_load.users.otlp_client import OtlpExporter, RetryPolicy, parse_retry_after

@@ -3,7 +3,7 @@
 It is computed where Locust's merged stats live: the master, or the single standalone process.
 Percentiles come from Locust's own histograms, so they match its report exactly. This module
 writes the requests part; every other plugin adds its own section, and its own lines, when
-``suite.summary_assembling`` fires (see ``obstack_load.events``).
+``suite.summary_assembling`` fires (see ``obstack_load.run.events``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from locust.env import Environment
 from locust.stats import StatsEntry, StatsError
 
 from obstack_load import __version__
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.histogram import PERCENTILES
-from obstack_load.run_context import RunContext
+from obstack_load.core.histogram import PERCENTILES
+from obstack_load.run.context import RunContext
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from obstack_load.config import REPO_ROOT, ConfigError, Section, load_yaml
+from obstack_load.core.config import REPO_ROOT, ConfigError, Section, load_yaml
 
 DEFAULT_TENANTS_FILE = REPO_ROOT / "config" / "tenants.yaml"
 CREDENTIAL_SEED_ENV = "OBSTACK_CREDENTIAL_SEED"

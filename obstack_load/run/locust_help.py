@@ -3,9 +3,9 @@
 ``locust -f FILE --help`` prints its help before it imports FILE (locust#2917), so the options
 the suite's plugins add never show there. This imports the locustfile the way Locust does,
 then prints the same parser's help, in which each suite option sits in its group
-(``obstack_load.options.GROUPS``) with its ``OBSTACK_*`` variable.
+(``obstack_load.run.options.GROUPS``) with its ``OBSTACK_*`` variable.
 
-    python -m obstack_load.locust_help locustfiles/mixed.py
+    python -m obstack_load.run.locust_help locustfiles/mixed.py
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import Any
 
 from locust import LoadTestShape, events
 
-from obstack_load.config import ConfigError, parse_duration
-from obstack_load.options import add_option, validator
+from obstack_load.core.config import ConfigError, parse_duration
+from obstack_load.run.options import add_option, validator
 
 SHAPES = ("constant", "stages", "step", "spike")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from locust import events
 
-from obstack_load.events import suite
-from obstack_load.ledger import IngestCounts, IngestLedger
-from obstack_load.run_context import run_of
+from obstack_load.core.ledger import IngestCounts, IngestLedger
+from obstack_load.run.context import run_of
+from obstack_load.run.events import suite
 
 REPORT_KEY = "obstack_ingest"
 

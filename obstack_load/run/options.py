@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from locust import events
 
-from obstack_load.config import ConfigError, as_number
+from obstack_load.core.config import ConfigError, as_number
 
 
 def env_name(flag: str) -> str:
@@ -57,7 +57,7 @@ def group_of(flag: str) -> str:
     for title, prefixes in GROUPS:
         if flag.startswith(prefixes):
             return title
-    raise ValueError(f"{flag}: no option group in obstack_load.options.GROUPS takes it")
+    raise ValueError(f"{flag}: no option group in obstack_load.run.options.GROUPS takes it")
 
 
 def add_option(parser, flag: str, help: str, env: str | None = None, **kwargs: Any):
@@ -188,7 +188,7 @@ def _check_web_ui_starts(environment, **kwargs: Any) -> None:
 @validator
 def _check_tenants(options) -> None:
     """A bad tenants file stops the run before load."""
-    from obstack_load.tenants import population
+    from obstack_load.core.tenants import population
 
     population(options.tenants_file)
 

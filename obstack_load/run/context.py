@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from obstack_load.ledger import IngestLedger
-from obstack_load.outcome import Ending
+from obstack_load.core.ledger import IngestLedger
+from obstack_load.core.outcome import Ending
 
 ATTRIBUTE = "obstack_run"  # the Environment's attribute that holds the current RunContext
 State = TypeVar("State")

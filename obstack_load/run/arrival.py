@@ -20,11 +20,11 @@ from locust import events
 from locust import stats as locust_stats
 from locust.runners import MasterRunner, WorkerRunner
 
-from obstack_load import histogram
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.options import add_option
-from obstack_load.run_context import RunContext, run_of
+from obstack_load.core import histogram
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option
 
 LATE_AFTER_S = 0.010
 REPORT_KEY = "obstack_arrival"

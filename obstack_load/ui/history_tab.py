@@ -1,7 +1,7 @@
 """A "History" tab in Locust's web UI, and the dashboard's pages under ``/history`` on its app.
 
 The tab lists the latest runs in the results database (``--results-db``), each with the path of
-its report; the pages (``obstack_load.dashboard``) hold the rest: runs over time, comparisons,
+its report; the pages (``obstack_load.ui.dashboard``) hold the rest: runs over time, comparisons,
 trends and test suites. Both only read the database, and sit behind Locust's login when
 ``--web-login`` is on.
 """
@@ -16,7 +16,7 @@ from locust.runners import WorkerRunner
 
 from obstack_load.analysis import history, series
 from obstack_load.results.store import open_for_reading
-from obstack_load.web_tabs import add_table_tab
+from obstack_load.ui.tabs import add_table_tab
 
 TAB_KEY = "history"
 PREFIX = "/history"
@@ -80,7 +80,7 @@ def _extend(environment, **kwargs: Any) -> None:
         return
     # Here, not at the top: the pages bring scipy, matplotlib and ruptures (about 1.7 s of
     # imports), which a headless run or a worker never serves
-    from obstack_load.dashboard import make_blueprint
+    from obstack_load.ui.dashboard import make_blueprint
 
     latest = LatestRuns(environment)
 

@@ -31,12 +31,12 @@ from gevent.pool import Group
 from locust import events
 from locust.runners import WorkerRunner
 
-from obstack_load.chaos.checks import HealthChecks
-from obstack_load.endings import join
-from obstack_load.events import suite
-from obstack_load.options import add_option
+from obstack_load.monitor.checks import HealthChecks
 from obstack_load.results.schema import MONITOR_SAMPLES
-from obstack_load.run_context import RunContext, run_of
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+from obstack_load.run.options import add_option
 
 logger = logging.getLogger("obstack_load.monitor")
 PROBES = ("healthz", "readyz", "e2e")
@@ -134,7 +134,7 @@ class Monitor:
             self.greenlet = None
 
     def run(self, environment) -> None:
-        from obstack_load.tenants import population
+        from obstack_load.core.tenants import population
 
         options = environment.parsed_options
         tenant = population(getattr(options, "tenants_file", None)).tenants[0]
@@ -162,7 +162,7 @@ class Monitor:
 
     def read_series(self, host: str, tenant, timeout: float) -> None:
         """The selected series of the target's /metrics now, each summed over its labels."""
-        from obstack_load.target_metrics import scrape
+        from obstack_load.figures.target import scrape
 
         samples = scrape(host, tenant.api_key, timeout)
         if samples is None:

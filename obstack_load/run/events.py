@@ -2,10 +2,10 @@
 
 Plugins never look each other up. One fires an event; whoever is loaded listens, the way
 Locust's ``report_to_master`` hands every listener a ``data`` dict to add to. Use them as
-``from obstack_load.events import suite`` then ``suite.run_finalised.add_listener(...)``.
+``from obstack_load.run.events import suite`` then ``suite.run_finalised.add_listener(...)``.
 
 They fire on the master or the standalone process, never on a worker, inside the phases of a
-run's end (``obstack_load.endings``), which a plugin joins by name for anything else. Listeners must not raise: Locust's ``EventHook`` logs the
+run's end (``obstack_load.run.endings``), which a plugin joins by name for anything else. Listeners must not raise: Locust's ``EventHook`` logs the
 exception and marks the process as failed (exit code 2).
 """
 
@@ -38,7 +38,7 @@ class SuiteEvents:
 
     rows_recording: EventHook
     """
-    Fired once in the ``record`` phase of a run's end (``obstack_load.endings``), before the
+    Fired once in the ``record`` phase of a run's end (``obstack_load.run.endings``), before the
     run's final row is written: each listener adds the rows it owns, for tables it defines
     itself (``results.schema.Table``), and the results plugin writes them all in one
     transaction. A new plugin's table needs no change to ``results/``; rows that could not be

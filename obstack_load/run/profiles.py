@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from obstack_load.config import REPO_ROOT, ConfigError
+from obstack_load.core.config import REPO_ROOT, ConfigError
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def check_profile(path: str | Path) -> ProfileCheck:
     from locust import User
     from locust.argument_parser import get_parser
 
-    from obstack_load.shapes import stages_for
+    from obstack_load.run.shapes import stages_for
     from obstack_load.thresholds.plugin import load_thresholds
 
     path = Path(path)

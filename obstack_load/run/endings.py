@@ -63,7 +63,7 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from obstack_load.outcome import (  # noqa: F401  (the exit codes' one table is outcome.py's)
+from obstack_load.core.outcome import (  # noqa: F401  (the exit codes' one table is outcome.py's)
     EXIT_ABORTED,
     EXIT_CHAOS_FAILED,
     EXIT_DEGRADED,
@@ -72,9 +72,9 @@ from obstack_load.outcome import (  # noqa: F401  (the exit codes' one table is 
     EXIT_THRESHOLD_FAILED,
     Ending,
 )
-from obstack_load.run_context import RunContext, begin, run_of
+from obstack_load.run.context import RunContext, begin, run_of
 
-logger = logging.getLogger("obstack_load.endings")
+logger = logging.getLogger("obstack_load.run.endings")
 PHASES = ("start", "stop", "judge", "flush", "decide", "record", "summarise")
 FINAL_REPORT_WAIT_S = 10.0  # workers report every 3 s
 INTERRUPTING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)

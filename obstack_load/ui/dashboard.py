@@ -19,8 +19,8 @@ from flask import Blueprint, abort, request, url_for
 from obstack_load.analysis import compare, history, report, series, trends
 from obstack_load.analysis.charts import Chart, Line, svg
 from obstack_load.analysis.report import TEMPLATES, when
-from obstack_load.config import parse_duration
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.config import parse_duration
+from obstack_load.core.errors import ObstackLoadError
 from obstack_load.results.queries import RunNotFound, resolve_run
 from obstack_load.results.store import Store
 

@@ -25,10 +25,10 @@ import psycopg
 from locust import events
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
-from obstack_load.events import suite
-from obstack_load.target_metrics import scrape, target_of
+from obstack_load.figures.target import scrape, target_of
+from obstack_load.run.events import suite
 
-logger = logging.getLogger("obstack_load.dbfigures")
+logger = logging.getLogger("obstack_load.figures.database")
 APPLICATION_NAME = "obstack-load"
 FLUSH_WAIT_S = 10.0
 TOP_STATEMENTS = 5

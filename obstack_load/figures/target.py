@@ -10,7 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from obstack_load.tenants import population
+from obstack_load.core.tenants import population
 
 
 def scrape(host: str, api_key: str | None, timeout: float) -> list[Sample] | None:

@@ -10,9 +10,9 @@ from typing import Any
 
 from locust import events
 
-from obstack_load.accounting import signal_figures
-from obstack_load.run_context import run_of
-from obstack_load.web_tabs import add_table_tab
+from obstack_load.run.accounting import signal_figures
+from obstack_load.run.context import run_of
+from obstack_load.ui.tabs import add_table_tab
 
 TAB_KEY = "ingestion"
 COLUMNS = (

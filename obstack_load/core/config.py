@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from obstack_load.errors import ObstackLoadError
+from obstack_load.core.errors import ObstackLoadError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 

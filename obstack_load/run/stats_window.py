@@ -19,8 +19,9 @@ from typing import Any
 import psutil
 from locust.stats import RequestStats, StatsEntry
 
-from obstack_load import arrival, histogram
-from obstack_load.target_metrics import scrape
+from obstack_load.core import histogram
+from obstack_load.figures.target import scrape
+from obstack_load.run import arrival
 
 CPU_REPORT_KEY = "obstack_capacity_cpu"
 

@@ -1,0 +1,2 @@
+"""``--monitor``: a health monitor beside any run (``plugin``), with the health checks it and
+the chaos experiments share (``checks``)."""
