@@ -28,6 +28,8 @@ from obstack_load.figures.target import target_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
 from obstack_load.run import arrival
 from obstack_load.run import stats_window as window
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option, validator
 
@@ -224,7 +226,9 @@ def _rising(first, second) -> bool:
     return after > before * UNSETTLED_GROWTH and after - before > UNSETTLED_FLOOR_MS
 
 
-capacity = CapacitySearch()
+def capacity_of(environment) -> CapacitySearch:
+    """This run's search (one per run, in its ``RunContext``)."""
+    return run_of(environment).slot(CapacitySearch)
 
 
 @events.init.add_listener
@@ -237,16 +241,31 @@ def _init(environment, **kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.register_message(
-            RATE_MESSAGE, lambda environment, msg, **kw: capacity.apply_rate(environment, msg.data)
+            RATE_MESSAGE,
+            lambda environment, msg, **kw: CapacitySearch.apply_rate(environment, msg.data),
         )
 
+    def worker_cpu(client_id: str, data: dict) -> None:
+        if window.CPU_REPORT_KEY in data:
+            reading = (time.monotonic(), data[window.CPU_REPORT_KEY])
+            capacity_of(environment).worker_cpu[client_id] = reading
 
-@events.test_start.add_listener
-def _start(environment, **kwargs: Any) -> None:
+    environment.events.worker_report.add_listener(worker_cpu)
+
+
+@join("start")
+def start(environment, run: RunContext) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     if getattr(environment.parsed_options, "capacity_search", False):
-        capacity.start(environment)
+        run.slot(CapacitySearch).start(environment)
+
+
+@join("stop")
+def stop(environment, run: RunContext) -> None:
+    """The run ended: the finding is made of the steps measured (Ctrl-C, a time limit)."""
+    if getattr(environment.parsed_options, "capacity_search", False):
+        result(environment)
 
 
 @events.report_to_master.add_listener
@@ -254,15 +273,10 @@ def _report_cpu(client_id: str, data: dict) -> None:
     data[window.CPU_REPORT_KEY] = window.cpu_seconds()
 
 
-@events.worker_report.add_listener
-def _worker_cpu(client_id: str, data: dict) -> None:
-    if window.CPU_REPORT_KEY in data:
-        capacity.worker_cpu[client_id] = (time.monotonic(), data[window.CPU_REPORT_KEY])
-
-
 def result(environment) -> dict[str, Any]:
     """The search's steps and finding, once; the run may have ended before the search did
     (Ctrl-C, a time limit), and then the finding is made of the steps measured."""
+    capacity = capacity_of(environment)
     if capacity.last is None:
         if capacity.greenlet is not None and not capacity.greenlet.dead:
             capacity.greenlet.kill()

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from locust import events
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
 from obstack_load.figures.target import scrape, target_of
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
 from obstack_load.run.events import suite
 
 logger = logging.getLogger("obstack_load.figures.database")
@@ -215,20 +216,22 @@ class Figures:
         return self.last
 
 
-run_figures = Figures()
+def figures_of(environment) -> Figures:
+    """This run's database figures (in its ``RunContext``)."""
+    return run_of(environment).slot(Figures)
 
 
-@events.test_start.add_listener
-def _begin(environment, **kwargs: Any) -> None:
+@join("start")
+def start(environment, run: RunContext) -> None:
     if not isinstance(environment.runner, WorkerRunner):
-        run_figures.begin(environment)
+        run.slot(Figures).begin(environment)
 
 
 @suite.figures_collecting.add_listener
 def _collect(environment, figures: dict, **kwargs: Any) -> None:
     runner = environment.runner
     final = runner is None or runner.state in (STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP)
-    measured = run_figures.measure(environment, final)
+    measured = figures_of(environment).measure(environment, final)
     if measured is None:
         return
     if "tables" in measured:
@@ -241,7 +244,8 @@ def _collect(environment, figures: dict, **kwargs: Any) -> None:
 
 @suite.summary_assembling.add_listener
 def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
-    measured = run_figures.last or run_figures.measure(environment, final=True)
+    figures = figures_of(environment)
+    measured = figures.last or figures.measure(environment, final=True)
     if measured is None:
         return
     summary["database"] = measured

@@ -140,7 +140,7 @@ def _guard(function):
 
 
 class ResultsPlugin:
-    """This process's recorders, wired to the events: one instance per process (``plugin``)."""
+    """This process's recorders, wired to the events: one per process, on its Environment."""
 
     def __init__(self) -> None:
         self.node = NodeRecorder()
@@ -215,13 +215,42 @@ class ResultsPlugin:
             lines.extend(summary_lines(self.info))
 
 
-plugin = ResultsPlugin()
-events.request.add_listener(plugin.node.on_request)
-preflight(plugin.check)
-join("start")(plugin.start)
-events.report_to_master.add_listener(plugin.on_report_to_master)
-events.worker_report.add_listener(plugin.on_worker_report)
-suite.thresholds_evaluated.add_listener(plugin.on_thresholds_evaluated)
-join("flush")(plugin.flush)
-join("record")(plugin.record)
-suite.summary_assembling.add_listener(plugin.on_summary)
+def results_of(environment: Environment) -> ResultsPlugin:
+    """This process's recorders (on the Environment, made at ``init``)."""
+    return environment.obstack_results
+
+
+@events.init.add_listener
+def _wire(environment: Environment, **kwargs: Any) -> None:
+    plugin = environment.obstack_results = ResultsPlugin()
+    environment.events.request.add_listener(plugin.node.on_request)  # five numbers, no lookup
+    environment.events.report_to_master.add_listener(plugin.on_report_to_master)
+    environment.events.worker_report.add_listener(plugin.on_worker_report)
+
+
+preflight(lambda environment: results_of(environment).check(environment))  # after _wire
+
+
+@join("start")
+def start(environment: Environment, run: RunContext) -> None:
+    results_of(environment).start(environment, run)
+
+
+@join("flush")
+def flush(environment: Environment, run: RunContext) -> None:
+    results_of(environment).flush(environment, run)
+
+
+@join("record")
+def record(environment: Environment, run: RunContext) -> None:
+    results_of(environment).record(environment, run)
+
+
+@suite.thresholds_evaluated.add_listener
+def _thresholds(environment: Environment, **kwargs: Any) -> None:
+    results_of(environment).on_thresholds_evaluated(**kwargs)
+
+
+@suite.summary_assembling.add_listener
+def _summary(environment: Environment, **kwargs: Any) -> None:
+    results_of(environment).on_summary(**kwargs)

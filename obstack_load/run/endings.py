@@ -43,6 +43,7 @@ a worker alike.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import time
@@ -213,12 +214,11 @@ def stop_users(environment: Environment, run: RunContext) -> None:
         runner.stop()
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    environment = _process[0] if _process else None
-    runner = environment.runner if environment is not None else None
+def _interrupt(environment: Environment, signum: int, frame: Any) -> None:
+    runner = environment.runner
     if runner is None or running(runner):
         run_of(environment).ending.signal = signal.Signals(signum).name  # it cut a run short
-    if signum != signal.SIGINT and environment is not None and environment.web_ui is not None:
+    if signum != signal.SIGINT and environment.web_ui is not None:
         # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
         # stop the run and the web UI, and Locust's main goes on to its shutdown.
         gevent.spawn(_quit_web_ui, environment)
@@ -233,21 +233,30 @@ def _quit_web_ui(environment: Environment) -> None:
     environment.web_ui.stop()
 
 
-_process: list[Environment] = []  # the signal handler's only way to its environment
-
-
-def _install_handlers() -> None:
+def _install_handlers(environment: Environment) -> None:
     for signum in INTERRUPTING:
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, functools.partial(_interrupt, environment))
 
 
 @events.init.add_listener
 def _install(environment: Environment, **kwargs: Any) -> None:
-    _process[:] = [environment]
     endings_of(environment)
-    _install_handlers()
+    _install_handlers(environment)
     if environment.web_ui is not None:
         _watch_stop_button(environment)
+
+    # Locust hands these two events no environment: they are bound to this one here.
+    def reported(client_id: str, **kwargs: Any) -> None:
+        run_of(environment).last_report[client_id] = time.monotonic()
+
+    def summarise_at_quit(**kwargs: Any) -> None:
+        """After Locust has printed its own tables, so the summary is the last thing shown."""
+        run = run_of(environment)
+        if run.ended and not isinstance(environment.runner, WorkerRunner):
+            summarise(environment, run)
+
+    environment.events.worker_report.add_listener(reported)
+    environment.events.quit.add_listener(summarise_at_quit)
 
 
 def _watch_stop_button(environment: Environment) -> None:
@@ -279,7 +288,7 @@ def _stopping(environment: Environment, **kwargs: Any) -> None:
 def _start(environment: Environment, **kwargs: Any) -> None:
     # Again: a run without a shape has Locust's own SIGTERM handler by now (it calls shutdown
     # straight away, unseen by us); Python's handler replaces it, and the ending is the same.
-    _install_handlers()
+    _install_handlers(environment)
     if isinstance(environment.runner, WorkerRunner):
         run = begin(environment)
     else:
@@ -303,12 +312,6 @@ def _stopped(environment: Environment, **kwargs: Any) -> None:
     endings.pending = gevent.spawn(endings.end, summarise_now=True)
 
 
-@events.worker_report.add_listener
-def _reported(client_id: str, **kwargs: Any) -> None:
-    if _process:
-        run_of(_process[0]).last_report[client_id] = time.monotonic()
-
-
 @events.quitting.add_listener
 def _quitting(environment: Environment, **kwargs: Any) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
@@ -317,14 +320,3 @@ def _quitting(environment: Environment, **kwargs: Any) -> None:
     run = run_of(environment)
     if run.ending.exit_code is not None:
         environment.process_exit_code = run.ending.exit_code
-
-
-@events.quit.add_listener
-def _summarise_at_quit(exit_code: int, **kwargs: Any) -> None:
-    """After Locust has printed its own tables, so the summary is the last thing shown."""
-    if not _process or isinstance(_process[0].runner, WorkerRunner):
-        return
-    environment = _process[0]
-    run = run_of(environment)
-    if run.ended:
-        summarise(environment, run)

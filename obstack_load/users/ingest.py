@@ -51,7 +51,8 @@ def make_generator(signal: str, settings: IngestSettings, rng: random.Random, se
 
 
 class Payloads:
-    """This process's payload sources, one per signal and settings, shared by all its users."""
+    """This process's payload sources for the run, one per signal and settings, shared by all
+    its users (in the run's ``RunContext``)."""
 
     def __init__(self) -> None:
         self.sources: dict[tuple[str, IngestSettings], Any] = {}
@@ -85,14 +86,16 @@ class Payloads:
         self.sources.clear()
 
 
-payloads = Payloads()
-schedules: dict[str, Schedule] = {}  # --otlp-total-rate: one schedule per signal and process
+class TotalRateSchedules(dict[str, Schedule]):
+    """--otlp-total-rate: one schedule per signal that this process's users of it share."""
 
 
 @events.test_stop.add_listener
 def _stop(environment, **kwargs: Any) -> None:
-    payloads.close()
-    schedules.clear()
+    """On every process, workers too: the run's payload pools stop refreshing."""
+    run = run_of(environment)
+    if run.has(Payloads):
+        run.slot(Payloads).close()
 
 
 class OtlpIngestUser(FastHttpUser):
@@ -135,7 +138,8 @@ class OtlpIngestUser(FastHttpUser):
                 self.exporter.ledger,
             )
         else:
-            self.payloads = payloads.source(self.environment, self.signal, settings)
+            sources = run_of(self.environment).slot(Payloads)
+            self.payloads = sources.source(self.environment, self.signal, settings)
 
     def _schedule(self, settings: IngestSettings) -> Schedule | None:
         batch = settings.batch_size
@@ -144,6 +148,7 @@ class OtlpIngestUser(FastHttpUser):
             schedule.configure(settings.rate_per_user / batch, MAX_LAG_S, time.time())
             return schedule
         if settings.total_rate:
+            schedules = run_of(self.environment).slot(TotalRateSchedules)
             if self.signal not in schedules:
                 rate = process_share(self.environment, settings.total_rate / batch)
                 schedules[self.signal] = Schedule()

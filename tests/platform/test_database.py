@@ -9,7 +9,7 @@ import sys
 import psycopg
 import pytest
 
-from obstack_load.platform.database import as_tenant
+from obstack_load.core.tenant_scope import as_tenant
 from tests.postgres import PASSWORD
 from tests.support import REPO, population
 
