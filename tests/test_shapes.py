@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from obstack_load.core.config import ConfigError
-from obstack_load.run.profiles import check_profile
+from obstack_load.plugins.profiles import check_profile
 from obstack_load.run.shapes import ProfileShape, Stage, parse_stages, stages_for
 
 

@@ -1,5 +1,5 @@
 """Capacity search: the highest open-model arrival rate at which every SLO holds, the knee of
 the latency curve, and what saturated first. ``search`` plans the steps,
-``obstack_load.run.stats_window`` (shared with the chaos experiments) measures one step from
+``obstack_load.figures.window`` (shared with the chaos experiments) measures one step from
 Locust's stats, ``verdict`` reads the steps, ``plugin`` drives a run, ``report`` renders it,
 and ``command`` is ``obstack-load capacity``."""

@@ -24,10 +24,10 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
+from obstack_load.figures import window
 from obstack_load.figures.target import target_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
 from obstack_load.run import arrival
-from obstack_load.run import stats_window as window
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
 from obstack_load.run.events import suite

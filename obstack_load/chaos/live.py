@@ -16,8 +16,8 @@ import gevent
 from locust.stats import RequestStats
 
 from obstack_load.chaos.experiment import ChaosSettings
+from obstack_load.figures import window
 from obstack_load.monitor.plugin import Monitor
-from obstack_load.run import stats_window as window
 
 SNAPSHOT_EVERY_S = 1.0
 KEEP_SNAPSHOTS = 3600

@@ -12,7 +12,7 @@ from obstack_load.core.config import ConfigError
 def _profiles_check(args: argparse.Namespace) -> int:
     import glob
 
-    from obstack_load.run.profiles import check_profile
+    from obstack_load.plugins.profiles import check_profile
 
     paths = args.profiles or sorted(glob.glob("config/*.conf"))
     failures = 0
@@ -41,7 +41,7 @@ def _options(args: argparse.Namespace) -> int:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "obstack_load.run.locust_help", *args.locustfiles]
+    command = [sys.executable, "-m", "obstack_load.plugins.help", *args.locustfiles]
     return subprocess.run(command).returncode
 
 

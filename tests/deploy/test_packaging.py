@@ -128,7 +128,7 @@ def test_configmap_and_secret_are_what_the_pods_mount_and_read():
 
 
 def test_configmap_profile_and_locustfile_are_valid(tmp_path):
-    from obstack_load.run.profiles import check_profile
+    from obstack_load.plugins.profiles import check_profile
 
     files = by_kind("ConfigMap")["obstack-load-files"]["data"]
     for name, content in files.items():

@@ -1,4 +1,6 @@
-"""The suite, composed: the one import through which a locustfile loads every plugin.
+"""The suite, composed: the one import through which a locustfile loads every plugin (and, in
+this package, the tools that read the composed suite: ``profiles`` checks a load profile with
+every plugin's options known, ``help`` prints Locust's help with them).
 
     from obstack_load.plugins import ProfileShape  # noqa: F401  (every plugin, and --load-shape)
     from obstack_load.users.api import ApiUser  # noqa: F401

@@ -5,7 +5,7 @@ the suite's plugins add never show there. This imports the locustfile the way Lo
 then prints the same parser's help, in which each suite option sits in its group
 (``obstack_load.run.options.GROUPS``) with its ``OBSTACK_*`` variable.
 
-    python -m obstack_load.run.locust_help locustfiles/mixed.py
+    python -m obstack_load.plugins.help locustfiles/mixed.py
 """
 
 from __future__ import annotations
