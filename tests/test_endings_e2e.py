@@ -1,4 +1,4 @@
-"""SIGTERM mid-run ends a run as Ctrl-C does: users stop, results are flushed, the summary and
+"""SIGTERM (and SIGHUP) mid-run ends a run as Ctrl-C does: users stop, results are flushed, the summary and
 JSON are written, and the run's row is finalised ``interrupted`` with exit code 130, with totals
 equal to its interval rows. Standalone with the ci profile, with a shape and without, and on a
 master with two workers."""
@@ -84,6 +84,21 @@ def test_sigterm_standalone_finalises_the_run(platform, tenants, tmp_path, shape
     out, err = interrupt(process, platform, tenants, token, before)
     check_interrupted(process.returncode, out, err, tmp_path)
     assert (tmp_path / "r.html").exists() and (tmp_path / "r_stats.csv").exists()
+
+
+def test_sighup_standalone_finalises_the_run(platform, tenants, tmp_path):
+    """A closed SSH session or a killed terminal multiplexer sends SIGHUP: the same ending."""
+    token = platform.token_for(tenants, 0)
+    before = served(platform, token)
+    process = start_locust(
+        "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m",
+        *CORRECTNESS_ONLY, "--results-db", str(tmp_path / "results.db"),
+        "--results-requests", "all", "--summary-json", str(tmp_path / "summary.json"),
+    )  # fmt: skip
+    wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
+    process.send_signal(signal.SIGHUP)
+    out, err = process.communicate(timeout=LOCUST_TIMEOUT)
+    check_interrupted(process.returncode, out, err, tmp_path)
 
 
 def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenants, tmp_path):
