@@ -19,6 +19,7 @@ table's rows as the page shows them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -30,55 +31,51 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def open_form(page, url: str) -> None:
-    page.goto(url, timeout=120_000)
-    closed = page.locator("form button[aria-expanded=false]")
-    for _ in range(5):  # open "Advanced options", then "Custom parameters" inside it
-        if not closed.count():
-            break
-        closed.first.click()
+@contextlib.contextmanager
+def start_form(url: str):
+    """A page on the web UI's start form, with "Advanced options" and "Custom parameters"
+    opened."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.goto(url, timeout=120_000)
+            closed = page.locator("form button[aria-expanded=false]")
+            for _ in range(5):  # open "Advanced options", then "Custom parameters" inside it
+                if not closed.count():
+                    break
+                closed.first.click()
+            yield page
+        finally:
+            browser.close()
 
 
 def form_fields(url: str, screenshot: str) -> list[str]:
     """The names of the fields the start form shows (Locust's own and the suite's)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+    with start_form(url) as page:
+        page.locator("form input[name=userCount]").first.wait_for(timeout=120_000)
+        names = page.evaluate(
+            "() => [...document.querySelectorAll('form [name]')].map(e => e.name)"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            open_form(page, url)
-            page.locator("form input[name=userCount]").first.wait_for(timeout=120_000)
-            names = page.evaluate(
-                "() => [...document.querySelectorAll('form [name]')].map(e => e.name)"
-            )
-            last = page.locator(f"form [name={names[-1]}]").first
-            last.scroll_into_view_if_needed(timeout=120_000)  # the panel has finished opening
-            last.wait_for(state="visible", timeout=120_000)
-            page.screenshot(path=screenshot, full_page=True)
-            return sorted(set(names))
-        finally:
-            browser.close()
+        last = page.locator(f"form [name={names[-1]}]").first
+        last.scroll_into_view_if_needed(timeout=120_000)  # the panel has finished opening
+        last.wait_for(state="visible", timeout=120_000)
+        page.screenshot(path=screenshot, full_page=True)
+        return sorted(set(names))
 
 
 def refusal(url: str, field: str, value: str, screenshot: str) -> str:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            open_form(page, url)
-            head, *rest = field.split("_")  # the form names fields in camelCase
-            box = page.locator(f"input[name={head + ''.join(w.title() for w in rest)}]")
-            box.fill(value)
-            page.get_by_role("button", name="Start").click()
-            message = page.get_by_text("obstack-load:", exact=False)
-            message.first.wait_for(timeout=120_000)
-            page.screenshot(path=screenshot, full_page=True)
-            return message.first.inner_text()
-        finally:
-            browser.close()
+    with start_form(url) as page:
+        head, *rest = field.split("_")  # the form names fields in camelCase
+        box = page.locator(f"input[name={head + ''.join(w.title() for w in rest)}]")
+        box.fill(value)
+        page.get_by_role("button", name="Start").click()
+        message = page.get_by_text("obstack-load:", exact=False)
+        message.first.wait_for(timeout=120_000)
+        page.screenshot(path=screenshot, full_page=True)
+        return message.first.inner_text()
 
 
 SHOWN = """() => ({
