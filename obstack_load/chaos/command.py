@@ -4,12 +4,14 @@ It checks the experiment (one line naming the file and key if it is wrong, exit 
 runs Locust as a child process (so this command imports no Locust) with the experiment's load
 (``extensions.obstack.load``: locustfile, ``--config`` profile, users) and ``--chaos-experiment
 FILE``. The run ends when the experiment does, bounded by the experiment's longest length; the
-exit code is Locust's: 0 passed, 8 the verdict failed (docs/chaos.md).
+exit code is Locust's: 0 passed, 8 the verdict failed, 9 a rollback failed and left its fault in
+place (docs/chaos.md). A signal to this command is passed on to Locust, and waited for.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 
@@ -52,4 +54,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"obstack-load chaos: {exc}", file=sys.stderr)
         return 2
     print(f"chaos experiment: {settings.title} ({args.experiment}) against {args.host}", flush=True)
-    return subprocess.run(locust_command(args, settings)).returncode
+    return run_passing_signals_on(locust_command(args, settings))
+
+
+def run_passing_signals_on(command: list[str]) -> int:
+    """Run Locust and wait for it, whatever signal this process gets: SIGTERM, SIGINT or SIGHUP
+    is passed on to it, so that it ends its run as it would itself (rollbacks first, then the
+    record) and no load or fault outlives this command. Locust runs in a session of its own,
+    so a signal to the whole group reaches it once, through here."""
+    child = subprocess.Popen(command, start_new_session=True, stdin=subprocess.DEVNULL)
+
+    def pass_on(signum: int, frame) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, pass_on)
+    return child.wait()

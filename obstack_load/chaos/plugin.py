@@ -55,6 +55,16 @@ def _check(options: Any) -> None:
         experiment.load(path)
 
 
+def resolved_configuration(experiment: dict[str, Any], key: str, host: str) -> dict[str, Any]:
+    """The experiment's configuration as Chaos Toolkit resolves it (``type: env`` entries read
+    from the environment, ``TOXIPROXY_URL`` among them), with this run's key and host: the one
+    configuration the method, the probes and every rollback use, on every ending."""
+    from chaoslib.configuration import load_configuration
+
+    resolved = load_configuration(copy.deepcopy(experiment.get("configuration") or {}))
+    return {**resolved, runs.RUN_KEY: key, "obstack_host": host}
+
+
 class NoRollbackSignalsRunner(Runner):
     """Chaos Toolkit's ``Runner`` without its own signal handlers.
 
@@ -85,6 +95,7 @@ class AttachedExperiment:
         self.verdict: Verdict | None = None
         self.helpers: list[gevent.Greenlet] = []  # the probes' watch and the points' sender
         self.monitor: Monitor | None = None  # the run's, which this experiment reads
+        self.rollback_failures: list[str] = []  # each names the fault it left in place
 
     def start(self, environment) -> None:
         self.reset()
@@ -95,7 +106,7 @@ class AttachedExperiment:
             monitor.start(environment)
         key = uuid.uuid4().hex
         self.run_state = live.LiveRun(key, environment, self.settings, monitor)
-        self.configuration = {runs.RUN_KEY: key, "obstack_host": environment.host}
+        self.configuration = resolved_configuration(self.settings.experiment, key, environment.host)
         self.specs = self.settings.mode_probes()
         self.probes = [ModeProbe(p["name"], p["mode"]) for p in self.specs]
         runs.register(self.run_state)
@@ -120,9 +131,10 @@ class AttachedExperiment:
         helpers.append(gevent.spawn(self.watch))
         logger.info("chaos experiment %r starts", settings.title)
         attached = copy.deepcopy(settings.experiment)
-        # Chaos Toolkit's own overrides (experiment_vars) only replace keys the file declares
-        attached["configuration"] = {**attached.get("configuration", {}), **self.configuration}
+        # one configuration, resolved once, for the method, the probes and every rollback
+        attached["configuration"] = self.configuration
         self.journal = NoRollbackSignalsRunner(None).run(attached, settings={})
+        self.note_failed_rollbacks(self.journal.get("rollbacks") or [])
         gevent.killall(helpers, block=False)
         self.check_probes("after")
         self.verdict = self.decide(interrupted=False)
@@ -211,13 +223,31 @@ class AttachedExperiment:
             return
         self.greenlet.kill(block=True, timeout=10)
         gevent.killall(self.helpers, block=False)
+        runs_of_rollbacks = []
         for activity in self.settings.experiment.get("rollbacks", []):
             try:
                 run_activity(activity, self.configuration, {})
+                runs_of_rollbacks.append({"activity": activity, "status": "succeeded"})
             except Exception as exc:  # every rollback is tried, whatever the others do
-                logger.error("chaos rollback %r failed: %s", activity.get("name"), exc)
+                runs_of_rollbacks.append({"activity": activity, "status": "failed",
+                                          "exception": [f"{type(exc).__name__}: {exc}"]})  # fmt: skip
+        self.note_failed_rollbacks(runs_of_rollbacks)
         self.verdict = self.decide(interrupted=True)
         self.detach()
+
+    def note_failed_rollbacks(self, journal_rollbacks: list[dict[str, Any]]) -> None:
+        """A rollback that failed leaves its fault in place: said at once, loudly, with what is
+        left, and kept for the run's ending (status ``fault-left``, exit code 9)."""
+        assert self.run_state is not None
+        left = ", ".join(sorted(self.run_state.active())) or "the faults it was to undo"
+        for entry in journal_rollbacks:
+            if entry.get("status") == "succeeded":
+                continue
+            name = entry.get("activity", {}).get("name", "a rollback")
+            why = " ".join(str(e).strip() for e in entry.get("exception") or [])[:300]
+            line = f"chaos rollback {name!r} failed ({why or entry.get('status')}); left in place: {left}"
+            logger.error("obstack-load: %s", line)
+            self.rollback_failures.append(line)
 
     def result(self) -> dict[str, Any] | None:
         if self.verdict is None or self.settings is None:
@@ -254,6 +284,8 @@ def judge(environment, run: RunContext) -> None:
     attached = run.slot(AttachedExperiment) if run.has(AttachedExperiment) else None
     if attached is not None and attached.verdict is not None:
         run.ending.chaos_verdict = "passed" if attached.verdict.passed else "failed"
+    if attached is not None:
+        run.ending.faults_left = list(attached.rollback_failures)
 
 
 @suite.summary_assembling.add_listener

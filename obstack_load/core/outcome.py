@@ -10,6 +10,8 @@ status                 exit code  when
 ``degraded``           6          a worker was lost, so the load was lower than asked
 ``interrupted``        130        SIGINT (Ctrl-C), SIGTERM or SIGHUP stopped it
 ``results-incomplete`` 5          rows could not be stored (spooled to a file, or dropped)
+``fault-left``         9          a chaos experiment's rollback failed: a fault it injected is
+                                  still in place (the summary's first line of trouble names it)
 =====================  =========  ===================================================
 
 A run a person ends with the web UI's Stop is ``finished`` too (that is how a web UI run ends),
@@ -31,6 +33,7 @@ EXIT_ABORTED = 4
 EXIT_RESULTS_INCOMPLETE = 5
 EXIT_DEGRADED = 6
 EXIT_CHAOS_FAILED = 8  # a chaos experiment's verdict failed (7 is `obstack-load capacity`'s)
+EXIT_FAULT_LEFT = 9  # a rollback failed: the run left a fault in the target's path
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 
 
@@ -54,6 +57,7 @@ class Ending:
     plugin_failures: list[str] = field(default_factory=list)  # "<plugin> failed: <one line>"
     missing_workers: list[str] = field(default_factory=list)
     rows_not_stored: int = 0  # spooled to a file or dropped: not in the results database
+    faults_left: list[str] = field(default_factory=list)  # a failed rollback, and what it left
     base_exit_code: int = 0  # what Locust itself would return
     status: str | None = None
     exit_code: int | None = None
@@ -83,6 +87,8 @@ class Ending:
             status, code = "interrupted", EXIT_INTERRUPTED
         if self.rows_not_stored:
             status, code = "results-incomplete", EXIT_RESULTS_INCOMPLETE
+        if self.faults_left:
+            status, code = "fault-left", EXIT_FAULT_LEFT
         if self.base_exit_code == 2:  # an unhandled error inside Locust: keep Locust's word
             code = 2
         self.status, self.exit_code = status, code

@@ -216,8 +216,14 @@ def stop_users(environment: Environment, run: RunContext) -> None:
 
 def _interrupt(environment: Environment, signum: int, frame: Any) -> None:
     runner = environment.runner
+    run = run_of(environment)
+    if run.ending.signal is not None and not run.ended:
+        # a second signal (the whole group, or a forwarded one) must not cut the ending itself
+        # short: its rollbacks and its record come first
+        logger.warning("obstack-load: %s: the run is already ending", signal.Signals(signum).name)
+        return
     if runner is None or running(runner):
-        run_of(environment).ending.signal = signal.Signals(signum).name  # it cut a run short
+        run.ending.signal = signal.Signals(signum).name  # it cut a run short
     if signum != signal.SIGINT and environment.web_ui is not None:
         # Locust's Ctrl-C leaves an --autostart web UI running; SIGTERM must end the process:
         # stop the run and the web UI, and Locust's main goes on to its shutdown.

@@ -19,7 +19,7 @@ from locust.stats import StatsEntry, StatsError
 
 from obstack_load import __version__
 from obstack_load.core.histogram import PERCENTILES
-from obstack_load.run.context import RunContext
+from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
 from obstack_load.run.events import suite
 
@@ -91,6 +91,8 @@ def header_lines(summary: dict[str, Any]) -> list[str]:
     return [
         "",
         "obstack-load summary",
+        # the first lines of trouble: a fault left in place, a plugin that failed
+        *(f"  !! {line}" for line in summary.get("trouble", [])),
         f"  target {summary['host']}: {totals['requests']} requests, {totals['failures']} failures, "
         f"{totals['rps']:.1f} req/s, p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms",
         f"  exit code {summary['exit_code']}",
@@ -100,6 +102,9 @@ def header_lines(summary: dict[str, Any]) -> list[str]:
 def assemble(environment: Environment, exit_code: int) -> tuple[dict[str, Any], list[str]]:
     """The whole summary and its printed lines: ours, then every plugin's section."""
     summary = build_summary(environment, exit_code)
+    ending = run_of(environment).ending
+    summary["status"] = ending.status
+    summary["trouble"] = [*ending.faults_left, *ending.plugin_failures]
     lines = header_lines(summary)
     suite.summary_assembling.fire(
         environment=environment, exit_code=exit_code, summary=summary, lines=lines
