@@ -28,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def locust_command(args: argparse.Namespace, settings) -> list[str]:
     load = settings.load
     bound = int(settings.longest_s() + 60)  # the experiment ends the run; this is the backstop
-    command = [sys.executable, "-m", "locust", "-f", load.locustfile]
-    if load.config:
-        command += ["--config", load.config]
+    command = [sys.executable, "-m", "locust", "-f", load.locustfile_path]
+    if load.config_path:
+        command += ["--config", load.config_path]
     command += [
         "--headless", "--host", args.host, "-u", str(load.users), "-r", str(load.spawn_rate),
         "-t", f"{bound}s", "--stop-timeout", "10", "--monitor",

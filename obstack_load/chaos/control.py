@@ -37,9 +37,9 @@ def before_experiment_control(
     host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
     where = urlsplit(url)
     load = settings.load
-    command = [sys.executable, "-m", "locust", "-f", load.locustfile]
-    if load.config:
-        command += ["--config", load.config]
+    command = [sys.executable, "-m", "locust", "-f", load.locustfile_path]
+    if load.config_path:
+        command += ["--config", load.config_path]
     command += [
         "--autostart", "--host", host, "-u", str(load.users), "-r", str(load.spawn_rate),
         "-t", f"{int(settings.longest_s() + 60)}s", "--stop-timeout", "10",

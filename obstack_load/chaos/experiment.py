@@ -40,6 +40,28 @@ class LoadSpec:
     config: str | None = None
     users: int = 10
     spawn_rate: float = 10.0
+    # the two files as found from the experiment file (``located``), whatever the current
+    # directory; as written when the experiment came from elsewhere (Chaos Toolkit's control)
+    locustfile_path: str = ""
+    config_path: str | None = None
+
+
+def located(experiment_path: str | Path, written: str, source: str | Path, key: str) -> str:
+    """A path written in an experiment file, found relative to the file's own folder or one of
+    the folders holding it (so ``config/chaos/load.conf`` in ``config/chaos/x.yaml`` is found
+    from any directory); a one-line ``ConfigError`` naming the key when it is nowhere."""
+    if Path(written).is_absolute():
+        found = Path(written)
+    else:
+        folder = Path(experiment_path).resolve().parent
+        found = next(
+            (base / written for base in (folder, *folder.parents) if (base / written).is_file()),
+            Path(written),
+        )  # fmt: skip
+    if not found.is_file():
+        raise ConfigError(source, key, f"{written}: no such file next to the experiment or "
+                          "in a folder above it")  # fmt: skip
+    return str(found)
 
 
 @dataclass
@@ -130,6 +152,12 @@ def check(data: dict[str, Any], path: str | Path) -> ChaosSettings:
         users=load_section.integer("users", LoadSpec.users, minimum=1),
         spawn_rate=load_section.number("spawn_rate", LoadSpec.spawn_rate, minimum=0.1),
     )
+    spec.locustfile_path, spec.config_path = spec.locustfile, spec.config
+    if Path(path).is_file():  # a file: its paths are its own, not the current directory's
+        key = "extensions.obstack.load"
+        spec.locustfile_path = located(path, spec.locustfile, path, f"{key}.locustfile")
+        if spec.config is not None:
+            spec.config_path = located(path, spec.config, path, f"{key}.config")
     lists = {}
     for key in ("allowance", "probes"):
         raw = ours.data.get(key, [])

@@ -92,3 +92,31 @@ def test_the_commands_refuse_a_bad_experiment_before_any_load(tmp_path):
     assert result.returncode == 2
     assert f"obstack-load: {path}: extensions.obstack.warmup_s: must be >= 0" in result.stderr
     assert "Ramping" not in result.stderr, "no user may start"
+
+
+def test_paths_in_an_experiment_are_its_own_not_the_current_directorys(tmp_path, monkeypatch):
+    """From any directory, the ready files find their locustfile and load profile; a copy
+    beside a locustfile and profile of its own finds those; a missing one is one line."""
+    monkeypatch.chdir(tmp_path)
+    settings = experiment.load(PARTITION)
+    assert settings.load.locustfile_path == str(REPO / "locustfiles" / "mixed.py")
+    assert settings.load.config_path == str(REPO / "config" / "chaos" / "load.conf")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "load.conf").write_text("users = 1\n")
+    (tmp_path / "mine.py").write_text("")
+    data = yaml.safe_load(PARTITION.read_text())
+    ours = next(e for e in data["extensions"] if e["name"] == "obstack")
+    ours["load"] = {"locustfile": "mine.py", "config": "load.conf"}
+    (mine / "x.yaml").write_text(yaml.safe_dump(data))
+    settings = experiment.load(mine / "x.yaml")
+    assert settings.load.locustfile_path == str(tmp_path / "mine.py")  # a folder above it
+    assert settings.load.config_path == str(mine / "load.conf")  # beside it
+    ours["load"] = {"locustfile": "nowhere.py"}
+    (mine / "y.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as error:
+        experiment.load(mine / "y.yaml")
+    assert str(error.value) == (
+        f"{mine / 'y.yaml'}: extensions.obstack.load.locustfile: nowhere.py: no such file next "
+        "to the experiment or in a folder above it"
+    )
