@@ -80,6 +80,45 @@ CACHE_CONFIG = (
 )
 
 
+LIMITED_CONFIG = (
+    PREAMBLE
+    + """http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    limit_req_zone $binary_remote_addr zone=cap:1m rate={rate}r/s;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /nginx_status {{ stub_status; }}
+        {metrics}
+        location / {{
+            # a static answer: `return` would answer before limit_req is applied
+            limit_req zone=cap burst={burst} nodelay;
+            root {tmp};
+            default_type text/plain;
+            try_files /ok.txt =404;
+        }}
+    }}
+}}
+"""
+)
+METRICS = {  # what a foreign target's /metrics may be: a catch-all page, or nothing
+    "text": 'location = /metrics { default_type text/plain; return 200 "ok"; }',
+    "missing": "location = /metrics { return 404; }",
+}
+
+
+@contextlib.contextmanager
+def limited_nginx(rate: float, metrics: str = "missing", cpu: str | None = None) -> Iterator[str]:
+    """nginx answering "ok" to anything at most ``rate`` times a second (limit_req, a burst of
+    a quarter second's worth; past it 503), with a /metrics that is not Prometheus's: a target
+    of known capacity that the suite did not start."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "ok.txt").write_text("ok")
+        with _nginx(tmp, LIMITED_CONFIG, cpu, "http", rate=f"{rate:g}",
+                    burst=str(max(int(rate / 4), 1)), metrics=METRICS[metrics]) as url:  # fmt: skip
+            yield url
+
+
 def requests_served(url: str) -> int:
     """nginx's own count of requests handled (stub_status), including this one."""
     text = requests.get(f"{url}/nginx_status", timeout=30, verify=False).text

@@ -14,6 +14,7 @@ The steps and the finding go into the summary (``capacity``), the results databa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from obstack_load.figures.target import target_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
 from obstack_load.run import arrival
 from obstack_load.run.context import RunContext, run_of
-from obstack_load.run.endings import join
+from obstack_load.run.endings import join, plugin_failed
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option, validator
 
@@ -100,6 +101,7 @@ class CapacitySearch:
         self.steps: list[Step] = []
         self.search: RateSearch | None = None
         self.greenlet: gevent.Greenlet | None = None
+        self.failure: str | None = None  # why the search failed, when it did
         self.last: dict[str, Any] | None = None
 
     # ---- the offered rate, everywhere -----------------------------------------------------
@@ -156,8 +158,10 @@ class CapacitySearch:
                     "capacity: %.0f/s offered, %.0f/s achieved, p95 %s ms: %s", rate,
                     step.achieved_rps, step.p95_ms, "held" if step.passed else "broke",
                 )  # fmt: skip
-        except Exception:
+        except Exception as exc:
             logger.exception("capacity search failed")
+            self.failure = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+            plugin_failed(run_of(environment), "capacity search", exc)
         finally:  # the finding is made once, at the end of the run (``result``)
             if environment.runner is not None:
                 environment.runner.quit()
@@ -285,6 +289,11 @@ def result(environment) -> dict[str, Any]:
             capacity.steps, search.outcome if search else "below-floor",
             search.passed if search else None, search.failed if search else None,
         )  # fmt: skip
+        if capacity.failure is not None:  # a failed search claims no capacity at all
+            finding = dataclasses.replace(
+                finding, capacity=None, upper=None, outcome="failed", limit="none", knee=None,
+                words=[f"the capacity search failed ({capacity.failure}); no capacity is claimed"],
+            )  # fmt: skip
         capacity.last = {
             "finding": finding.as_dict(), "steps": [s.as_dict() for s in capacity.steps],
             "slos": list(environment.parsed_options.capacity_slo),

@@ -33,7 +33,7 @@ from obstack_load.chaos.verdict import DataCheck, ModeProbe, Verdict, decide
 from obstack_load.monitor.plugin import Monitor, monitor_of
 from obstack_load.results.schema import CHAOS_RESULTS
 from obstack_load.run.context import RunContext, run_of
-from obstack_load.run.endings import join
+from obstack_load.run.endings import join, watch
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option, validator
 
@@ -111,7 +111,8 @@ class AttachedExperiment:
         self.probes = [ModeProbe(p["name"], p["mode"]) for p in self.specs]
         runs.register(self.run_state)
         self.run_state.start_snapshots()
-        self.greenlet = gevent.spawn(self.run, environment)
+        self.greenlet = watch(run_of(environment), "chaos experiment",
+                              gevent.spawn(self.run, environment))  # fmt: skip
 
     # -- the experiment -----------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ status                 exit code  when
 ``aborted``            4          a failing threshold stopped it (``--threshold-abort-on-fail``)
 ``degraded``           6          a worker was lost, so the load was lower than asked
 ``interrupted``        130        SIGINT (Ctrl-C), SIGTERM or SIGHUP stopped it
+``plugin-failed``      10         a plugin (the capacity search, the monitor, the chaos runner,
+                                  ...) failed: what it measures is missing, and the summary
+                                  says "<plugin> failed: <one line>"
 ``results-incomplete`` 5          rows could not be stored (spooled to a file, or dropped)
 ``fault-left``         9          a chaos experiment's rollback failed: a fault it injected is
                                   still in place (the summary's first line of trouble names it)
@@ -34,6 +37,7 @@ EXIT_RESULTS_INCOMPLETE = 5
 EXIT_DEGRADED = 6
 EXIT_CHAOS_FAILED = 8  # a chaos experiment's verdict failed (7 is `obstack-load capacity`'s)
 EXIT_FAULT_LEFT = 9  # a rollback failed: the run left a fault in the target's path
+EXIT_PLUGIN_FAILED = 10  # a plugin failed: its figures or verdict are missing
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 
 
@@ -85,6 +89,8 @@ class Ending:
             status, code = "aborted", EXIT_ABORTED
         if self.signal:
             status, code = "interrupted", EXIT_INTERRUPTED
+        if self.plugin_failures:
+            status, code = "plugin-failed", EXIT_PLUGIN_FAILED
         if self.rows_not_stored:
             status, code = "results-incomplete", EXIT_RESULTS_INCOMPLETE
         if self.faults_left:

@@ -34,7 +34,7 @@ from locust.runners import WorkerRunner
 from obstack_load.monitor.checks import HealthChecks
 from obstack_load.results.schema import MONITOR_SAMPLES
 from obstack_load.run.context import RunContext, run_of
-from obstack_load.run.endings import join
+from obstack_load.run.endings import join, watch
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option
 
@@ -124,7 +124,7 @@ class Monitor:
         self.started_at = time.time()
         self.checks = HealthChecks()
         self.series = {name: [] for name in options.monitor_series or []}
-        self.greenlet = gevent.spawn(self.run, environment)
+        self.greenlet = watch(run_of(environment), "monitor", gevent.spawn(self.run, environment))
 
     def stop(self) -> None:
         """No probe outlives the run: one in flight is cut off, not recorded after its end."""

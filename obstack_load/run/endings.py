@@ -104,14 +104,32 @@ def _guarded(listener: Callable[[Environment, RunContext], None]) -> Callable[..
         except Exception as exc:
             plugin = listener.__module__.removeprefix("obstack_load.")
             logger.exception("obstack-load: %s failed at the end of the run", plugin)
-            line = f"{plugin} failed: {type(exc).__name__}: {exc}".splitlines()[0]
-            if run.ending.decided:
-                run.ending.revise(plugin_failures=[*run.ending.plugin_failures, line])
-            else:
-                run.ending.plugin_failures.append(line)
+            plugin_failed(run, plugin, exc)
 
     call.__name__ = getattr(listener, "__name__", "listener")
     return call
+
+
+def plugin_failed(run: RunContext, plugin: str, exc: BaseException) -> None:
+    """``"<plugin> failed: <one line>"`` in the run's ending: the summary's first lines of
+    trouble, status ``plugin-failed``, exit code 10 (``core/outcome.py``)."""
+    line = f"{plugin} failed: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    if run.ending.decided:
+        run.ending.revise(plugin_failures=[*run.ending.plugin_failures, line])
+    else:
+        run.ending.plugin_failures.append(line)
+
+
+def watch(run: RunContext, plugin: str, greenlet: gevent.Greenlet) -> gevent.Greenlet:
+    """A plugin's greenlet that dies of an exception fails the run it belongs to, so that the
+    run never claims what the plugin did not measure."""
+
+    def died(dead: gevent.Greenlet) -> None:
+        logger.error("obstack-load: %s failed: %s", plugin, dead.exception)
+        plugin_failed(run, plugin, dead.exception)
+
+    greenlet.link_exception(died)
+    return greenlet
 
 
 def running(runner) -> bool:
