@@ -6,12 +6,16 @@ when healthy, else one line saying what failed. No Locust here: ``chaos run`` lo
 - ``readyz``: ``GET /readyz`` answers 2xx;
 - ``e2e``: one log record with a fresh marker is ingested (OTLP, the tenant's key) and read back
   through the API (``/api/v1/logs/search``), the synthetic check a user would notice.
+
+The paths are the reference platform's by default (``ProbePaths``); a target of another shape
+gives its own, or leaves a probe out (``--monitor-probes``).
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 
 
 def login(session, host: str, tenant, timeout: float) -> str:
@@ -22,18 +26,27 @@ def login(session, host: str, tenant, timeout: float) -> str:
     return answer.json()["access_token"] if answer.ok else f"login HTTP {answer.status_code}"
 
 
-class HealthChecks:
-    def __init__(self) -> None:
-        self.token: str | None = None  # the e2e check's, kept until it expires
+@dataclass(frozen=True)
+class ProbePaths:
+    """Where each check asks: the reference platform's paths unless a target has others."""
 
-    @staticmethod
-    def healthz(session, host, tenant, timeout) -> str:
-        response = session.get(f"{host}/healthz", timeout=timeout)
+    healthz: str = "/healthz"
+    readyz: str = "/readyz"
+    ingest: str = "/v1/logs"  # the OTLP logs endpoint (--otlp-logs-path)
+    search: str = "/api/v1/logs/search"
+
+
+class HealthChecks:
+    def __init__(self, paths: ProbePaths = ProbePaths()) -> None:
+        self.paths = paths
+        self.token: str | None = None  # the e2e check's, renewed when it is refused
+
+    def healthz(self, session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}{self.paths.healthz}", timeout=timeout)
         return "" if response.ok else f"HTTP {response.status_code}"
 
-    @staticmethod
-    def readyz(session, host, tenant, timeout) -> str:
-        response = session.get(f"{host}/readyz", timeout=timeout)
+    def readyz(self, session, host, tenant, timeout) -> str:
+        response = session.get(f"{host}{self.paths.readyz}", timeout=timeout)
         return "" if response.ok else f"HTTP {response.status_code}"
 
     def e2e(self, session, host, tenant, timeout) -> str:
@@ -43,23 +56,25 @@ class HealthChecks:
         marker = uuid.uuid4().hex
         message = logs.logs_request(tenant, random.Random(marker), 1, {"obstack.monitor": marker})
         sent = session.post(
-            f"{host}/v1/logs", data=otlp.encode(message), timeout=timeout,
+            f"{host}{self.paths.ingest}", data=otlp.encode(message), timeout=timeout,
             headers={"Content-Type": otlp.PROTOBUF, "X-API-Key": tenant.api_key},
         )  # fmt: skip
         if not sent.ok:
             return f"ingest HTTP {sent.status_code}"
-        if self.token is None:
-            self.token = login(session, host, tenant, timeout)
-            if self.token.startswith("login HTTP"):
-                detail, self.token = self.token, None
-                return detail
-        found = session.get(
-            f"{host}/api/v1/logs/search", timeout=timeout,
-            params={"attr": f"obstack.monitor={marker}", "range": "1h"},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )  # fmt: skip
-        if found.status_code == 401:
-            self.token = None  # expired: log in again next time
+        for attempt in (1, 2):  # a token that expired is renewed at once, not counted a failure
+            if self.token is None:
+                self.token = login(session, host, tenant, timeout)
+                if self.token.startswith("login HTTP"):
+                    detail, self.token = self.token, None
+                    return detail
+            found = session.get(
+                f"{host}{self.paths.search}", timeout=timeout,
+                params={"attr": f"obstack.monitor={marker}", "range": "1h"},
+                headers={"Authorization": f"Bearer {self.token}"},
+            )  # fmt: skip
+            if found.status_code != 401 or attempt == 2:
+                break
+            self.token = None
         if not found.ok:
             return f"read-back HTTP {found.status_code}"
         return "" if found.json().get("records") else "ingested record not found"

@@ -31,12 +31,13 @@ from gevent.pool import Group
 from locust import events
 from locust.runners import WorkerRunner
 
-from obstack_load.monitor.checks import HealthChecks
+from obstack_load.core.config import ConfigError
+from obstack_load.monitor.checks import HealthChecks, ProbePaths
 from obstack_load.results.schema import MONITOR_SAMPLES
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join, watch
 from obstack_load.run.events import suite
-from obstack_load.run.options import add_option
+from obstack_load.run.options import add_option, validator
 
 logger = logging.getLogger("obstack_load.monitor")
 PROBES = ("healthz", "readyz", "e2e")
@@ -97,9 +98,45 @@ def _options(parser) -> None:
                "unhealthy", type=int, default=3)  # fmt: skip
     add_option(parser, "--monitor-success-threshold", "successes in a row that make it healthy "
                "again", type=int, default=1)  # fmt: skip
+    add_option(parser, "--monitor-probes", "the probes to run, comma-separated, of "
+               f"{', '.join(PROBES)} (default all; e2e needs the platform's API contract)",
+               default=",".join(PROBES))  # fmt: skip
+    add_option(parser, "--monitor-healthz-path", "the liveness URL's path (default /healthz)",
+               default=ProbePaths.healthz)  # fmt: skip
+    add_option(parser, "--monitor-readyz-path", "the readiness URL's path (default /readyz)",
+               default=ProbePaths.readyz)  # fmt: skip
+    add_option(parser, "--monitor-search-path", "the e2e probe's read-back path (default "
+               f"{ProbePaths.search}; it ingests at --otlp-logs-path)",
+               default=ProbePaths.search)  # fmt: skip
     add_option(parser, "--monitor-series", "a series of the target's Prometheus /metrics to "
                "record every interval, summed over its labels, e.g. process_resident_memory_bytes "
                "(repeatable)", action="append", default=[])  # fmt: skip
+
+
+def chosen_probes(options: Any) -> list[str]:
+    """``--monitor-probes`` as a list, or a one-line error naming the option."""
+    names = [n.strip() for n in str(getattr(options, "monitor_probes", "") or "").split(",")]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in PROBES]
+    if unknown or not names:
+        raise ConfigError("--monitor-probes", "", f"{','.join(unknown) or 'nothing'}: give "
+                          f"one or more of {', '.join(PROBES)}")  # fmt: skip
+    return names
+
+
+def probe_paths(options: Any) -> ProbePaths:
+    return ProbePaths(
+        healthz=getattr(options, "monitor_healthz_path", None) or ProbePaths.healthz,
+        readyz=getattr(options, "monitor_readyz_path", None) or ProbePaths.readyz,
+        ingest=getattr(options, "otlp_logs_path", None) or ProbePaths.ingest,
+        search=getattr(options, "monitor_search_path", None) or ProbePaths.search,
+    )
+
+
+@validator
+def _check(options: Any) -> None:
+    if getattr(options, "monitor", False) or getattr(options, "chaos_experiment", ""):
+        chosen_probes(options)
 
 
 class Monitor:
@@ -119,10 +156,10 @@ class Monitor:
             name: ProbeState(
                 name, options.monitor_failure_threshold, options.monitor_success_threshold
             )  # fmt: skip
-            for name in PROBES
+            for name in chosen_probes(options)
         }
         self.started_at = time.time()
-        self.checks = HealthChecks()
+        self.checks = HealthChecks(probe_paths(options))
         self.series = {name: [] for name in options.monitor_series or []}
         self.greenlet = watch(run_of(environment), "monitor", gevent.spawn(self.run, environment))
 
@@ -142,7 +179,7 @@ class Monitor:
         interval, timeout = float(options.monitor_interval), float(options.monitor_timeout)
         next_at = time.monotonic()
         while True:  # the probes of one tick run side by side, each within its timeout
-            for name in PROBES:
+            for name in self.states:
                 self.probes.spawn(self.probe, name, session, environment.host, tenant, timeout)
             if self.series:
                 self.probes.spawn(self.read_series, environment.host, tenant, timeout)
