@@ -40,6 +40,9 @@ SLO_METRICS = ("p", "avg", "med", "max", "rate")
 DELIVERED = 0.9  # requests sent over the offered rate, below which a step cannot pass
 UNSETTLED_GROWTH = 1.25  # the second half's p95 over the first's, above which it is rising
 UNSETTLED_FLOOR_MS = 5.0  # and by at least this much: a few ms either way is noise
+DRAIN_MAX_S = 30.0  # the longest wait for a target to work off an overloaded step's backlog
+DRAINED_GROWTH = 2.0  # drained: the raw p95 within twice the lightest step's ...
+DRAINED_FLOOR_MS = 10.0  # ... or within this much of it, whichever is the more lenient
 
 
 @events.init_command_line_parser.add_listener
@@ -147,6 +150,7 @@ class CapacitySearch:
             from locust.runners import WORKER_REPORT_INTERVAL
 
             settle = max(settle, WORKER_REPORT_INTERVAL + 1.0)
+        window_s = settle if isinstance(environment.runner, MasterRunner) else 1.0
         try:
             while (rate := self.search.next_rate()) is not None:  # type: ignore[union-attr]
                 self.set_rate(environment, rate)
@@ -158,6 +162,8 @@ class CapacitySearch:
                     "capacity: %.0f/s offered, %.0f/s achieved, p95 %s ms: %s", rate,
                     step.achieved_rps, step.p95_ms, "held" if step.passed else "broke",
                 )  # fmt: skip
+                if not step.passed and self.search.next_rate() is not None:  # type: ignore[union-attr]
+                    step.drain_s = self.drain(environment, window_s)
         except Exception as exc:
             logger.exception("capacity search failed")
             self.failure = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
@@ -165,6 +171,34 @@ class CapacitySearch:
         finally:  # the finding is made once, at the end of the run (``result``)
             if environment.runner is not None:
                 environment.runner.quit()
+
+    def drain(self, environment, window_s: float) -> float | None:
+        """After an overloaded step, let the target work off its backlog before the next step
+        is measured: a target whose limit is a queue keeps the requests it could not serve, and
+        the next step would inherit them and break at a rate the target holds. Offer the
+        lightest step's rate until a window's raw p95 is back near that step's, at most
+        ``DRAIN_MAX_S``; the seconds it took, or None (said in the log) when it did not."""
+        lightest = min(self.steps, key=lambda s: s.offered_rate)
+        baseline = lightest.raw_p95_ms
+        if baseline is None or lightest is self.steps[-1]:
+            return 0.0
+        self.set_rate(environment, lightest.offered_rate)
+        began = time.monotonic()
+        before = window.take(environment, {}, None, None)
+        while time.monotonic() - began < DRAIN_MAX_S:
+            gevent.sleep(window_s)
+            after = window.take(environment, {}, None, None)
+            total = window.window_stats(before, after, corrected=False).total
+            before = after
+            if total.num_requests and total.get_response_time_percentile(0.95) <= max(
+                baseline * DRAINED_GROWTH, baseline + DRAINED_FLOOR_MS
+            ):
+                return round(time.monotonic() - began, 1)
+        logger.warning(
+            "capacity: the target did not drain within %.0f s of the step at %.0f/s; the next "
+            "step may inherit its backlog", DRAIN_MAX_S, self.steps[-1].offered_rate,
+        )  # fmt: skip
+        return None
 
     def measure(self, environment, rate: float, slos: list, url, key) -> Step:
         from obstack_load.core.ledger import IngestLedger
@@ -314,7 +348,7 @@ def _rows(environment, run_id: str, rows: dict, **kwargs: Any) -> None:
             s["failures"], s["p95_ms"], s["passed"], s["settled"], s["generator_cpu"],
             s["late_ratio"], s["target_cpu"], s["pool_utilization"], s["generator_bound"],
             {"slo_results": s["slo_results"], "endpoints_p95_ms": s["endpoints_p95_ms"],
-             "throttled": s["throttled"]},
+             "throttled": s["throttled"], "drain_s": s["drain_s"]},
         )
         for index, s in enumerate(capacity["steps"])
     ]  # fmt: skip

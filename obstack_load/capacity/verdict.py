@@ -40,6 +40,8 @@ class Step:
     generator_bound: bool = False  # set by ``mark_generator_bound``
     iterations_per_s: float = 0.0  # the offered rate's iterations that ran (an iteration may
     # be several requests; achieved_rps counts every request of the run, other users' too)
+    drain_s: float | None = 0.0  # after a broken step: seconds its backlog took to drain
+    # before the next step (None: it had not drained within the bound)
 
     @property
     def failed_on_latency(self) -> bool:
@@ -199,4 +201,10 @@ def find(steps: list[Step], outcome: str, passed: float | None, failed: float | 
         words.append(f"The latency curve bends (its knee) at {bend:,.0f} {unit}.")
     if any(not s.settled for s in steps if s.passed):
         words.append("Some passing steps had not settled: hold steps longer (--step-time).")
+    stuck = [s.offered_rate for s in steps if s.drain_s is None]
+    if stuck:
+        words.append(
+            f"The target had not drained its backlog after the step at {stuck[0]:,.0f} {unit}: "
+            "the step after it may have inherited that backlog."
+        )
     return Finding(passed, failed, outcome, limit, False, bend, first, words)
