@@ -137,7 +137,10 @@ def limit_at(step: Step) -> str:
         return "database-pool"
     if step.throttled:
         return "throttling"
-    if step.failed_on_latency:
+    failed_on_errors = any(not r["passed"] and r["metric"] == "rate" for r in step.slo_results)
+    # a step whose latency was still rising broke on a growing queue, even if its p95 had not
+    # crossed the SLO yet (a step that starts drained, after an overloaded one, often does)
+    if step.failed_on_latency or (not step.settled and not failed_on_errors):
         return "latency"
     return "errors"
 
@@ -177,7 +180,7 @@ def find(steps: list[Step], outcome: str, passed: float | None, failed: float | 
         broken = [b for b in broken if not b.startswith("delivered")] or broken
         words.append(
             f"Capacity {passed:,.0f} {unit} (below {failed:,.0f}): at {first_fail.offered_rate:,.0f}"
-            f" {unit} offered, {', '.join(broken) or 'the latency did not settle'} failed; the "
+            f" {unit} offered, {', '.join(broken) + ' failed' if broken else 'the latency kept rising'}; the "
             f"target's CPU was at {_pct(first_fail.target_cpu)} and the generator's at "
             f"{_pct(first_fail.generator_cpu)}."
         )

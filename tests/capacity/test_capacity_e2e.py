@@ -12,17 +12,10 @@ import sys
 
 import pytest
 
-from tests.support import REPO, free_port, start_platform
+from tests.support import REPO, free_port
 
 TRUE_CAPACITY = 200.0  # 4 slots / 0.020 s
 ARTIFACTS = REPO / "results" / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def capped():
-    running = start_platform("--test-capacity-slots", "4", "--test-service-ms", "20")
-    yield running
-    assert running.stop() == 0, "".join(running.output)
 
 
 def search(platform, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -82,29 +75,3 @@ def test_the_search_finds_a_known_capacity_within_ten_percent(capped, tmp_path, 
         assert labels == {"Latency against offered load", "Throughput against offered load"}
         assert all(c["width"] > 300 and c["paths"] > 10 for c in page["charts"])
         assert screenshot.stat().st_size > 10_000
-
-
-@pytest.mark.timeout(900)
-def test_a_starved_generator_is_named_and_no_capacity_is_claimed(capped, tmp_path):
-    # one user, each request 20 ms: it cannot offer more than about 50/s, far below 200
-    done, paths = search(capped, tmp_path, "--users", "1", "--capacity-start", "20")
-    assert done.returncode == 7, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "The generator was the limit" in done.stdout and "Add workers" in done.stdout
-    steps, (capacity, limit, generator_bound, _) = stored(paths["db"])
-    assert capacity is None and limit == "generator" and generator_bound == 1
-
-
-@pytest.mark.timeout(900)
-def test_compare_scaling_reports_the_ratio_of_two_known_capacities(capped, tmp_path):
-    # twice the slots, twice the capacity: 400/s against 200/s
-    doubled = start_platform("--test-capacity-slots", "8", "--test-service-ms", "20")
-    try:
-        done, _ = search(
-            capped, tmp_path, "--capacity-max", "1600", "--compare-scaling", doubled.url
-        )
-    finally:
-        assert doubled.stop() == 0, "".join(doubled.output)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("scaling: "))
-    ratio = float(line.split(" holds ")[1].split("x")[0])
-    assert 1.8 <= ratio <= 2.2, line

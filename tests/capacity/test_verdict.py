@@ -59,3 +59,17 @@ def test_late_iterations_behind_a_slow_target_are_the_targets_queue():
     steps[-1].late_ratio = 0.6  # every user waits on the target: its raw latency grew too
     finding = find(steps, "bracketed", 175, 200)
     assert not finding.generator_bound and finding.limit == "latency"
+
+
+def test_a_step_broken_by_rising_latency_names_a_queue_not_errors():
+    """A step that starts drained (after an overloaded one) may break only because its
+    latency kept rising, before its p95 crossed the SLO: that is a queue growing."""
+    steps = hockey_stick()
+    steps[-1] = step(200, 290, False)
+    steps[-1].slo_results, steps[-1].settled = SLO_OK, False
+    finding = find(steps, "bracketed", 175, 200)
+    assert finding.limit == "latency"
+    assert "at 200 iterations/s offered, the latency kept rising;" in " ".join(finding.words)
+    failing = [{"expression": "rate<0.01", "metric": "rate", "observed": 0.2, "passed": False}]
+    steps[-1].slo_results = failing
+    assert find(steps, "bracketed", 175, 200).limit == "errors"
