@@ -47,6 +47,10 @@ def serve(settings: PlatformSettings) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        # longer than any client leaves a connection idle (nginx's default): uvicorn's own 5 s
+        # closes idle keep-alive connections just as a client sends on them, and a POST sent
+        # then is lost with no answer (seen as "refresh failed: HTTP 0" under load in CI)
+        timeout_keep_alive=75,
         ws_ping_interval=None,  # clients measure latency; server pings would add noise
     )
     server = uvicorn.Server(config)

@@ -192,7 +192,7 @@ class ResultsPlugin:
 
     def record(self, environment: Environment, run: RunContext) -> None:
         """The run's final row, with its decided status; a failed write revises the ending."""
-        if self.run is None:
+        if self.run is None or self.run.run_id is None:  # no run row was ever begun
             return
         options = environment.parsed_options
         ending = run.ending

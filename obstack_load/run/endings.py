@@ -314,13 +314,15 @@ def _start(environment: Environment, **kwargs: Any) -> None:
     # straight away, unseen by us); Python's handler replaces it, and the ending is the same.
     _install_handlers(environment)
     if isinstance(environment.runner, WorkerRunner):
-        run = begin(environment)
-    else:
-        endings = endings_of(environment)
-        if endings.started and not run_of(environment).ended:
-            endings.end(summarise_now=True)  # a run the web UI restarted without a stop between
-        run = endings.start()
-    _phases["start"].fire(environment=environment, run=run)
+        _phases["start"].fire(environment=environment, run=begin(environment))
+        return
+    endings = endings_of(environment)
+    if endings.started and not run_of(environment).ended:
+        endings.end(summarise_now=True)  # a run the web UI restarted without a stop between
+    # under the lock: a run that ends while it is still starting (a short --run-time on a busy
+    # machine) ends once its plugins have started, never half-begun
+    with endings.lock:
+        _phases["start"].fire(environment=environment, run=endings.start())
 
 
 @events.test_stop.add_listener
