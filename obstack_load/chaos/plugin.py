@@ -276,17 +276,19 @@ def start(environment, run: RunContext) -> None:
 @join("stop")
 def stop(environment, run: RunContext) -> None:
     """A run that ends first cuts the experiment short: its rollbacks run, with the load."""
-    if run.has(AttachedExperiment) and run.slot(AttachedExperiment).settings is not None:
-        run.slot(AttachedExperiment).cut_short()
+    attached = run.get(AttachedExperiment)
+    if attached is not None:
+        attached.cut_short()  # nothing to do for an experiment that never started
 
 
 @join("judge")
 def judge(environment, run: RunContext) -> None:
-    attached = run.slot(AttachedExperiment) if run.has(AttachedExperiment) else None
-    if attached is not None and attached.verdict is not None:
+    attached = run.get(AttachedExperiment)
+    if attached is None:
+        return
+    if attached.verdict is not None:
         run.ending.chaos_verdict = "passed" if attached.verdict.passed else "failed"
-    if attached is not None:
-        run.ending.faults_left = list(attached.rollback_failures)
+    run.ending.faults_left = list(attached.rollback_failures)
 
 
 @suite.summary_assembling.add_listener

@@ -245,8 +245,9 @@ def start(environment, run: RunContext) -> None:
 @join("stop")
 def stop(environment, run: RunContext) -> None:
     """The probes stop with the load: a run's samples lie between its own start and end."""
-    if run.has(Monitor):
-        run.slot(Monitor).stop()
+    monitor = run.get(Monitor)
+    if monitor is not None:
+        monitor.stop()
 
 
 @suite.figures_collecting.add_listener

@@ -23,6 +23,7 @@ from locust.runners import MasterRunner
 
 from obstack_load import __version__
 from obstack_load.core.config import REPO_ROOT, ConfigError
+from obstack_load.core.outcome import EXIT_RESULTS_INCOMPLETE, Ending
 from obstack_load.results.intervals import IntervalAggregator, interval_row
 from obstack_load.results.node import NodeRecorder
 from obstack_load.results.rows import unship
@@ -31,7 +32,6 @@ from obstack_load.results.spool import write_spool
 from obstack_load.results.store import DEFAULT_SQLITE_PATH, StoreError, open_migrated, redact
 from obstack_load.results.writer import Outbox, ResultsWriter
 from obstack_load.run.context import run_of
-from obstack_load.run.endings import EXIT_RESULTS_INCOMPLETE, Ending
 from obstack_load.run.events import suite
 
 logger = logging.getLogger("obstack_load.results")

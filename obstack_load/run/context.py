@@ -50,8 +50,10 @@ class RunContext:
             found = self.slots[kind] = kind()
         return found
 
-    def has(self, kind: type) -> bool:
-        return kind in self.slots
+    def get(self, kind: type[State]) -> State | None:
+        """This run's instance of ``kind`` if a plugin made one, else None (for the end of a
+        run, which must not make state a plugin never used)."""
+        return self.slots.get(kind)
 
     @property
     def ended(self) -> bool:

@@ -16,8 +16,8 @@ phase           what happens
                 reports what it could not store (``ending.rows_not_stored``)
 ``decide``      the status and exit code are decided here, once (``outcome.Ending.decide``);
                 from then on the ending is frozen, and a late fact goes through ``revise``
-``record``      the run's row is written (or spooled) with its status, then every plugin's own
-                rows (``suite.run_finalised``)
+``record``      every plugin's own rows (``suite.rows_recording``), then the run's row with
+                its status, written or spooled (``suite.run_finalised`` follows)
 ``summarise``   the summary is printed and ``--summary-json`` written: right away for a run
                 stopped in the web UI, after Locust's own tables at quit otherwise
 ==============  ===============================================================================
@@ -27,7 +27,7 @@ that keep per-run state set it up there rather than at Locust's ``test_start``, 
 listeners run in import order.
 
 A plugin joins a phase by name: ``@endings.join("judge")`` on a function taking
-``(environment, run)``, where ``run`` is the ``run_context.RunContext`` ending. A listener that
+``(environment, run)``, where ``run`` is the ``run.context.RunContext`` ending. A listener that
 raises is logged with its plugin's name and recorded as ``"<plugin> failed: <one line>"`` in
 the ending; it never stops the other phases.
 
@@ -64,15 +64,6 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from obstack_load.core.outcome import (  # noqa: F401  (the exit codes' one table is outcome.py's)
-    EXIT_ABORTED,
-    EXIT_CHAOS_FAILED,
-    EXIT_DEGRADED,
-    EXIT_INTERRUPTED,
-    EXIT_RESULTS_INCOMPLETE,
-    EXIT_THRESHOLD_FAILED,
-    Ending,
-)
 from obstack_load.run.context import RunContext, begin, run_of
 
 logger = logging.getLogger("obstack_load.run.endings")
@@ -161,8 +152,8 @@ class Endings:
 
     def wait(self) -> None:
         """Until a web UI run's ending is done: its figures are read before the next start
-        resets Locust's stats."""
-        if self.pending is not None:
+        resets Locust's stats, and it is not ended twice."""
+        if self.pending is not None and self.pending is not gevent.getcurrent():
             self.pending.join()
 
     def start(self) -> RunContext:
@@ -174,16 +165,14 @@ class Endings:
     def end(self, *, summarise_now: bool) -> RunContext | None:
         """Run the phases for the current run, once. ``summarise_now`` is False at quit, where
         the summary waits for Locust's own tables (``summarise_at_quit``)."""
-        if self.pending is not None and self.pending is not gevent.getcurrent():
-            self.pending.join()  # a web UI stop is ending it already
+        self.wait()  # a web UI stop may be ending it already
         with self.lock:
             run = run_of(self.environment)
             if not self.started or run.ended:
                 return None
             environment = self.environment
+            stop_users(environment, run)
             for phase in ("stop", "judge", "flush"):
-                if phase == "stop":
-                    stop_users(environment, run)
                 _phases[phase].fire(environment=environment, run=run)
             run.ending.decide(locust_exit_code(environment))
             _phases["decide"].fire(environment=environment, run=run)
@@ -317,8 +306,7 @@ def _start(environment: Environment, **kwargs: Any) -> None:
         _phases["start"].fire(environment=environment, run=begin(environment))
         return
     endings = endings_of(environment)
-    if endings.started and not run_of(environment).ended:
-        endings.end(summarise_now=True)  # a run the web UI restarted without a stop between
+    endings.end(summarise_now=True)  # a run the web UI restarted without a stop between
     # under the lock: a run that ends while it is still starting (a short --run-time on a busy
     # machine) ends once its plugins have started, never half-begun
     with endings.lock:

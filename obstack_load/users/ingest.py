@@ -93,9 +93,9 @@ class TotalRateSchedules(dict[str, Schedule]):
 @events.test_stop.add_listener
 def _stop(environment, **kwargs: Any) -> None:
     """On every process, workers too: the run's payload pools stop refreshing."""
-    run = run_of(environment)
-    if run.has(Payloads):
-        run.slot(Payloads).close()
+    payloads = run_of(environment).get(Payloads)
+    if payloads is not None:
+        payloads.close()
 
 
 class OtlpIngestUser(FastHttpUser):
