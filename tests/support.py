@@ -258,3 +258,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def one_error(result: subprocess.CompletedProcess) -> str:
+    """The one ``obstack-load:`` line a bad input gets, with exit code 2 and no user started."""
+    output = result.stderr + result.stdout
+    assert result.returncode == 2, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "Ramping" not in output and "Shape test" not in output, "no user may start"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    return errors[0]

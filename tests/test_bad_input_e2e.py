@@ -8,17 +8,7 @@ import sys
 
 import pytest
 
-from tests.support import REPO, run_locust
-
-
-def one_error(result: subprocess.CompletedProcess) -> str:
-    output = result.stderr + result.stdout
-    assert result.returncode == 2, output[-3000:]
-    assert "Traceback" not in output, output[-3000:]
-    assert "Ramping" not in output and "Shape test" not in output, "no user may start"
-    errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    return errors[0]
+from tests.support import REPO, one_error, run_locust
 
 
 def locust(tmp_path, *args: str, locustfile: str = "locustfiles/smoke.py"):

@@ -30,7 +30,8 @@ print(json.dumps([
     {"flag": a.option_strings[0], "env": getattr(a, "env_var", None),
      "group": next(g.title for g in parser._action_groups if a in g._group_actions),
      "in_form": bool(getattr(a, "include_in_web_ui", False))}
-    for a in parser._actions if a.dest not in base
+    for a in parser._actions
+    if a.dest not in base and a.help != "==SUPPRESS=="  # an old spelling's hidden alias
 ]))
 """
 

@@ -68,17 +68,31 @@ def timeline_charts(store: Store, run_id: str) -> list[Chart]:
     nodes = defaultdict(list)
     for sample in series.system_metrics(store, run_id):
         nodes[(sample["role"], sample["node"])].append(sample)
-    if nodes:
-        charts.append(Chart("CPU, per process (100 = one core)", "% CPU", [
-            Line(f"{role} {node}"[:40], [s["ts"] for s in samples], [s["cpu_percent"] for s in samples])
-            for (role, node), samples in sorted(nodes.items())
-        ]))  # fmt: skip
-        charts.append(Chart("Memory (RSS), per process", "MiB", [
-            Line(f"{role} {node}"[:40], [s["ts"] for s in samples],
-                 [(s["memory_rss_bytes"] or 0) / 2**20 for s in samples])
-            for (role, node), samples in sorted(nodes.items())
-        ]))  # fmt: skip
+    generator = {k: v for k, v in nodes.items() if k[0] != "target"}
+    target = nodes.get(("target", "target"))
+    if generator:
+        charts.extend(_cpu_and_memory(generator, "per process"))
+    if target:  # read through the run's source of target figures (figures/sampler.py)
+        charts.extend(_cpu_and_memory({("target", ""): target}, "the target"))
     return [c for c in charts if not c.empty]
+
+
+def _cpu_and_memory(nodes: dict[tuple[str, str], list[dict]], whose: str) -> list[Chart]:
+    def line(role: str, node: str, samples: list[dict], value) -> Line:
+        points = [(s["ts"], value(s)) for s in samples if value(s) is not None]
+        return Line(f"{role} {node}".strip()[:40], [t for t, _ in points], [v for _, v in points])
+
+    return [
+        Chart(f"CPU, {whose} (100 = one core)", "% CPU", [
+            line(role, node, samples, lambda s: s["cpu_percent"])
+            for (role, node), samples in sorted(nodes.items())
+        ]),
+        Chart(f"Memory (RSS), {whose}", "MiB", [
+            line(role, node, samples, lambda s: None if s["memory_rss_bytes"] is None
+                 else s["memory_rss_bytes"] / 2**20)
+            for (role, node), samples in sorted(nodes.items())
+        ]),
+    ]  # fmt: skip
 
 
 def health_chart(data: dict) -> Chart | None:

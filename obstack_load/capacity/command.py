@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_option(parser, "--capacity-report", "--report", default="results/capacity.html",
                help="the HTML report (default results/capacity.html)")  # fmt: skip
     parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
+    parser.add_argument("--prometheus", metavar="URL",
+                        help="read the target's CPU, pool and throttling from this Prometheus "
+                        "(Locust's --prometheus; default: the target's own /metrics)")  # fmt: skip
+    parser.add_argument("--prometheus-figures", metavar="FILE",
+                        help="the figures file for --prometheus (default: the reference "
+                        "platform's, config/figures/reference-platform.yaml)")  # fmt: skip
     parser.add_argument("--compare-scaling", metavar="HOST",
                         help="search this second target too, and report the scaling ratio")  # fmt: skip
 
@@ -70,6 +76,9 @@ def locust_command(args: argparse.Namespace, host: str, summary: Path, report: s
         command += ["--processes", str(args.workers)]
     if args.results_db:
         command += ["--results-db", args.results_db]
+    for option in ("prometheus", "prometheus_figures"):
+        if getattr(args, option):
+            command += [f"--{option.replace('_', '-')}", getattr(args, option)]
     return command + list(args.after_dashes)
 
 

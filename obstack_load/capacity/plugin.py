@@ -26,7 +26,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from obstack_load.capacity.search import RateSearch
 from obstack_load.capacity.verdict import Step, find
 from obstack_load.figures import window
-from obstack_load.figures.target import target_of
+from obstack_load.figures.seam import source_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
 from obstack_load.run import arrival
 from obstack_load.run.context import RunContext, run_of
@@ -65,8 +65,6 @@ def _options(parser) -> None:
                type=float, default=0.05)  # fmt: skip
     add_option(parser, "--capacity-report", "the HTML report's path",
                default="results/capacity.html")  # fmt: skip
-    add_option(parser, "--capacity-target-key", "API key for the target's /metrics (its CPU and "
-               "pool); default: the population's first tenant's")  # fmt: skip
 
 
 def parse_slos(expressions: list[str]) -> list:
@@ -133,16 +131,10 @@ class CapacitySearch:
         )  # fmt: skip
         self.greenlet = gevent.spawn(self.run, environment)
 
-    def target(self, environment) -> tuple[str | None, str | None]:
-        found = target_of(environment)
-        if found is None:
-            return None, None
-        return found[0], environment.parsed_options.capacity_target_key or found[1]
-
     def run(self, environment) -> None:
         options = environment.parsed_options
         slos = parse_slos(options.capacity_slo)
-        url, key = self.target(environment)
+        source = source_of(environment)
         settle = float(options.capacity_settle)
         if isinstance(environment.runner, MasterRunner):
             # the master sees the workers' requests only when they report, every few seconds:
@@ -155,7 +147,7 @@ class CapacitySearch:
             while (rate := self.search.next_rate()) is not None:  # type: ignore[union-attr]
                 self.set_rate(environment, rate)
                 gevent.sleep(settle)
-                step = self.measure(environment, rate, slos, url, key)
+                step = self.measure(environment, rate, slos, source)
                 self.steps.append(step)
                 self.search.record(rate, step.passed)  # type: ignore[union-attr]
                 logger.info(
@@ -184,10 +176,10 @@ class CapacitySearch:
             return 0.0
         self.set_rate(environment, lightest.offered_rate)
         began = time.monotonic()
-        before = window.take(environment, {}, None, None)
+        before = window.take(environment, {}, None)
         while time.monotonic() - began < DRAIN_MAX_S:
             gevent.sleep(window_s)
-            after = window.take(environment, {}, None, None)
+            after = window.take(environment, {}, None)
             total = window.window_stats(before, after, corrected=False).total
             before = after
             if total.num_requests and total.get_response_time_percentile(0.95) <= max(
@@ -200,16 +192,16 @@ class CapacitySearch:
         )  # fmt: skip
         return None
 
-    def measure(self, environment, rate: float, slos: list, url, key) -> Step:
+    def measure(self, environment, rate: float, slos: list, source) -> Step:
         from obstack_load.core.ledger import IngestLedger
         from obstack_load.thresholds.evaluate import observe
 
         hold = float(environment.parsed_options.capacity_step_time)
-        begin = window.take(environment, self.worker_cpu, url, key)
+        begin = window.take(environment, self.worker_cpu, source)
         gevent.sleep(hold / 2)
-        middle = window.take(environment, self.worker_cpu, url, key)
+        middle = window.take(environment, self.worker_cpu, source)
         gevent.sleep(hold / 2)
-        end = window.take(environment, self.worker_cpu, url, key)
+        end = window.take(environment, self.worker_cpu, source)
         first_half, second_half = (
             window.window_stats(begin, middle),
             window.window_stats(middle, end),
@@ -218,7 +210,7 @@ class CapacitySearch:
         if rising:  # hold once more, and judge the later half of it
             begin, middle = middle, end
             gevent.sleep(hold / 2)
-            end = window.take(environment, self.worker_cpu, url, key)
+            end = window.take(environment, self.worker_cpu, source)
             rising = _rising(window.window_stats(begin, middle).total,
                              window.window_stats(middle, end).total)  # fmt: skip
             begin = middle
@@ -252,7 +244,7 @@ class CapacitySearch:
                               for e in stats.entries.values() if e.num_requests},
             generator_cpu=window.generator_cpu(begin, end),
             late_ratio=window.late_ratio(begin, end),
-            **window.target_usage(begin, end),
+            **window.target_usage(begin, middle, end),
         )  # fmt: skip
 
 
@@ -348,7 +340,8 @@ def _rows(environment, run_id: str, rows: dict, **kwargs: Any) -> None:
             s["failures"], s["p95_ms"], s["passed"], s["settled"], s["generator_cpu"],
             s["late_ratio"], s["target_cpu"], s["pool_utilization"], s["generator_bound"],
             {"slo_results": s["slo_results"], "endpoints_p95_ms": s["endpoints_p95_ms"],
-             "throttled": s["throttled"], "drain_s": s["drain_s"]},
+             "throttled": s["throttled"], "drain_s": s["drain_s"],
+             "target_memory_bytes": s["target_memory_bytes"], "pool_waiting": s["pool_waiting"]},
         )
         for index, s in enumerate(capacity["steps"])
     ]  # fmt: skip

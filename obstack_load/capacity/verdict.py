@@ -34,9 +34,12 @@ class Step:
     endpoints_p95_ms: dict[str, float] = field(default_factory=dict)
     generator_cpu: float | None = None  # the busiest generator process, 0..1 of one core
     late_ratio: float = 0.0  # iterations late (>10 ms) or dropped, of those scheduled
-    target_cpu: float | None = None  # the target process, 0..1 of one core, from its /metrics
+    # the target's figures through the run's one source (figures/seam.py); None: n/a
+    target_cpu: float | None = None  # the target's processes, in cores (1.0: one core)
+    target_memory_bytes: float | None = None  # its peak over the step
     pool_utilization: float | None = None
-    throttled: int = 0
+    pool_waiting: float | None = None  # the most requests waiting for a connection at once
+    throttled: int | None = None
     generator_bound: bool = False  # set by ``mark_generator_bound``
     iterations_per_s: float = 0.0  # the offered rate's iterations that ran (an iteration may
     # be several requests; achieved_rps counts every request of the run, other users' too)
@@ -184,6 +187,13 @@ def find(steps: list[Step], outcome: str, passed: float | None, failed: float | 
             f"target's CPU was at {_pct(first_fail.target_cpu)} and the generator's at "
             f"{_pct(first_fail.generator_cpu)}."
         )
+        latency_words = (
+            "The latency grew with its CPU short of saturation: a queue, lock or concurrency "
+            "limit inside the target is the limit, not its CPU."
+            if first_fail.target_cpu is not None
+            else "The latency grew; the target's CPU was n/a (its figures source had none at "
+            "that step), so whether its CPU or something inside it is the limit is not known."
+        )
         words.append(
             {
                 "target-cpu": "The target's CPU is the limit: more target processes or cores "
@@ -191,8 +201,7 @@ def find(steps: list[Step], outcome: str, passed: float | None, failed: float | 
                 "database-pool": "The target's database pool is the limit: a larger pool, or "
                 "fewer statements per request, should raise the capacity.",
                 "throttling": "The target throttled (429): its rate limits are the limit.",
-                "latency": "The latency grew with its CPU short of saturation: a queue, lock or "
-                "concurrency limit inside the target is the limit, not its CPU.",
+                "latency": latency_words,
                 "errors": "Errors, not latency, broke the SLOs first: see the run's error table.",
             }[limit]
         )

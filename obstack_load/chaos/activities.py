@@ -14,9 +14,12 @@ when it was put on and taken off, which the verdict measures recovery from:
 - the platform's fault file (``--test-fault-file``): ``write_fault_file``/``remove_fault_file``;
 - ``wait_for_recovery``: until the steady-state hypothesis holds again, within the budget.
 
-Under Chaos Toolkit's own ``chaos run`` no Locust run is attached: the actions work the same,
-``healthy`` asks the target itself (``obstack_host``), the load probes read a Locust run's web UI
-(``locust_web_url``), and ``wait_for_recovery`` waits for the target's /readyz.
+Under Chaos Toolkit's own ``chaos run`` no Locust run is attached: the actions work the same
+and note their changes in ``runs.unattached``, ``healthy`` asks the target itself
+(``obstack_host``), the load probes read a window of a Locust run's web UI (``locust_web_url``:
+the suite's ``/obstack/window``, which starts no earlier than the last fault change, as an
+attached run's windows do), and ``wait_for_recovery`` waits for the whole steady-state
+hypothesis the control was given.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def _record(configuration: dict | None, fault: str, on: bool) -> None:
     run = runs.of(configuration)
     if run is not None:
         run.fault(fault, on)
+    else:
+        runs.unattached.fault(fault, on)
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -65,11 +70,38 @@ def _locust_web_ui(configuration: dict | None, what: str) -> dict[str, Any]:
         raise ActivityFailed(f"the Locust web UI at {url} did not answer: {exc}") from None
 
 
+def _load_window(configuration: dict | None, window_s: float, percentile: float, what: str
+                 ) -> dict[str, Any] | None:  # fmt: skip
+    """Under ``chaos run``: the load's window from the suite's ``/obstack/window`` on the Locust
+    web UI, since the last fault change; None when that Locust does not serve it (not ours)."""
+    url = (configuration or {}).get("locust_web_url")
+    if not url:
+        _locust_web_ui(configuration, what)  # raises, saying what is needed
+    try:
+        answer = requests.get(f"{url.rstrip('/')}/obstack/window", timeout=5, params={
+            "seconds": window_s, "since": runs.unattached.last_change(), "percentile": percentile,
+        })  # fmt: skip
+    except requests.RequestException as exc:
+        raise ActivityFailed(f"the Locust web UI at {url} did not answer: {exc}") from None
+    if answer.status_code == 404:
+        return None
+    try:
+        answer.raise_for_status()
+        return answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ActivityFailed(f"the Locust web UI at {url}: {exc}") from None
+
+
 def error_rate(window_s: float = 10.0, configuration: dict | None = None) -> float:
-    """The fraction of the load's requests that failed in the last ``window_s`` seconds (under
-    ``chaos run``: Locust's current failures per second over its current requests per second)."""
+    """The fraction of the load's requests that failed in the last ``window_s`` seconds, never
+    reaching back past the last fault change (under ``chaos run``, from a Locust web UI that is
+    not the suite's: its current failures per second over its current requests per second)."""
     run = runs.of(configuration)
     if run is None:
+        found = _load_window(configuration, window_s, 0.95, "error_rate")
+        if found is not None:
+            requests_n = found["requests"]
+            return found["failures"] / requests_n if requests_n else NO_REQUESTS_ERROR_RATE
         stats = _locust_web_ui(configuration, "error_rate")
         rps = stats.get("current_rps") or 0.0
         return stats.get("current_fail_per_sec", 0.0) / rps if rps else NO_REQUESTS_ERROR_RATE
@@ -80,10 +112,15 @@ def error_rate(window_s: float = 10.0, configuration: dict | None = None) -> flo
 def latency_ms(
     percentile: float = 95.0, window_s: float = 10.0, configuration: dict | None = None
 ) -> float:
-    """The load's latency at ``percentile`` over the last ``window_s`` seconds, in ms (under
-    ``chaos run``: Locust's current 50th or 95th percentile, over its last 10 s)."""
+    """The load's latency at ``percentile`` over the last ``window_s`` seconds, never reaching
+    back past the last fault change, in ms (under ``chaos run``, from a Locust web UI that is not
+    the suite's: its current 50th or 95th percentile, over its last 10 s)."""
     run = runs.of(configuration)
     if run is None:
+        found = _load_window(configuration, window_s, percentile / 100, "latency_ms")
+        if found is not None:
+            value = found["percentile_ms"]
+            return NO_REQUESTS_LATENCY_MS if value is None else float(value)
         current = _locust_web_ui(configuration, "latency_ms").get(
             "current_response_time_percentiles"
         )
@@ -269,21 +306,37 @@ def wait_for_recovery(
     a run, the experiment's ``recovery_budget_s`` is). It does not raise when the budget runs out:
     Chaos Toolkit's own check after the method then fails, and the verdict says why."""
     run = runs.of(configuration)
-    if run is None:
+    if run is not None:
+        removed = run.last_off() or time.time()
+        recovered = _wait_for_hypothesis(run.settings.experiment, removed,
+                                         run.settings.recovery_budget_s, poll_s, configuration)  # fmt: skip
+        if recovered is None:
+            return -1.0
+        run.recovered_at = recovered
+        return recovered - removed
+    if runs.unattached.experiment is None:  # no control brought the experiment: not ours
         return _wait_unattached(poll_s, budget_s, configuration)
-    removed = run.last_off() or time.time()
-    deadline = removed + run.settings.recovery_budget_s
+    removed = runs.unattached.last_off() or time.time()
+    recovered = _wait_for_hypothesis(runs.unattached.experiment, removed,
+                                     runs.unattached.recovery_budget_s or budget_s, poll_s,
+                                     configuration)  # fmt: skip
+    return -1.0 if recovered is None else recovered - removed
+
+
+def _wait_for_hypothesis(experiment: dict[str, Any], removed: float, budget_s: float,
+                         poll_s: float, configuration: dict | None) -> float | None:  # fmt: skip
+    """When (unix s) every probe of the hypothesis held again, polled every ``poll_s`` from the
+    fault's removal; None when it had not by the budget's end."""
+    deadline = removed + budget_s
     # the hypothesis judges a window since the removal: give it a poll's worth of requests
     time.sleep(max(0.0, removed + poll_s - time.time()))
     while True:
-        holds, failing = hypothesis_holds(run.settings.experiment, configuration)
-        if not holds:
-            logger.info("steady state not back yet: %s", failing)
+        holds, failing = hypothesis_holds(experiment, configuration)
         if holds:
-            run.recovered_at = time.time()
-            return run.recovered_at - removed
+            return time.time()
+        logger.info("steady state not back yet: %s", failing)
         if time.time() >= deadline:
-            return -1.0
+            return None
         time.sleep(poll_s)
 
 

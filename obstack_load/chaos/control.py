@@ -10,6 +10,7 @@ run, and this does nothing. The ready experiments declare it in ``controls``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
@@ -33,6 +34,9 @@ def before_experiment_control(
     if runs.of(configuration) is not None:
         return
     settings = experiments.check(context, context.get("title", "the experiment"))
+    # wait_for_recovery waits for this experiment's whole hypothesis, within its budget
+    runs.unattached.experiment = context
+    runs.unattached.recovery_budget_s = settings.recovery_budget_s
     url = (configuration or {}).get("locust_web_url", "http://127.0.0.1:8089")
     host = (configuration or {}).get("obstack_host", "http://127.0.0.1:8080")
     where = urlsplit(url)
@@ -53,6 +57,9 @@ def before_experiment_control(
         if time.monotonic() > deadline or _loads[url].poll() is not None:
             raise RuntimeError(f"the load never started answering at {url}")
         time.sleep(0.5)
+    with contextlib.suppress(requests.RequestException):  # the load's windows
+        # (chaos/window_route.py) are kept from now on
+        requests.get(f"{url.rstrip('/')}/obstack/window", params={"seconds": 1}, timeout=5)
     time.sleep(settings.warmup_s)
 
 

@@ -74,7 +74,7 @@ class LiveRun:
     def start_snapshots(self) -> None:
         def keep() -> None:
             while True:
-                self.snapshots.append((time.time(), window.take(self.environment, {}, None, None)))
+                self.snapshots.append((time.time(), window.take(self.environment, {}, None)))
                 gevent.sleep(SNAPSHOT_EVERY_S)
 
         self.greenlet = gevent.spawn(keep)
@@ -87,7 +87,7 @@ class LiveRun:
         """The requests of the last ``seconds``, never reaching back past the last fault change:
         a probe judges the fault alone while it is on, and what came after once it is off."""
         now = time.time()
-        latest = window.take(self.environment, {}, None, None)
+        latest = window.take(self.environment, {}, None)
         since = max([now - seconds, *(c.at for c in self.changes)])
         # the first snapshot at or after the window's start: nothing from before a change
         start = next((snap for at, snap in self.snapshots if at >= since), latest)

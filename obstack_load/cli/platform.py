@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 
 from obstack_load.cli.common import json_output, positive, tenants_file
 from obstack_load.core.vocabulary import add_option
 
 OLD_NAMES = {"tenants-file": ("--tenants",)}  # hidden aliases for one release
+
+
+DB_ENV = "OBSTACK_PLATFORM_DB"
 
 
 def _platform(args: argparse.Namespace) -> int:
@@ -43,12 +47,16 @@ def add_platform_options(parser: argparse.ArgumentParser) -> None:
                 default=spec.default, help=spec.metadata["help"],
             )  # fmt: skip
             continue
+        default = spec.default
+        if spec.name == "db":  # a DSN with a password is better kept off the command line (ps)
+            default = os.environ.get(DB_ENV, spec.default)
+            text += f" (env {DB_ENV})"
         add_option(
             parser,
             f"--{spec.metadata['option']}",
             *OLD_NAMES.get(spec.metadata["option"], ()),
             dest=spec.name,
-            default=spec.default,
+            default=default,
             type=positive(kind) if kind in (int, float) else str,
             metavar=spec.metadata["metavar"] or ("N" if kind is int else None),
             help=text,

@@ -4,10 +4,12 @@ statements, read from PostgreSQL's statistics views as deltas between the run's 
 (``db_index_usage{table=metric_points}>0.95``, ``db_cache_hit>0.99``). Index use counts the
 tables and partitions of 10,000 rows or more, as the common check does.
 
-It reads the database the run drives (``--db-target``), and the platform's connection pool
-from its /metrics (``--host``, when the platform runs on PostgreSQL): utilisation, the time
-connections were out of the pool over the time the pool could have lent them, and efficiency,
-the share of requests for a connection served without waiting (``db_pool_utilization<0.8``,
+It reads the database the run drives (``--db-target``), and the target's connection pool
+through the run's source of target figures (``figures/seam.py``: the user's Prometheus, else
+the target's /metrics): utilisation, the time connections were out of the pool over the time
+the pool could have lent them (or the connections in use, sampled, where the pool exports no
+busy time), and, from the reference platform's own /metrics only, efficiency, the share of
+requests for a connection served without waiting (``db_pool_utilization<0.8``,
 ``db_pool_efficiency>0.9``). A partitioned table's figures are its
 partitions' added up under the parent's name. PostgreSQL counts a backend's scans when the
 backend flushes its statistics (at the latest as it exits), so the end is read once the run's
@@ -24,7 +26,8 @@ from typing import Any
 import psycopg
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
-from obstack_load.figures.target import scrape, target_of
+from obstack_load.figures import target
+from obstack_load.figures.seam import source_of
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
 from obstack_load.run.events import suite
@@ -123,42 +126,48 @@ def deltas(start: Snapshot, end: Snapshot) -> dict[str, Any]:
     return out
 
 
+POOL_FIGURES = ("db_pool_size", "db_pool_in_use", "db_pool_waiting", "db_pool_busy_seconds",
+                "db_connections")  # fmt: skip
+
+
 @dataclass
 class PoolSnapshot:
-    """The platform's /metrics at one moment: psycopg_pool's counters and per-kind latencies."""
+    """The target's pool at one moment: its figures, and psycopg_pool's own counters and the
+    latencies per statement kind where the source is the reference platform's /metrics."""
 
-    at: float
+    reading: target.Reading
     pool: dict[str, float]
     statements: dict[str, tuple[float, float]]  # kind: (count, seconds)
 
 
-def pool_snapshot(host: str, api_key: str) -> PoolSnapshot | None:
-    """None when the platform keeps no pool (in memory) or does not answer."""
-    samples = scrape(host, api_key, timeout=10)
-    if samples is None:
+def pool_snapshot(source) -> PoolSnapshot | None:
+    """None when the source has no pool size (a target in memory, or one that does not say)."""
+    reading = source.read(POOL_FIGURES)
+    if "db_pool_size" not in reading.values:
         return None
     pool: dict[str, float] = {}
     counts: dict[str, float] = {}
     sums: dict[str, float] = {}
-    for sample in samples:
+    for sample in getattr(source, "samples", None) or []:  # the /metrics page's, when it is one
         if sample.name.startswith("obstack_db_pool_"):
             pool[sample.name.removeprefix("obstack_db_pool_")] = sample.value
         elif sample.name == "obstack_db_query_seconds_count":
             counts[sample.labels["kind"]] = sample.value
         elif sample.name == "obstack_db_query_seconds_sum":
             sums[sample.labels["kind"]] = sample.value
-    if "pool_max" not in pool:
-        return None
     statements = {kind: (counts[kind], sums.get(kind, 0.0)) for kind in counts}
-    return PoolSnapshot(time.monotonic(), pool, statements)
+    return PoolSnapshot(reading, pool, statements)
 
 
 def pool_deltas(start: PoolSnapshot, end: PoolSnapshot) -> dict[str, Any]:
-    def moved(key: str) -> float:
-        return end.pool.get(key, 0.0) - start.pool.get(key, 0.0)
+    def moved(key: str) -> float | None:
+        if key not in end.pool:
+            return None
+        return end.pool[key] - start.pool.get(key, 0.0)
 
-    lendable_ms = end.pool["pool_max"] * (end.at - start.at) * 1000
-    requests_num = moved("requests_num")
+    usage = target.usage([start.reading, end.reading])
+    requests_num, queued, wait_ms = moved("requests_num"), moved("requests_queued"), moved(
+        "requests_wait_ms")  # fmt: skip
     statements = {}
     for kind, (count, seconds) in end.statements.items():
         count0, seconds0 = start.statements.get(kind, (0.0, 0.0))
@@ -168,14 +177,17 @@ def pool_deltas(start: PoolSnapshot, end: PoolSnapshot) -> dict[str, Any]:
                 "avg_ms": (seconds - seconds0) / (count - count0) * 1000,
             }
     return {
-        "size": int(end.pool["pool_max"]),
-        "utilization": moved("usage_ms") / lendable_ms if lendable_ms > 0 else None,
-        "efficiency": 1 - moved("requests_queued") / requests_num if requests_num else None,
-        "requests": int(requests_num),
-        "waited": int(moved("requests_queued")),
-        "mean_wait_ms": moved("requests_wait_ms") / requests_num if requests_num else None,
-        "errors": int(moved("requests_errors")),
-        "connections_lost": int(moved("connections_lost")),
+        "size": int(end.reading.values["db_pool_size"]),
+        "utilization": usage["pool_utilization"],
+        "in_use": end.reading.values.get("db_pool_in_use"),
+        "waiting": end.reading.values.get("db_pool_waiting"),
+        "db_connections": end.reading.values.get("db_connections"),
+        "efficiency": 1 - (queued or 0) / requests_num if requests_num else None,
+        "requests": None if requests_num is None else int(requests_num),
+        "waited": None if requests_num is None else int(queued or 0),  # 0s are not exported
+        "mean_wait_ms": wait_ms / requests_num if requests_num and wait_ms is not None else None,
+        "errors": int(moved("requests_errors") or 0),
+        "connections_lost": int(moved("connections_lost") or 0),
         "statements": statements,
     }
 
@@ -191,9 +203,9 @@ class Figures:
 
     def begin(self, environment) -> None:
         self.start, self.pool_start, self.last = None, None, None
-        platform = target_of(environment)
-        if platform:
-            self.pool_start = pool_snapshot(*platform)
+        source = source_of(environment)
+        if source is not None:
+            self.pool_start = pool_snapshot(source)
         dsn = self.target(environment)
         if dsn:
             try:
@@ -203,8 +215,8 @@ class Figures:
 
     def measure(self, environment, final: bool) -> dict[str, Any] | None:
         measured: dict[str, Any] = {}
-        platform = target_of(environment)
-        pool_end = pool_snapshot(*platform) if platform and self.pool_start else None
+        source = source_of(environment)
+        pool_end = pool_snapshot(source) if source is not None and self.pool_start else None
         if pool_end is not None:
             measured["pool"] = pool_deltas(self.pool_start, pool_end)  # type: ignore[arg-type]
         dsn = self.target(environment)
@@ -251,10 +263,12 @@ def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> Non
     summary["database"] = measured
     pool = measured.get("pool")
     if pool is not None:
+        waits = (f" ({pool['waited']} of {pool['requests']} waited)"
+                 if pool["requests"] is not None else "")  # fmt: skip
         lines.append(
             f"  database pool: {pool['size']} connections, utilisation "
-            f"{_percent(pool['utilization'])}, efficiency {_percent(pool['efficiency'])} "
-            f"({pool['waited']} of {pool['requests']} waited), {pool['errors']} errors"
+            f"{_percent(pool['utilization'])}, efficiency {_percent(pool['efficiency'])}"
+            f"{waits}, {pool['errors']} errors"
         )
     if "tables" not in measured:
         return

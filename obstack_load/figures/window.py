@@ -6,24 +6,27 @@ failures; the arrival rate's histograms give latency measured from each iteratio
 start (corrected for coordinated omission), which is the latency an SLO must be judged on in an
 open model. A step's window is then a ``RequestStats`` of its own, so the SLOs are judged by the
 thresholds' own code. The generator's CPU comes from each process's CPU seconds, the target's
-from its Prometheus ``/metrics`` (``process_cpu_seconds_total``, the database pool).
+figures (its CPU, memory, pool, throttling) through the run's one source
+(``figures/seam.py``: the user's Prometheus, else the target's own /metrics).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
 from locust.stats import RequestStats, StatsEntry
 
 from obstack_load.core import histogram
-from obstack_load.figures.target import scrape
+from obstack_load.figures import target
 from obstack_load.run import arrival
 
 CPU_REPORT_KEY = "obstack_capacity_cpu"
+WINDOW_FIGURES = ("cpu_seconds", "memory_bytes", "db_pool_in_use", "db_pool_size",
+                  "db_pool_waiting", "db_pool_busy_seconds", "throttled_requests")  # fmt: skip
 
 
 def cpu_seconds() -> float:
@@ -40,11 +43,10 @@ class Snapshot:
     late: int  # late or dropped
     dropped: int
     cpu: dict[str, tuple[float, float]]  # process: (when, CPU seconds)
-    target: dict[str, float] = field(default_factory=dict)
+    target: target.Reading | None = None
 
 
-def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: str | None,
-         target_key: str | None) -> Snapshot:  # fmt: skip
+def take(environment, worker_cpu: dict[str, tuple[float, float]], source) -> Snapshot:
     stats = environment.stats
     entries = {
         key: (e.num_requests, e.num_failures, e.total_response_time, dict(e.response_times))
@@ -53,8 +55,8 @@ def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: st
     corrected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     counts = arrival.arrival_of(environment)
     totals, own = counts.totals, counts.stats
-    for source in (totals.corrected, own.corrected):  # standalone: stats
-        for name, counts in list(source.items()):
+    for histograms in (totals.corrected, own.corrected):  # standalone: stats
+        for name, counts in list(histograms.items()):
             histogram.add(corrected[name], dict(counts))
     cpu = dict(worker_cpu) or {"local": (time.monotonic(), cpu_seconds())}
     return Snapshot(
@@ -62,23 +64,8 @@ def take(environment, worker_cpu: dict[str, tuple[float, float]], target_url: st
         totals.iterations + own.iterations,
         totals.late + own.late + totals.dropped + own.dropped,
         totals.dropped + own.dropped,
-        cpu, target_figures(target_url, target_key) if target_url else {},
+        cpu, source.read(WINDOW_FIGURES) if source is not None else None,
     )  # fmt: skip
-
-
-def target_figures(url: str, key: str | None) -> dict[str, float]:
-    """The target's process CPU seconds and database pool counters, when it exposes them."""
-    wanted = {
-        "process_cpu_seconds_total": "cpu_seconds",
-        "obstack_db_pool_usage_ms": "pool_usage_ms",
-        "obstack_db_pool_pool_max": "pool_max",
-        "obstack_throttled_requests_total": "throttled",
-    }
-    out: dict[str, float] = {}
-    for sample in scrape(url, key, timeout=5) or []:
-        if sample.name in wanted:
-            out[wanted[sample.name]] = out.get(wanted[sample.name], 0.0) + sample.value
-    return out
 
 
 def _diff_histogram(end: dict[int, int], start: dict[int, int]) -> dict[int, int]:
@@ -138,13 +125,9 @@ def late_ratio(start: Snapshot, end: Snapshot) -> float:
     return (end.late - start.late) / scheduled if scheduled > 0 else 0.0
 
 
-def target_usage(start: Snapshot, end: Snapshot) -> dict[str, Any]:
-    seconds = max(end.at - start.at, 1e-9)
-    out: dict[str, Any] = {"target_cpu": None, "pool_utilization": None, "throttled": 0}
-    if "cpu_seconds" in end.target and "cpu_seconds" in start.target:
-        out["target_cpu"] = (end.target["cpu_seconds"] - start.target["cpu_seconds"]) / seconds
-    if "pool_usage_ms" in end.target and end.target.get("pool_max"):
-        used = end.target["pool_usage_ms"] - start.target.get("pool_usage_ms", 0.0)
-        out["pool_utilization"] = used / (end.target["pool_max"] * seconds * 1000)
-    out["throttled"] = int(end.target.get("throttled", 0) - start.target.get("throttled", 0))
-    return out
+def target_usage(*snapshots: Snapshot) -> dict[str, Any]:
+    """The target's figures over the window the snapshots span; each None when n/a."""
+    readings = [s.target for s in snapshots if s.target is not None]
+    if len(readings) < 2:
+        return target.usage([target.Reading(0.0), target.Reading(1.0)])
+    return target.usage(readings)

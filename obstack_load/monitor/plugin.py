@@ -7,8 +7,10 @@ Every ``--monitor-interval`` seconds (1) the master or standalone process probes
 - ``readyz``: ``GET /readyz`` answers 2xx;
 - ``e2e``: one log record with a fresh marker is ingested (OTLP, the first tenant's key) and
   read back through the API (``/api/v1/logs/search``), the synthetic check a user would notice;
-- and, with ``--monitor-series NAME``, the named series of the target's Prometheus ``/metrics``
-  (CPU, memory, queue depths, pool use), summed over their labels.
+- and, with ``--monitor-series NAME``, a target figure (``cpu_seconds``, ``memory_bytes``,
+  ``db_pool_in_use``, ``write_queue_depth``...: ``figures/target.py``) read through the run's
+  source of target figures (the user's ``--prometheus``, else the target's /metrics), or any
+  other series of the target's own ``/metrics``, summed over its labels.
 
 Each probe has a timeout (``--monitor-timeout``, 1 s) and turns unhealthy after
 ``--monitor-failure-threshold`` (3) failures in a row and healthy again after
@@ -108,8 +110,9 @@ def _options(parser) -> None:
     add_option(parser, "--monitor-search-path", "the e2e probe's read-back path (default "
                f"{ProbePaths.search}; it ingests at --otlp-logs-path)",
                default=ProbePaths.search)  # fmt: skip
-    add_option(parser, "--monitor-series", "a series of the target's Prometheus /metrics to "
-               "record every interval, summed over its labels, e.g. process_resident_memory_bytes "
+    add_option(parser, "--monitor-series", "a target figure to record every interval (e.g. "
+               "memory_bytes, db_pool_in_use, write_queue_depth; read from --prometheus when "
+               "given), or any series of the target's /metrics, summed over its labels "
                "(repeatable)", action="append", default=[])  # fmt: skip
 
 
@@ -182,7 +185,7 @@ class Monitor:
             for name in self.states:
                 self.probes.spawn(self.probe, name, session, environment.host, tenant, timeout)
             if self.series:
-                self.probes.spawn(self.read_series, environment.host, tenant, timeout)
+                self.probes.spawn(self.read_series, environment, tenant, timeout)
             self.probes.join()
             next_at = max(next_at + interval, time.monotonic())
             gevent.sleep(next_at - time.monotonic())
@@ -197,18 +200,27 @@ class Monitor:
         latency_ms = (time.perf_counter() - started) * 1000
         self.states[name].record(time.time(), detail == "", latency_ms, detail)
 
-    def read_series(self, host: str, tenant, timeout: float) -> None:
-        """The selected series of the target's /metrics now, each summed over its labels."""
-        from obstack_load.figures.target import scrape
+    def read_series(self, environment, tenant, timeout: float) -> None:
+        """The selected series now: target figures through the run's source, other names from
+        the target's /metrics, each summed over its labels."""
+        from obstack_load.figures.seam import source_of
+        from obstack_load.figures.target import FIGURES, scrape
 
-        samples = scrape(host, tenant.api_key, timeout)
-        if samples is None:
-            return
+        figures = tuple(name for name in self.series if name in FIGURES)
+        others = [name for name in self.series if name not in FIGURES]
+        values: dict[str, float] = {}
+        source = source_of(environment) if figures else None
+        if source is not None:
+            values.update(source.read(figures).values)
+        if others and environment.host:
+            samples = scrape(environment.host, tenant.api_key, timeout) or []
+            for name in others:
+                found = [s.value for s in samples if s.name == name]
+                if found:
+                    values[name] = float(sum(found))
         now = time.time()
-        for name, values in self.series.items():
-            found = [s.value for s in samples if s.name == name]
-            if found:
-                values.append((now, float(sum(found))))
+        for name, value in values.items():
+            self.series[name].append((now, value))
 
     def result(self) -> dict[str, Any]:
         ended = time.time()

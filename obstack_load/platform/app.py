@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -135,6 +136,26 @@ class TestCapacity:
         await self.app(scope, receive, send)
 
 
+class TestCpu:
+    """Testing only (``--test-cpu-ms MS``): every request but /metrics and /readyz
+    first spends MS milliseconds of this thread's CPU, on the event loop, so one process serves
+    at most about 1000 / MS requests/s on one core and its CPU is the limit: what a capacity
+    search must then name. CPU time, not wall time, so that a busy machine does not count."""
+
+    EXEMPT = ("/metrics", "/readyz")
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self.EXEMPT:
+            until = time.thread_time() + self.seconds
+            while time.thread_time() < until:
+                pass
+        await self.app(scope, receive, send)
+
+
 class CountRequests:
     """Counts every HTTP request by handler and status. Plain ASGI, because Starlette's
     BaseHTTPMiddleware costs a task per request on a path that must stay fast."""
@@ -245,6 +266,8 @@ def build_app(settings: PlatformSettings) -> Starlette:
             slots=settings.test_capacity_slots,
             seconds=settings.test_service_ms / 1000,
         )
+    if settings.test_cpu_ms:
+        app.add_middleware(TestCpu, seconds=settings.test_cpu_ms / 1000)
     if settings.test_slow_path and settings.test_slow_ms:
         app.add_middleware(
             TestSlowPath, path=settings.test_slow_path, seconds=settings.test_slow_ms / 1000

@@ -123,6 +123,13 @@ class PlatformSettings:
     test_service_ms: float = setting(
         0.0, "test-service-ms", "testing only: the service time of --test-capacity-slots", "MS"
     )
+    test_cpu_ms: float = setting(
+        0.0,
+        "test-cpu-ms",
+        "testing only: every request but /metrics and /readyz spends MS of CPU on the "
+        "event loop first (a target whose limit is its CPU: one core serves ~1000/MS per s)",
+        "MS",
+    )
     test_slow_ms: float = setting(
         0.0, "test-slow-ms", "testing only: the added latency of --test-slow-path", "MS"
     )

@@ -55,6 +55,9 @@ class Metrics:
             "obstack_throttled_requests", "OTLP requests answered 429", ["signal"],
             registry=self.registry,
         )  # fmt: skip
+        for signal in ("logs", "metrics", "traces"):  # at 0 from the start, as Prometheus
+            for counter in (self.accepted, self.rejected, self.throttled):  # advises: a query
+                counter.labels(signal=signal)  # of "none throttled" then answers 0, not nothing
         self.live_dropped = Counter(
             "obstack_live_dropped_messages", "live-tail messages dropped on full queues",
             registry=self.registry,

@@ -13,7 +13,10 @@ locustfile's own names.
 
 import obstack_load.capacity.plugin  # noqa: F401  (--capacity-search)
 import obstack_load.chaos.plugin  # noqa: F401  (--chaos-experiment: a chaos experiment under load)
+import obstack_load.chaos.window_route  # noqa: F401  (the load's windows for Chaos Toolkit's chaos run)
 import obstack_load.figures.database  # noqa: F401  (the database's and the platform's pool figures)
+import obstack_load.figures.sampler  # noqa: F401  (the target's CPU and memory over the run)
+import obstack_load.figures.seam  # noqa: F401  (--prometheus: where the target's figures come from)
 import obstack_load.monitor.plugin  # noqa: F401  (--monitor: health probes beside the run)
 import obstack_load.results.plugin  # noqa: F401  (the Test Results Database)
 import obstack_load.run.accounting  # noqa: F401  (the ingestion ledger: workers' counts, the summary)

@@ -39,6 +39,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("obstack-load: capacity search", ("--capacity-",)),
     ("obstack-load: chaos experiments and health monitor", ("--chaos-", "--monitor")),
     ("obstack-load: database users", ("--db-",)),
+    ("obstack-load: target figures (Prometheus or the target's /metrics)",
+     ("--prometheus", "--target-")),
 )  # fmt: skip
 
 # The options an ad-hoc user changes in the web UI's start form; every other option is set on

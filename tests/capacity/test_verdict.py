@@ -73,3 +73,11 @@ def test_a_step_broken_by_rising_latency_names_a_queue_not_errors():
     failing = [{"expression": "rate<0.01", "metric": "rate", "observed": 0.2, "passed": False}]
     steps[-1].slo_results = failing
     assert find(steps, "bracketed", 175, 200).limit == "errors"
+
+
+def test_a_latency_limit_with_the_target_cpu_na_claims_nothing_of_the_cpu():
+    steps = hockey_stick(target_cpu=None, generator_cpu=0.2)
+    finding = find(steps, "bracketed", 175, 200)
+    text = " ".join(finding.words)
+    assert finding.limit == "latency" and "short of saturation" not in text
+    assert "the target's CPU was n/a" in text

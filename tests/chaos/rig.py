@@ -15,82 +15,39 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from obstack_load.platform.server import READY_LINE
-from tests.support import (
-    REPO,
-    STARTUP_TIMEOUT,
-    free_port,
-    start_process,
-    wait_until_healthy,
-)
+from obstack_load.chaos.stack import ReferenceStack
+from tests.support import REPO
 
 CHAOS_TIMEOUT_S = 600
 
 
-@dataclass
-class Rig:
-    """The platform (supervised, on PostgreSQL) with the fault proxy on both of its sides."""
+class Rig(ReferenceStack):
+    """The reference stack on the tests' shared PostgreSQL, with the platform's output kept."""
 
-    host: str  # the platform through the proxy: what the load targets
-    env: dict[str, str]
-    processes: list[subprocess.Popen] = field(default_factory=list)
-    outputs: list[list[str]] = field(default_factory=list)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    @property
+    def processes(self) -> list[subprocess.Popen]:
+        return [started.process for started in self.started]  # the proxy first
 
     def supervised(self) -> list[tuple[str, float]]:
         """What ``obstack-load supervise`` said happened to the platform, and when (unix s)."""
         out = []
-        for line in self.outputs[-1]:
+        for line in self.started[-1].output:
             if line.startswith("obstack supervise: "):
                 what, _, at = line.removeprefix("obstack supervise: ").rpartition(" at ")
                 out.append((what.split(" (pid")[0], float(at)))
         return out
 
     def log(self) -> str:
-        return "".join(line for output in self.outputs for line in output)[-4000:]
+        return "".join(line for started in self.started for line in started.output)[-4000:]
 
 
 def start_rig(postgres, name: str, tmp_path: Path, *platform_args: str) -> Rig:
-    dsn = postgres.database(name)
-    db_listen, platform_listen, platform_port = free_port(), free_port(), free_port()
-    cli = [sys.executable, "-m", "obstack_load.cli"]
-    proxy, proxy_output, line = start_process([
-        *cli, "proxy", "--port", "0",
-        "--proxy", f"postgres=127.0.0.1:{db_listen}=127.0.0.1:{postgres.port}",
-        "--proxy", f"platform=127.0.0.1:{platform_listen}=127.0.0.1:{platform_port}",
-    ], "obstack-load proxy API on")  # fmt: skip
-    rig = Rig(f"http://127.0.0.1:{platform_listen}", {}, [proxy], [proxy_output])
-    pidfile, fault_file = tmp_path / "platform.pid", tmp_path / "fault"
-    rig.env = {
-        "TOXIPROXY_URL": line.split(" on ", 1)[1].strip(),
-        "OBSTACK_PLATFORM_PIDFILE": str(pidfile),
-        "OBSTACK_FAULT_FILE": str(fault_file),
-    }
-    try:
-        supervisor, supervisor_output, _ = start_process([
-            *cli, "supervise", "--pidfile", str(pidfile), "--ready-line", READY_LINE, "--",
-            *cli, "platform", "--port", str(platform_port),
-            "--db", dsn.replace(f":{postgres.port}/", f":{db_listen}/"),
-            "--db-pool-timeout", "1", "--test-fault-file", str(fault_file), *platform_args,
-        ], READY_LINE)  # fmt: skip
-        rig.processes.append(supervisor)
-        rig.outputs.append(supervisor_output)
-        wait_until_healthy(rig.host, time.monotonic() + STARTUP_TIMEOUT)
-    except BaseException:
-        rig.stop()
-        raise
+    """The stack ``obstack-load chaos run`` brings up without --host, on a new database of the
+    session's server (no initdb per test)."""
+    rig = Rig(postgres.database(name), platform_args)
+    rig.start()
     return rig
 
 
