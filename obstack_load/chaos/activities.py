@@ -12,6 +12,7 @@ when it was put on and taken off, which the verdict measures recovery from:
   ``pause_process`` (SIGSTOP, then SIGCONT);
 - ``tc netem`` in a network namespace: ``add_netem``/``remove_netem``;
 - the platform's fault file (``--test-fault-file``): ``write_fault_file``/``remove_fault_file``;
+- ``observe``: nothing, for an observe-only run, whose fault comes from elsewhere;
 - ``wait_for_recovery``: until the steady-state hypothesis holds again, within the budget.
 
 Under Chaos Toolkit's own ``chaos run`` no Locust run is attached: the actions work the same
@@ -44,11 +45,7 @@ UNATTACHED_MAX_ERROR_RATE = 0.01
 
 
 def _record(configuration: dict | None, fault: str, on: bool) -> None:
-    run = runs.of(configuration)
-    if run is not None:
-        run.fault(fault, on)
-    else:
-        runs.unattached.fault(fault, on)
+    runs.note_fault(configuration, fault, on)
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -232,6 +229,7 @@ def kill_process(pidfile: str, configuration: dict | None = None) -> int:
 def pause_process(pidfile: str, seconds: float, configuration: dict | None = None) -> int:
     """SIGSTOP, then SIGCONT after ``seconds``: a process that hangs and comes back."""
     pid = _pid(pidfile)
+    seconds = float(seconds)
     os.kill(pid, signal.SIGSTOP)
     _record(configuration, f"paused {pidfile}", True)
     try:
@@ -277,6 +275,23 @@ def remove_fault_file(path: str, configuration: dict | None = None) -> None:
     fault = Path(path).read_text().strip() if Path(path).exists() else "ingest-503"
     Path(path).unlink(missing_ok=True)
     _record(configuration, f"fault file {fault}", False)
+
+
+# -- a fault from elsewhere ---------------------------------------------------------------------
+
+
+def observe(seconds: float, configuration: dict | None = None) -> float:
+    """An observe-only window: nothing is done here; the fault comes from elsewhere (Chaos
+    Mesh, Litmus, a person) within these ``seconds``, while the health monitor times the
+    target's unhealthy periods and the data check counts what it lost. The window is noted as
+    the fault's time, so the recovery budget runs from its end."""
+    seconds = float(seconds)  # from an environment variable, Chaos Toolkit passes a string
+    _record(configuration, "observed window", True)
+    try:
+        time.sleep(seconds)
+    finally:
+        _record(configuration, "observed window", False)
+    return seconds
 
 
 # -- recovery ----------------------------------------------------------------------------------

@@ -6,6 +6,10 @@ experiment it stops that Locust (SIGTERM: its run is finalised as any other).
 
 Attached to a Locust run (``--chaos-experiment``, ``obstack-load chaos run``) the load is that
 run, and this does nothing. The ready experiments declare it in ``controls``.
+
+Under both runners it also times the actions of other extensions (Chaos Toolkit's Kubernetes
+extension terminating pods, say): such an action is a fault from its start to its end, so the
+recovery time runs from its end, as it does from our own actions' ``fault off``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,32 @@ def after_experiment_control(
         process.wait(timeout=120)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+OUR_ACTIONS = "obstack_load.chaos.activities"  # they note their own faults
+
+
+def _foreign_action(activity: dict[str, Any]) -> str | None:
+    provider = activity.get("provider") or {}
+    if activity.get("type") != "action" or provider.get("module") == OUR_ACTIONS:
+        return None
+    return f"action {activity.get('name', provider.get('func', '?'))}"
+
+
+def before_activity_control(
+    context: dict[str, Any], configuration: dict | None = None, **kwargs: Any
+) -> None:
+    fault = _foreign_action(context)
+    if fault:
+        runs.note_fault(configuration, fault, True)
+
+
+def after_activity_control(
+    context: dict[str, Any], configuration: dict | None = None, **kwargs: Any
+) -> None:
+    fault = _foreign_action(context)
+    if fault:
+        runs.note_fault(configuration, fault, False)
 
 
 def locust_stats(url: str) -> dict[str, Any]:

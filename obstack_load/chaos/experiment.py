@@ -86,7 +86,28 @@ class ChaosSettings:
         for activity in [*self.experiment.get("method", []), *self.experiment.get("rollbacks", [])]:
             pauses = activity.get("pauses") or {}
             total += float(pauses.get("before", 0)) + float(pauses.get("after", 0))
+            # our activities that take time of their own: observe, pause_process
+            seconds = ((activity.get("provider") or {}).get("arguments") or {}).get("seconds")
+            if seconds is not None:
+                total += self.number(seconds)
         return total
+
+    def number(self, value: Any) -> float:
+        """An argument's value in seconds, a ``${name}`` read as Chaos Toolkit will: from the
+        configuration's environment variable, else its default (0 when it cannot be read)."""
+        import os
+
+        text = str(value).strip()
+        if text.startswith("${") and text.endswith("}"):
+            entry = (self.experiment.get("configuration") or {}).get(text[2:-1])
+            if isinstance(entry, dict):
+                text = str(os.environ.get(str(entry.get("key", "")), entry.get("default", 0)))
+            else:
+                text = str(entry if entry is not None else 0)
+        try:
+            return float(text)
+        except ValueError:
+            return 0.0
 
     def mode_probes(self) -> list[dict[str, Any]]:
         """The allowance (mode ``during``) and the other probes, each with its mode."""

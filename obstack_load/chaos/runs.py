@@ -28,6 +28,16 @@ def unregister(key: str) -> None:
     _runs.pop(key, None)
 
 
+def note_fault(configuration: dict[str, Any] | None, fault: str, on: bool) -> None:
+    """A fault put on or taken off, for the run the activity belongs to, else (under Chaos
+    Toolkit's own ``chaos run``) for ``unattached``."""
+    run = of(configuration)
+    if run is not None:
+        run.fault(fault, on)
+    else:
+        unattached.fault(fault, on)
+
+
 def of(configuration: dict[str, Any] | None) -> LiveRun | None:
     """The run an activity belongs to, or None under Chaos Toolkit's own ``chaos run``."""
     return _runs.get((configuration or {}).get(RUN_KEY, ""))

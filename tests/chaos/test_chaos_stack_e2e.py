@@ -94,3 +94,49 @@ def test_no_postgresql_binaries_is_one_line_naming_what_to_install(tmp_path, mon
         stack.ThrowawayPostgres(tmp_path)
     assert str(raised.value).startswith("no PostgreSQL server binaries (initdb, pg_ctl)")
     assert "apt-get install postgresql" in str(raised.value)
+
+
+@pytest.mark.timeout(CHAOS_TIMEOUT_S + 60)
+def test_an_observe_only_run_measures_a_fault_from_elsewhere(tmp_path):
+    """The suite does nothing to the target; the test hangs the platform from outside during
+    the window for 8 s (SIGSTOP, then SIGCONT), as a fault injector would: the monitor times
+    the unhealthy period it caused, and no accepted point is lost."""
+    import json
+    import os
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "obstack_load.cli", "chaos", "run",
+         str(EXPERIMENTS / "observe-only.yaml"), "--results-db", str(tmp_path / "results.db"),
+         "--summary-json", str(tmp_path / "summary.json")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OBSTACK_OBSERVE_S": "25"},
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "Action: observe-the-window" in line:
+                break
+        else:
+            pytest.fail("".join(lines)[-4000:])
+        pidfile = re.search(r"pid file (\S+)\)", "".join(lines)).group(1)  # type: ignore[union-attr]
+        pid = int(Path(pidfile).read_text())
+        time.sleep(3)  # well inside the window
+        os.kill(pid, signal.SIGSTOP)  # the fault from elsewhere
+        try:
+            time.sleep(8)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        rest, _ = process.communicate(timeout=CHAOS_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    out = "".join(lines) + rest
+    assert process.returncode == 0, out[-5000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    unhealthy = summary["monitor"]["readyz"]["unhealthy_periods"]
+    assert unhealthy and all(p["end"] is not None for p in unhealthy), summary["monitor"]
+    assert summary["chaos"]["data"]["accepted"] > 0 and summary["chaos"]["data"]["lost"] == 0
+    directory, ports = started(out)
+    assert_nothing_left(directory, ports)
