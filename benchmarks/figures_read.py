@@ -21,6 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# tests/ first: it patches gevent before anything imports ssl (requests does)
+from tests.postgres import start_postgres  # noqa: E402, I001
+from tests.prometheus import start_prometheus  # noqa: E402
+from tests.support import population, start_platform  # noqa: E402
 from obstack_load.figures.prometheus import (  # noqa: E402
     REFERENCE_FIGURES,
     Prometheus,
@@ -29,9 +33,6 @@ from obstack_load.figures.prometheus import (  # noqa: E402
 )
 from obstack_load.figures.target import MetricsPage  # noqa: E402
 from obstack_load.figures.window import WINDOW_FIGURES  # noqa: E402
-from tests.postgres import start_postgres  # noqa: E402
-from tests.prometheus import start_prometheus  # noqa: E402
-from tests.support import population, start_platform  # noqa: E402
 
 
 def timed(source, reads: int) -> tuple[list[float], list[float], int]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The second README command: set up (with the test extras) and run the whole test suite.
 # Extra arguments go to one pytest process, e.g. scripts/test.sh -k otlp. With none, the suite
-# runs as OBSTACK_TEST_SHARDS processes side by side (default 3: most tests wait on the clock,
+# runs as OBSTACK_TEST_SHARDS processes side by side (default 4: most tests wait on the clock,
 # not the CPU; see tests/shard.py), each logging to results/test-shard-K.log and writing
 # results/junit-K.xml.
 set -euo pipefail
@@ -11,7 +11,7 @@ scripts/setup-venv.sh test
 if [ "$#" -gt 0 ]; then
     exec "$venv/bin/python" -m pytest "$@"
 fi
-shards=${OBSTACK_TEST_SHARDS:-3}
+shards=${OBSTACK_TEST_SHARDS:-4}
 mkdir -p results
 pids=()
 for k in $(seq 1 "$shards"); do

@@ -6,7 +6,6 @@ runs as the ``postgres`` user, since PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -16,17 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from obstack_load.chaos.stack import postgres_binary
 from tests.support import REPO, free_port
 
 PASSWORD = "pg-test-Secr3t"
 
 
 def find_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    return candidates[0] if candidates else None
+    return postgres_binary(name)
 
 
 @dataclass

@@ -37,7 +37,7 @@ from obstack_load.run.events import suite
 logger = logging.getLogger("obstack_load.results")
 GENERATOR_BOUND_CPU = 90.0
 GENERATOR_BOUND_SHARE = 0.2  # of a node's samples, before a run is called generator-bound
-SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "credential")
+SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "metrics_key", "credential")
 
 
 def parse_tags(values: list[str] | str | None) -> dict[str, str]:
@@ -60,6 +60,8 @@ def safe_options(options: Any) -> dict[str, Any]:
     for key, value in sorted(vars(options).items()):
         if key == "results_db":
             value = redact(str(value))
+        elif key == "prometheus" and value and "@" in str(value):  # user:password@ in its URL
+            value = str(value).split("://", 1)[0] + "://***@" + str(value).rsplit("@", 1)[1]
         elif any(word in key.lower() for word in SECRET_WORDS) and value:
             value = "***"
         if isinstance(value, str | int | float | bool | type(None)):

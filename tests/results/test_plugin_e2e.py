@@ -43,9 +43,14 @@ def counts(target: str, run_id: str) -> dict:
             "system_nodes": {
                 r["node"]
                 for r in store.fetch(
-                    "SELECT DISTINCT node FROM system_metrics WHERE run_id = ?", (run_id,)
+                    "SELECT DISTINCT node FROM system_metrics WHERE run_id = ? AND role <> 'target'",
+                    (run_id,),
                 )
             },
+            # the target's CPU and memory, read through its /metrics (figures/sampler.py)
+            "target_samples": one(
+                "SELECT COUNT(*) AS n FROM system_metrics WHERE run_id = ? AND role = 'target'"
+            )["n"],
         }
     finally:
         store.close()
@@ -104,6 +109,7 @@ def test_standalone_rows_equal_locust_total(backend, platform, tmp_path, request
     tags = run["tags"] if isinstance(run["tags"], dict) else json.loads(run["tags"])
     assert tags == {"suite": "pytest"}
     assert found["system_nodes"] == {"standalone"}
+    assert found["target_samples"] >= 2  # a 10 s run, sampled every 2 s
 
     # the per-name percentiles stored equal Locust's own
     store = open_store(target)
