@@ -19,10 +19,10 @@ READY = sorted((REPO / "config" / "chaos").glob("*.yaml"))
 PARTITION = REPO / "config" / "chaos" / "network-partition.yaml"
 
 
-def test_there_are_six_ready_experiments_and_each_is_valid():
+def test_there_are_seven_ready_experiments_and_each_is_valid():
     assert [p.stem for p in READY] == [
         "database-down", "database-latency", "ingestion-503-storm", "network-partition",
-        "platform-killed", "slow-link",
+        "observe-only", "platform-killed", "slow-link",
     ]  # fmt: skip
     for path in READY:
         settings = experiment.load(path)
