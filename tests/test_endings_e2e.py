@@ -40,6 +40,17 @@ def run_row(db: str) -> tuple[dict, int]:
     return {**dict(run), "raw": raw}, counted
 
 
+def intervals_stored(db: str) -> int:
+    """Requests in the run's stored intervals; 0 until its row is there (another test's
+    process must not make this one's wait fail on an empty table)."""
+    with sqlite3.connect(db) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
+            return 0
+        if not conn.execute("SELECT 1 FROM runs").fetchone():
+            return 0
+    return run_row(db)[1]
+
+
 def served(platform, token: str) -> float:
     """Every request the platform has answered, from its own /metrics."""
     text = platform.get("/metrics", token).text
@@ -55,7 +66,12 @@ def interrupt(process: subprocess.Popen, platform, tenants, token: str, before: 
     since ``before``); the process's output."""
     wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
     process.send_signal(signal.SIGTERM)
-    return process.communicate(timeout=LOCUST_TIMEOUT)
+    try:  # inside pytest's own 300 s limit, so the process is killed
+        return process.communicate(timeout=LOCUST_TIMEOUT - 60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # not left generating load into the next test's counts
+        process.communicate()
+        raise
 
 
 def check_interrupted(returncode: int, out: str, err: str, tmp_path) -> None:
@@ -135,7 +151,7 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
         "--host", platform.url, "--results-db", str(db), "--results-interval", "1",
     )  # fmt: skip
     wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
-    wait_for(lambda: run_row(str(db))[1] > 100, timeout=120, interval=0.2)  # intervals stored
+    wait_for(lambda: intervals_stored(str(db)) > 100, timeout=120, interval=0.2)
     process.kill()
     process.communicate(timeout=60)
     shown = subprocess.run(

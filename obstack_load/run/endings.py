@@ -236,7 +236,17 @@ def _interrupt(environment: Environment, signum: int, frame: Any) -> None:
         # stop the run and the web UI, and Locust's main goes on to its shutdown.
         gevent.spawn(_quit_web_ui, environment)
         return
-    raise KeyboardInterrupt  # gevent's hub hands it to the main greenlet, as for Ctrl-C
+    _interrupt_main_greenlet()
+
+
+def _interrupt_main_greenlet() -> None:
+    """Raise Ctrl-C's ``KeyboardInterrupt`` in the main greenlet, where Locust's main catches
+    it and shuts down. Not in the greenlet the handler happens to run in: Python runs a signal
+    handler in whichever greenlet is executing, and three of Locust's own (the console stats
+    printer, the stats history, the CSV writer) catch ``KeyboardInterrupt`` and end quietly,
+    so a SIGTERM that landed in one of them left the run going to its time limit."""
+    hub = gevent.get_hub()
+    hub.loop.run_callback(hub.parent.throw, KeyboardInterrupt)
 
 
 def _quit_web_ui(environment: Environment) -> None:
