@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -269,3 +270,24 @@ def one_error(result: subprocess.CompletedProcess) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("obstack-load:")]
     assert len(errors) == 1, result.stderr[-3000:]
     return errors[0]
+
+
+@contextlib.contextmanager
+def smtp_server(inbox: Path, user: str, password: str):
+    """A real SMTP server (aiosmtpd, tests/smtp_server.py) in its own process, writing each
+    message to ``inbox`` as N.eml; yields the OBSTACK_SMTP_* environment that sends to it."""
+    server = subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-P", str(REPO / "tests" / "smtp_server.py"), str(inbox),
+         user, password],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        port = wait_for(server.stdout.readline, timeout=60).split()[1]
+        yield {
+            "OBSTACK_SMTP_HOST": "127.0.0.1", "OBSTACK_SMTP_PORT": port,
+            "OBSTACK_SMTP_USER": user, "OBSTACK_SMTP_PASSWORD": password,
+            "OBSTACK_SMTP_FROM": "load@example.test",
+        }  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

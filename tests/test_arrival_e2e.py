@@ -4,6 +4,7 @@ corrects for coordinated omission when the platform stalls."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from tests.support import run_locust, start_platform
 
@@ -40,7 +41,8 @@ def test_every_iteration_follows_the_schedule_and_none_runs_ahead(platform, tmp_
     # one it had not sent yet
     assert figures["iterations"] - 20 <= summary["totals"]["requests"] <= figures["iterations"]
     assert figures["dropped_iterations"] == 0
-    assert 0.5 * scheduled <= figures["iterations"] <= scheduled + 1, figures
+    # slots are taken ahead: by the end each user may hold the next one, not yet due
+    assert 0.5 * scheduled <= figures["iterations"] <= scheduled + 20 + 1, figures
     assert 0 <= figures["late_iterations"] <= figures["iterations"]
 
 
@@ -71,3 +73,54 @@ def test_corrected_latency_shows_a_stall_that_raw_latency_hides(tmp_path):
     # the closed-model view saw only the ~10 requests in flight stall (under 1%): p99 misses it,
     # by about the stall, whatever the machine's own latency adds to both
     assert corrected_p99 - raw_p99 >= 900, (raw_p99, corrected_p99)
+
+
+def started_and_counts(db: str) -> tuple[float, list[tuple[float, int]]]:
+    """The run's start, and its requests per stored interval: (interval end, count)."""
+    with sqlite3.connect(db) as conn:
+        (started,) = conn.execute("SELECT started_at FROM runs").fetchone()
+        rows = conn.execute(
+            "SELECT ts + interval_s, SUM(count) FROM request_intervals GROUP BY ts ORDER BY ts"
+        ).fetchall()
+    return started, rows
+
+
+def test_a_large_pool_starts_on_the_schedule_not_in_a_burst(platform, tmp_path):
+    """Every iteration, the users' first ones included, starts at or after its slot: by any
+    time t, no more requests have been answered than the schedule had slots since the start
+    (250 a second). Before, each of the 200 users' first iteration started at spawn, 200 off
+    the schedule. Cumulative counts, so a late generator catching up does not matter."""
+    rate = 250
+    arrival_run(
+        platform, tmp_path, "-u", "200", "-r", "200", "-t", "8s", "--arrival-rate", str(rate),
+        "--arrival-max-lag", "30", "--results-interval", "1",
+    )  # fmt: skip
+    started, intervals = started_and_counts(str(tmp_path / "r.db"))
+    answered = 0
+    for end, count in intervals:
+        answered += count
+        slots = rate * (end - started) + 1
+        # 5: the run's recorded start may be a few ms after the schedule's
+        assert answered <= slots + 5, (end - started, answered, slots, intervals)
+    assert answered > 0
+
+
+def test_the_pool_size_does_not_change_the_latency_of_an_open_model_run(tmp_path):
+    """Against a target whose limit is a queue (6 slots of 20 ms: 300/s), 250 iterations/s
+    with 200 users or with 20 give about the same p95: the pool bounds only what is in flight.
+    Issue 27 measured 520 ms against 11 ms before the first iterations kept to the schedule;
+    the bound here is loose, a factor of 3, so a busy machine cannot fail it."""
+    queue = start_platform("--test-capacity-slots", "6", "--test-service-ms", "20")
+    p95 = {}
+    try:
+        for users in ("200", "20"):
+            run_dir = tmp_path / users
+            run_dir.mkdir()
+            summary = arrival_run(
+                queue, run_dir, "-u", users, "-r", users, "-t", "8s", "--arrival-rate", "250",
+                "--arrival-max-lag", "30",
+            )  # fmt: skip
+            p95[users] = summary["totals"]["p95_ms"]
+    finally:
+        queue.stop()
+    assert p95["200"] <= 3 * p95["20"] + 20, p95

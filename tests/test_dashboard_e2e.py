@@ -23,6 +23,7 @@ from tests.support import (
     REPO,
     free_port,
     run_locust,
+    smtp_server,
     start_locust,
     start_platform,
     wait_for,
@@ -197,34 +198,12 @@ def test_the_weekly_report_is_emailed_with_inline_charts(history, tmp_path):
     db, _ = history
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    smtp = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-P", str(REPO / "tests" / "smtp_server.py"), str(inbox),
-         "reporter", SMTP_PASSWORD],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        port = wait_for(smtp.stdout.readline, timeout=60).split()[1]
-        env = {
-            "OBSTACK_SMTP_HOST": "127.0.0.1", "OBSTACK_SMTP_PORT": port,
-            "OBSTACK_SMTP_USER": "reporter", "OBSTACK_SMTP_PASSWORD": SMTP_PASSWORD,
-            "OBSTACK_SMTP_FROM": "load@example.test",
-        }  # fmt: skip
-        sent = cli(
-            "report",
-            "--period",
-            "weekly",
-            "--email",
-            "qa@example.test",
-            "--results-db",
-            db,
-            env=env,
-        )
+    with smtp_server(inbox, "reporter", SMTP_PASSWORD) as env:
+        sent = cli("report", "--period", "weekly", "--email", "qa@example.test",
+                   "--results-db", db, env=env)  # fmt: skip
         assert sent.returncode == 0, sent.stderr
         assert SMTP_PASSWORD not in sent.stdout + sent.stderr
         raw = (inbox / "1.eml").read_bytes()
-    finally:
-        smtp.terminate()
-        smtp.wait(timeout=60)
     assert SMTP_PASSWORD.encode() not in raw
     assert (inbox / "1.rcpt").read_text() == "qa@example.test"
     message = email.message_from_bytes(raw, policy=policy.default)
@@ -234,7 +213,7 @@ def test_the_weekly_report_is_emailed_with_inline_charts(history, tmp_path):
     finally:
         store.close()
     passed = sum(1 for r in runs if r["exit_code"] == 0)
-    assert message["Subject"].startswith(
+    assert message["Subject"].strip().startswith(
         f"obstack-load weekly report: {passed}/{len(runs)} load runs passed"
     )
     assert message.get_content_type() == "multipart/alternative"

@@ -12,6 +12,7 @@ import numpy as np
 from obstack_load.analysis import series
 from obstack_load.analysis.judge import (
     BETTER,
+    BY_REQUESTS,
     SAME,
     UNKNOWN,
     WORSE,
@@ -20,6 +21,7 @@ from obstack_load.analysis.judge import (
     Shift,
     combined,
     judge_errors,
+    judge_requests,
     judge_shift,
 )
 from obstack_load.core.errors import ObstackLoadError
@@ -28,6 +30,10 @@ from obstack_load.results.store import Store
 
 EXIT_SAME = 0
 EXIT_WORSE = 1  # some endpoint (or all requests together) got worse
+# none worse, but some endpoint (or all requests together) could not be judged: too few
+# requests. Not 0, so that a gate can tell "nothing got worse" from "nothing could be seen";
+# not 2, which is bad input
+EXIT_UNJUDGED = 3
 
 
 MIN_CONTROLS = 3  # other judged endpoints needed to tell a shared shift from one endpoint's
@@ -83,8 +89,27 @@ class Comparison:
         return combined(*verdicts) if verdicts else UNKNOWN
 
     @property
+    def unjudged(self) -> list[EndpointComparison]:
+        """Endpoints (and all requests together) with no verdict: too few requests."""
+        return [e for e in _rows(self) if e.verdict == UNKNOWN]
+
+    @property
+    def judged_at_all(self) -> bool:
+        """All requests together, and at least one endpoint, have a verdict."""
+        unjudged = self.unjudged
+        return (
+            self.total is not None
+            and self.total not in unjudged
+            and len(unjudged) < len(self.endpoints)
+        )
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_WORSE if self.worse else EXIT_SAME
+        if self.worse:
+            return EXIT_WORSE
+        if not self.judged_at_all or (self.settings.strict and self.unjudged):
+            return EXIT_UNJUDGED
+        return EXIT_SAME
 
     def as_dict(self) -> dict:
         return {
@@ -93,7 +118,12 @@ class Comparison:
             "metric": self.metric,
             "settings": self.settings.__dict__,
             "verdict": self.verdict,
+            "headline": headline(self),
             "exit_code": self.exit_code,
+            "unjudged": [
+                {"method": e.method, "name": e.name, "why": why_unjudged(e, self.settings)}
+                for e in self.unjudged
+            ],
             "shared_shift": self.shared_shift,
             "total": self.total.as_dict() if self.total else None,
             "endpoints": [e.as_dict() for e in self.endpoints],
@@ -139,6 +169,8 @@ def _endpoint(
     settings: JudgeSettings,
 ) -> EndpointComparison:
     latency = judge_shift(base.values(metric), cand.values(metric), settings)
+    if latency.verdict == UNKNOWN:  # a short run: too few intervals, so every request
+        latency = judge_requests(base.histograms, cand.histograms, settings)
     errors = judge_errors((base.failed, base.requests), (cand.failed, cand.requests), settings)
     # Too few intervals to judge the latency: no verdict, unless failures alone say worse.
     verdict = (
@@ -221,8 +253,25 @@ def _against_the_rest(comparison: Comparison) -> None:
 # ---- formats --------------------------------------------------------------------------------
 
 MOVED = "moved past the tolerance, but no further than every other endpoint moved"
-MARK = {WORSE: "worse", BETTER: "better", SAME: "same", UNKNOWN: "too few data"}
-EMOJI = {WORSE: "🔴 worse", BETTER: "🟢 better", SAME: "⚪ same", UNKNOWN: "❔ too few data"}
+BY_REQUESTS_NOTE = (
+    "too few intervals: judged on every request's response time (docs/regressions.md)"
+)
+MARK = {WORSE: "worse", BETTER: "better", SAME: "same", UNKNOWN: "COULD NOT JUDGE"}
+EMOJI = {WORSE: "🔴 worse", BETTER: "🟢 better", SAME: "⚪ same", UNKNOWN: "🟡 could not judge"}
+
+
+def _marks(endpoint: EndpointComparison) -> str:
+    return ("*" if endpoint.moved_with_the_rest else "") + (
+        "^" if endpoint.latency.method == BY_REQUESTS else ""
+    )
+
+
+def _notes(comparison: Comparison, star: str) -> list[str]:
+    rows = _rows(comparison)
+    notes = [f"{star} {MOVED}"] if any(e.moved_with_the_rest for e in rows) else []
+    if any(e.latency.method == BY_REQUESTS for e in rows):
+        notes.append(f"^ {BY_REQUESTS_NOTE}")
+    return notes
 
 
 def _percent(value: float | None) -> str:
@@ -249,29 +298,59 @@ def _rows(comparison: Comparison) -> list[EndpointComparison]:
     return [*comparison.endpoints, *([comparison.total] if comparison.total else [])]
 
 
-def _headline(comparison: Comparison) -> str:
+def _name(endpoint: EndpointComparison) -> str:
+    return f"{endpoint.method} {endpoint.name}".strip()
+
+
+def why_unjudged(endpoint: EndpointComparison, settings: JudgeSettings) -> str:
+    if endpoint.latency.note:
+        return endpoint.latency.note
+    base, cand = endpoint.requests
+    return f"{base} and {cand} requests"
+
+
+def _unjudged_line(comparison: Comparison) -> str:
+    """How many endpoints could not be judged, which, and why: never read as a pass."""
+    rows = comparison.unjudged
+    if not _rows(comparison):
+        return "COULD NOT JUDGE: the two runs share no endpoint"
+    names = ", ".join(_name(e) for e in rows[:5])
+    names += f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    reasons = {why_unjudged(e, comparison.settings) for e in rows}
+    why = reasons.pop() if len(reasons) == 1 else "too few requests, or all in one burst"
+    count = f"{len(rows)} of {len(_rows(comparison))}"
+    if not comparison.judged_at_all:
+        return f"COULD NOT JUDGE {count} ({names}): {why}; run longer or with more users"
+    return f"could not judge {count}: {names} ({why})"
+
+
+def headline(comparison: Comparison) -> str:
     s = comparison.settings
     endpoints = [e for e in comparison.worse if e is not comparison.total]
     together = comparison.total is not None and comparison.total.verdict == WORSE
     verdict = "no endpoint got worse"
-    if all(e.verdict == UNKNOWN for e in _rows(comparison)):
-        verdict = (
-            f"too few intervals to judge (fewer than {comparison.settings.min_samples} per "
-            "endpoint): run longer, or with a shorter --results-interval"
-        )
+    if comparison.unjudged or not _rows(comparison):
+        unjudged = _unjudged_line(comparison)
+        verdict = unjudged if unjudged.startswith("COULD NOT") else f"{verdict}; {unjudged}"
     if endpoints:
         verdict = f"WORSE: {len(endpoints)} endpoint(s) slower or failing more"
         verdict += ", and all requests together" if together else ""
     elif together:
         verdict = "WORSE: all requests together, though no one endpoint more than the rest"
+    if (endpoints or together) and comparison.unjudged:
+        verdict += f"; {_unjudged_line(comparison)}"
     shared = comparison.shared_shift
     if shared is not None and abs(shared) > comparison.settings.tolerance:
         verdict += (
             f"; every endpoint moved {shared * 100:+.0f}% together: a change that slows "
             "everything, or a busier machine"
         )
+    by_requests = sum(e.latency.method == BY_REQUESTS for e in _rows(comparison))
+    method = f"per-interval {comparison.metric} latency"
+    if by_requests:
+        method += f", every request's for {by_requests} with too few intervals"
     return (
-        f"{verdict} (metric: per-interval {comparison.metric} latency; "
+        f"{verdict} (metric: {method}; "
         f"{s.confidence * 100:g}% confidence, tolerance +-{s.tolerance * 100:g}%)"
     )
 
@@ -287,18 +366,21 @@ def format_text(comparison: Comparison) -> str:
     lines = [
         f"baseline  {_run_line(comparison.baseline)}",
         f"candidate {_run_line(comparison.candidate)}",
-        _headline(comparison),
-        f"  {'verdict':<13} {'method':<7} {'name':<44} {'base ms':>8} {'cand ms':>8} "
+        headline(comparison),
+        f"  {'verdict':<15} {'method':<7} {'name':<44} {'base ms':>8} {'cand ms':>8} "
         f"{'change':>8} {'98% interval':>20}  errors",
     ]
     for e in _rows(comparison):
         lines.append(
-            f"  {MARK[e.verdict] + ('*' if e.moved_with_the_rest else ''):<13} {e.method:<7} {e.name[:44]:<44} {_ms(e.latency.baseline):>8} "
+            f"  {MARK[e.verdict] + _marks(e):<15} {e.method:<7} {e.name[:44]:<44} {_ms(e.latency.baseline):>8} "
             f"{_ms(e.latency.candidate):>8} {_percent(e.latency.effect):>8} "
             f"{_interval(e.latency):>20}  {_errors(e.errors)}"
         )
-    if any(e.moved_with_the_rest for e in comparison.endpoints):
-        lines.append(f"  * {MOVED}")
+    lines += [f"  {note}" for note in _notes(comparison, "*")]
+    lines += [
+        f"  could not judge {_name(e)}: {why_unjudged(e, comparison.settings)}"
+        for e in comparison.unjudged
+    ]
     for label, names in (
         ("only in the baseline", comparison.only_in_baseline),
         ("only in the candidate", comparison.only_in_candidate),
@@ -308,12 +390,18 @@ def format_text(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
+def _light(comparison: Comparison) -> str:
+    if comparison.worse:
+        return "🔴"
+    return "🟡" if comparison.exit_code == EXIT_UNJUDGED else "🟢"
+
+
 def format_markdown(comparison: Comparison) -> str:
     """A PR comment: the verdict first, then a table, worst first."""
     rank = {WORSE: 0, BETTER: 1, UNKNOWN: 2, SAME: 3}
     rows = sorted(_rows(comparison), key=lambda e: rank[e.verdict])
     lines = [
-        f"### Load test: {'🔴' if comparison.worse else '🟢'} {_headline(comparison)}",
+        f"### Load test: {_light(comparison)} {headline(comparison)}",
         "",
         f"Baseline `{_run_line(comparison.baseline)}`, candidate "
         f"`{_run_line(comparison.candidate)}`.",
@@ -324,12 +412,12 @@ def format_markdown(comparison: Comparison) -> str:
     for e in rows:
         endpoint = f"`{e.method} {e.name}`".replace("` ", "`") if e.method else f"**{e.name}**"
         lines.append(
-            f"| {EMOJI[e.verdict]}{'*' if e.moved_with_the_rest else ''} | {endpoint} | {_ms(e.latency.baseline)} | "
+            f"| {EMOJI[e.verdict]}{_marks(e)} | {endpoint} | {_ms(e.latency.baseline)} | "
             f"{_ms(e.latency.candidate)} | {_percent(e.latency.effect)} | "
             f"{_interval(e.latency)} | {_errors(e.errors)} |"
         )
-    if any(e.moved_with_the_rest for e in comparison.endpoints):
-        lines += ["", f"\\* {MOVED}"]
+    notes = _notes(comparison, "\\*")
+    lines += ["", *notes] if notes else []
     lines += ["", "<sub>obstack-load compare: Mann-Whitney interval on per-interval latencies, "
               "IQR outliers removed (docs/regressions.md)</sub>"]  # fmt: skip
     return "\n".join(lines)

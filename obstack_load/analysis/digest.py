@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from obstack_load.analysis import history, series, trends
+from obstack_load.analysis import compare, history, series, trends
 from obstack_load.analysis.charts import Chart, Line, render
+from obstack_load.analysis.judge import WORSE
 from obstack_load.analysis.report import TEMPLATES, when
 from obstack_load.core.config import ConfigError
 from obstack_load.core.errors import ObstackLoadError
+from obstack_load.results.queries import ENDED
 from obstack_load.results.store import Store
 
 PERIODS = {"daily": 86_400.0, "weekly": 7 * 86_400.0}
@@ -33,10 +35,15 @@ def build(store: Store, period: str, now: float | None = None) -> dict:
     until = now or time.time()
     since = until - PERIODS[period]
     runs = history.load_runs(store, series.HistoryFilter(since=since, limit=10_000))
-    regressions = []
+    for run in runs:
+        run["compare"] = verdict_against_the_last(store, run)
+    regressions, unlooked = [], []
     for key in sorted({(r["label"], r["profile"]) for r in runs}, key=lambda k: tuple(map(str, k))):
         where = series.HistoryFilter(label=key[0], profile=key[1], limit=CONTEXT_RUNS)
         found = trends.trends(store, where)
+        if found.unjudged:
+            unlooked.append({"label": key[0], "profile": key[1], "runs": len(found.runs),
+                             "endpoints": len(found.unjudged), "min_runs": found.min_runs})  # fmt: skip
         started = {r["run_id"]: r["started_at"] for r in found.runs}
         for endpoint in found.endpoints:
             for run_id, point in endpoint.change_points:
@@ -60,10 +67,50 @@ def build(store: Store, period: str, now: float | None = None) -> dict:
         "until": until,
         "runs": runs,
         "passed": sum(1 for r in runs if r["exit_code"] == 0),
+        # what a reader must see first: runs slower than the run before them, and runs that
+        # could not be judged against it
+        "attention": [
+            r for r in runs[::-1] if r["compare"] and r["compare"]["exit_code"] != compare.EXIT_SAME
+        ],  # fmt: skip
         "regressions": sorted(regressions, key=lambda r: -r["magnitude"]),
+        "unlooked": unlooked,
         "suites": suites,
         "worst": history.worst_endpoints(store, since),
     }
+
+
+def verdict_against_the_last(store: Store, run: dict) -> dict | None:
+    """``compare``'s verdict on ``run`` against its auto baseline (the last passing run of its
+    label and profile before it); None for a run that did not end or has no such baseline."""
+    if run["status"] not in ENDED:
+        return None
+    try:
+        baseline = compare.auto_baseline(store, run["run_id"])
+    except ObstackLoadError:
+        return None  # the first passing run of its label: nothing to compare with
+    found = compare.compare_runs(store, baseline, run["run_id"])
+    return {
+        "baseline": baseline,
+        "verdict": found.verdict,
+        "exit_code": found.exit_code,
+        "headline": compare.headline(found),
+        "worse": [
+            {"method": e.method, "name": e.name, "effect": e.latency.effect} for e in found.worse
+        ],
+        "unjudged": [f"{e.method} {e.name}".strip() for e in found.unjudged],
+    }
+
+
+def verdict_word(run: dict) -> str:
+    """The compare column: worse, same, better, could not judge, or why there is none."""
+    found = run["compare"]
+    if found is None:
+        return "-" if run["status"] not in ENDED else "no baseline"
+    if found["exit_code"] == compare.EXIT_WORSE:
+        return WORSE
+    if found["exit_code"] == compare.EXIT_UNJUDGED:
+        return "could not judge"
+    return found["verdict"]
 
 
 def charts(data: dict) -> dict[str, Chart]:
@@ -92,14 +139,29 @@ def charts(data: dict) -> dict[str, Chart]:
 
 def render_html(data: dict, images: dict[str, str]) -> str:
     """``images`` maps a chart's name to its ``src``: ``cid:...`` in an e-mail, or a data URI."""
-    return TEMPLATES.get_template("digest.html.j2").render(d=data, images=images, when=when)
+    return TEMPLATES.get_template("digest.html.j2").render(
+        d=data, images=images, when=when, verdict_word=verdict_word
+    )
+
+
+def render_text(data: dict) -> str:
+    """The plain-text part: the same digest in plain tables, for text-only mail clients and
+    notification previews (the subject and first lines say what needs attention)."""
+    return TEMPLATES.get_template("digest.txt.j2").render(
+        d=data, when=when, verdict_word=verdict_word
+    )
 
 
 def subject(data: dict) -> str:
-    worst = f", {len(data['regressions'])} change point(s)" if data["regressions"] else ""
+    slower = sum(1 for r in data["attention"] if r["compare"]["exit_code"] == compare.EXIT_WORSE)
+    unjudged = len(data["attention"]) - slower
+    notes = [f"{slower} slower than the run before" if slower else "",
+             f"{unjudged} could not be judged" if unjudged else "",
+             f"{len(data['regressions'])} change point(s)" if data["regressions"] else ""]  # fmt: skip
+    notes = [n for n in notes if n]
     return (
         f"obstack-load {data['period']} report: {data['passed']}/{len(data['runs'])} load runs "
-        f"passed{worst}"
+        f"passed" + (f"; {', '.join(notes)}" if notes else "")
     )
 
 
@@ -113,9 +175,7 @@ def message(data: dict, sender: str, recipients: list[str]) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(_utc(data["until"]))
-    msg.set_content(
-        subject(data) + "\n\nThis report is HTML; open it in a mail client that shows HTML."
-    )
+    msg.set_content(render_text(data))
     msg.add_alternative(
         render_html(data, {name: f"cid:{cid[1:-1]}" for name, cid in ids.items()}), subtype="html"
     )

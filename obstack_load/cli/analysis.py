@@ -27,8 +27,10 @@ def _judge_settings(args: argparse.Namespace):
         confidence=args.confidence,
         tolerance=args.tolerance / 100,
         min_samples=args.min_intervals,
+        min_requests=args.min_requests,
         min_shift_ms=args.min_shift,
         against_the_rest=args.against_the_rest,
+        strict=args.strict,
     )
 
 
@@ -185,7 +187,22 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
         type=positive(int),
         default=defaults.min_samples,
         metavar="N",
-        help=f"fewer intervals in either run: no verdict (default {defaults.min_samples})",
+        help="fewer intervals in either run: judged on every request's response time instead "
+        f"(default {defaults.min_samples})",
+    )
+    parser.add_argument(
+        "--min-requests",
+        type=positive(int),
+        default=defaults.min_requests,
+        metavar="N",
+        help="and fewer than N requests on a side as well (or too few for the interval's "
+        f"confidence): 'could not judge' (default {defaults.min_requests})",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit code 3 when any endpoint could not be judged (by default only when the runs "
+        "could not be judged at all: all requests together, or every endpoint)",
     )
     parser.add_argument(
         "--warmup",
@@ -233,8 +250,9 @@ def register(commands) -> None:
         parents=[results_db()],
         help="is the candidate run better, the same or worse than the baseline, per endpoint",
         description="Compare two runs endpoint by endpoint: a verdict (better, same, worse), "
-        "the effect with its confidence interval, and the exit code 1 when anything got worse. "
-        "Method and error rates: docs/regressions.md.",
+        "the effect with its confidence interval. Exit code 0: nothing got worse; 1: something "
+        "got worse; 3: nothing judged got worse, but the runs could not be judged (too few "
+        "requests; with --strict, any endpoint); 2: bad input. Method and error rates: docs/regressions.md.",
     )
     compare.add_argument("baseline", help="run id, unique prefix, 'latest' or 'auto' (the last "
                          "passing run with the candidate's label and profile)")  # fmt: skip

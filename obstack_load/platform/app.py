@@ -95,19 +95,46 @@ class TestStall:
 
 
 class TestSlowPath:
-    """Testing only (``--test-slow-path PATH --test-slow-ms MS``): every request to exactly
-    PATH waits MS milliseconds before it is handled, a known regression on one
-    endpoint, so that ``obstack-load compare`` can be shown to flag exactly that endpoint."""
+    """Testing only (``--test-slow-path PATHS --test-slow-ms MS``): every answer to one of
+    PATHS waits before it is sent, a known regression on chosen endpoints, so that
+    ``obstack-load compare`` can be shown to flag exactly those. PATHS is comma-separated;
+    ``PATH`` matches exactly, ``PATH*`` every path that starts with it, and ``PATH=MS`` gives
+    that path its own delay instead of ``--test-slow-ms``."""
 
-    def __init__(self, app: ASGIApp, path: str, seconds: float) -> None:
+    def __init__(self, app: ASGIApp, paths: str, seconds: float) -> None:
         self.app = app
-        self.path = path
-        self.seconds = seconds
+        self.rules = slow_path_rules(paths, seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
-            await asyncio.sleep(self.seconds)
-        await self.app(scope, receive, send)
+        delay = self.delay(scope["path"]) if scope["type"] == "http" else 0.0
+        if not delay:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_late(message: Message) -> None:
+            # the request is handled first, then its answer waits: a client that gives up in
+            # the meantime has had its request done (a refresh token used up, a write stored)
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(delay)
+            await send(message)
+
+        await self.app(scope, receive, send_late)
+
+    def delay(self, path: str) -> float:
+        for pattern, prefix, seconds in self.rules:
+            if path.startswith(pattern) if prefix else path == pattern:
+                return seconds
+        return 0.0
+
+
+def slow_path_rules(paths: str, seconds: float) -> list[tuple[str, bool, float]]:
+    """(pattern, is a prefix, delay in seconds) for each entry of ``--test-slow-path``."""
+    rules = []
+    for entry in filter(None, (e.strip() for e in paths.split(","))):
+        pattern, _, ms = entry.partition("=")
+        delay = float(ms) / 1000 if ms else seconds
+        rules.append((pattern.rstrip("*"), pattern.endswith("*"), delay))
+    return rules
 
 
 class TestCapacity:
@@ -268,8 +295,8 @@ def build_app(settings: PlatformSettings) -> Starlette:
         )
     if settings.test_cpu_ms:
         app.add_middleware(TestCpu, seconds=settings.test_cpu_ms / 1000)
-    if settings.test_slow_path and settings.test_slow_ms:
+    if settings.test_slow_path:
         app.add_middleware(
-            TestSlowPath, path=settings.test_slow_path, seconds=settings.test_slow_ms / 1000
+            TestSlowPath, paths=settings.test_slow_path, seconds=settings.test_slow_ms / 1000
         )
     return app

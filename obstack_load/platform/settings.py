@@ -110,8 +110,9 @@ class PlatformSettings:
     test_slow_path: str = setting(
         "",
         "test-slow-path",
-        "testing only: requests to exactly PATH wait --test-slow-ms first",
-        "PATH",
+        "testing only: requests to PATH wait --test-slow-ms first (comma-separated; PATH* "
+        "for a prefix, PATH=MS for a delay of its own)",
+        "PATHS",
     )
     test_capacity_slots: int = setting(
         0,

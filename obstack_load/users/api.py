@@ -92,6 +92,7 @@ class ApiUser(FastHttpUser):
             self.client, self.tenant, self.account, self.mix.paths, self.transport, self
         )
         self.session.login()
+        arrival.start_on_schedule(self)  # the login is set-up; the first iteration is scheduled
 
     def on_stop(self) -> None:
         if self.transport is not None:

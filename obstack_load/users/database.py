@@ -103,6 +103,7 @@ class DatabaseUser(User):
                 "SELECT series_id FROM metric_series WHERE tenant_id = %s", (self.tenant.tenant_id,)
             )
         ]
+        arrival.start_on_schedule(self)
 
     def on_stop(self) -> None:
         self.connection.close()

@@ -17,6 +17,7 @@ import random
 import time
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, events, task
 
 import obstack_load.run.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
@@ -140,6 +141,8 @@ class OtlpIngestUser(FastHttpUser):
         else:
             sources = run_of(self.environment).slot(Payloads)
             self.payloads = sources.source(self.environment, self.signal, settings)
+        if self.schedule is not None:  # the first export on the schedule, as every later one
+            gevent.sleep(self.wait_time())
 
     def _schedule(self, settings: IngestSettings) -> Schedule | None:
         batch = settings.batch_size

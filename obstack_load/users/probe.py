@@ -14,6 +14,9 @@ from obstack_load.run import arrival
 class HealthProbeUser(FastHttpUser):
     wait_time = arrival.wait_time(constant(0.1))
 
+    def on_start(self) -> None:
+        arrival.start_on_schedule(self)
+
     def context(self) -> dict:
         return arrival.context(self)
 

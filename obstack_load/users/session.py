@@ -50,6 +50,9 @@ class ApiSession:
         self.account = account
         self.access_token: str | None = None
         self.refresh_token: str | None = None
+        # a refresh was cut short (a user stopped mid-request): the platform may have used its
+        # refresh token up (each works once), so the next renewal logs in again instead
+        self.refresh_cut_short = False
         self.expires_at = 0.0
         self.lifetime = 0.0
         self.refreshes = 0
@@ -78,14 +81,17 @@ class ApiSession:
             return True
 
     def refresh(self) -> bool:
-        if not self.refresh_token:
+        if not self.refresh_token or self.refresh_cut_short:
+            self.refresh_cut_short = False
             return self.login()
+        self.refresh_cut_short = True  # until its answer comes back, whatever it is
         with self.client.post(
             self.paths["refresh"],
             json={"refresh_token": self.refresh_token},
             name=self.paths["refresh"],
             catch_response=True,
         ) as response:
+            self.refresh_cut_short = False
             if response.status_code != 200:
                 response.failure(f"refresh failed: HTTP {response.status_code}")
                 return self.login()

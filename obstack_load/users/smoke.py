@@ -36,6 +36,7 @@ class SmokeUser(FastHttpUser):
         self.session = ApiSession(self.client, self.tenant, pick_account(self.tenant, self.rng))
         self.session.login()
         self.sequence = itertools.count()
+        arrival.start_on_schedule(self)
 
     def context(self) -> dict:
         return arrival.context(self)

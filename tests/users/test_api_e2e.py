@@ -61,7 +61,9 @@ def test_200_users_with_short_tokens_no_failures_no_leaks(tmp_path):
         "/api/v1/alerts",
     ):
         assert by_name.get(expected, 0) > 0, expected
-    assert by_name["/api/v1/auth/login"] == 200
+    # each user logs in once; one stopped while its refresh was in flight logs in again to log
+    # out (the platform may have used that refresh token up: tests/users/test_session_e2e.py)
+    assert 200 <= by_name["/api/v1/auth/login"] <= 2 * 200
     store = open_store(db)
     try:
         peak = store.fetch("SELECT MAX(user_count) AS n FROM user_counts")[0]["n"]
