@@ -61,11 +61,14 @@ def served(platform, token: str) -> float:
     )
 
 
-def interrupt(process: subprocess.Popen, platform, tenants, token: str, before: float):
-    """SIGTERM once every user is sending (a few hundred requests have reached the platform
+def interrupt(
+    process: subprocess.Popen, platform, tenants, token: str, before: float,
+    ending: signal.Signals = signal.SIGTERM,
+):  # fmt: skip
+    """``ending`` once every user is sending (a few hundred requests have reached the platform
     since ``before``); the process's output."""
     wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(ending)
     try:  # inside pytest's own 300 s limit, so the process is killed
         return process.communicate(timeout=LOCUST_TIMEOUT - 60)
     except subprocess.TimeoutExpired:
@@ -103,21 +106,25 @@ def test_sigterm_standalone_finalises_the_run(platform, tenants, tmp_path, shape
 
 
 def test_sighup_standalone_finalises_the_run(platform, tenants, tmp_path):
-    """A closed SSH session or a killed terminal multiplexer sends SIGHUP: the same ending."""
+    """A closed SSH session or a killed terminal multiplexer sends SIGHUP: the same ending,
+    the summary, JSON, HTML and CSV written."""
     token = platform.token_for(tenants, 0)
     before = served(platform, token)
     process = start_locust(
         "--config", "config/ci.conf", "--host", platform.url, "--run-time", "10m",
         *CORRECTNESS_ONLY, "--results-db", str(tmp_path / "results.db"),
         "--results-requests", "all", "--summary-json", str(tmp_path / "summary.json"),
+        "--html", str(tmp_path / "r.html"), "--csv", str(tmp_path / "r"),
     )  # fmt: skip
-    wait_for(lambda: served(platform, token) > before + 200, timeout=120, interval=0.2)
-    process.send_signal(signal.SIGHUP)
-    out, err = process.communicate(timeout=LOCUST_TIMEOUT)
+    out, err = interrupt(process, platform, tenants, token, before, signal.SIGHUP)
     check_interrupted(process.returncode, out, err, tmp_path)
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r_stats.csv").exists()
 
 
-def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenants, tmp_path):
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_a_master_with_two_workers_finalises_the_run(
+    platform, tenants, tmp_path, ending
+):
     token = platform.token_for(tenants, 0)
     before = served(platform, token)
     port = str(free_port())
@@ -130,7 +137,7 @@ def test_sigterm_on_a_master_with_two_workers_finalises_the_run(platform, tenant
     )  # fmt: skip
     workers = start_workers("locustfiles/smoke.py", port)
     try:
-        out, err = interrupt(master, platform, tenants, token, before)
+        out, err = interrupt(master, platform, tenants, token, before, ending)
         for worker in workers:  # the master tells them to quit: none runs on
             worker_out, worker_err = worker.communicate(timeout=120)
             assert worker.returncode == 0, worker_err[-3000:]
@@ -169,4 +176,8 @@ def test_a_killed_run_is_shown_abandoned_without_made_up_rates(platform, tenants
         [sys.executable, "-m", "obstack_load.cli", "runs", "list", "--results-db", str(db), "--json"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
-    assert json.loads(listed.stdout)[0]["status"] == "abandoned"
+    (run,) = json.loads(listed.stdout)
+    assert run["status"] == "abandoned"
+    # its totals are what it stored, not the 0 its unfinished row holds
+    assert run["total_requests"] == intervals_stored(str(db)) > 100
+    assert run["totals_from"] == "intervals"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from obstack_load.analysis import series
-from obstack_load.results.queries import shown_status
+from obstack_load.results.queries import shown_status, with_interval_totals
 from obstack_load.results.store import Store
 
 FAILED = "('failed', 'error')"
@@ -18,12 +18,20 @@ def load_runs(store: Store, where: series.HistoryFilter) -> list[dict]:
     p95 = series.run_percentiles(store, [r["run_id"] for r in runs])
     for run in runs:
         run["status"] = shown_status(run)
+    with_interval_totals(store, runs)  # an abandoned run's totals from what it stored
+    for run in runs:
         run["p95_ms"] = p95.get(run["run_id"], {}).get(series.TOTAL)
-        run["duration_s"] = seconds = series.duration_s(run)
+        run["duration_s"] = seconds = series.duration_s(run) or _to_last_interval(run)
         requests = run["total_requests"] or 0
         run["rps"] = requests / seconds if seconds else None
         run["error_rate"] = (run["total_failures"] or 0) / requests if requests else None
     return runs
+
+
+def _to_last_interval(run: dict) -> float | None:
+    """A run with no end: its length to its last stored interval, never zero."""
+    last, started = run.get("last_interval_end"), run.get("started_at")
+    return last - started if last and started and last > started else None
 
 
 def labels(store: Store) -> list[dict]:

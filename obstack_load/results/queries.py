@@ -32,7 +32,36 @@ def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
         row["notes"] = _json(row["notes"]) or {}
         row["generator_bound"] = bool(row["generator_bound"])
         row["status"] = shown_status(row)
-    return rows
+    return with_interval_totals(store, rows)
+
+
+def with_interval_totals(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs that never wrote their final row (running, or ``abandoned``: killed without a word)
+    get their totals from their stored intervals, and ``last_interval_end`` for rates, instead
+    of the 0 requests their row still holds; ``totals_from`` says which."""
+    unended = [r for r in runs if r.get("status") not in ENDED]
+    for run in runs:
+        run["totals_from"] = "run"
+    if not unended:
+        return runs
+    marks = ", ".join("?" for _ in unended)
+    sums = {
+        row["run_id"]: row
+        for row in store.fetch(
+            "SELECT run_id, SUM(count) AS requests, SUM(failures) AS failures, "
+            f"MAX(ts + interval_s) AS last FROM request_intervals WHERE run_id IN ({marks}) "
+            "GROUP BY run_id",
+            tuple(r["run_id"] for r in unended),
+        )
+    }
+    for run in unended:
+        found = sums.get(run["run_id"])
+        if found:
+            run["total_requests"] = int(found["requests"] or 0)
+            run["total_failures"] = int(found["failures"] or 0)
+            run["last_interval_end"] = found["last"]
+            run["totals_from"] = "intervals"
+    return runs
 
 
 def shown_status(run: dict[str, Any]) -> str | None:
