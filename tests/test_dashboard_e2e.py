@@ -213,8 +213,10 @@ def test_the_weekly_report_is_emailed_with_inline_charts(history, tmp_path):
     finally:
         store.close()
     passed = sum(1 for r in runs if r["exit_code"] == 0)
-    assert message["Subject"].strip().startswith(
-        f"obstack-load weekly report: {passed}/{len(runs)} load runs passed"
+    assert (
+        message["Subject"]
+        .strip()
+        .startswith(f"obstack-load weekly report: {passed}/{len(runs)} load runs passed")
     )
     assert message.get_content_type() == "multipart/alternative"
     related = message.get_payload()[1]
