@@ -139,16 +139,22 @@ def main() -> None:
     parser.add_argument(
         "--analyse", metavar="DB", help="judge the stored rounds again; run nothing"
     )
+    parser.add_argument(
+        "--min-intervals", type=int, nargs="*", default=[8, 10, 12, 10**6],
+        help="also judge with these --min-intervals (10**6: every endpoint on its requests)",
+    )  # fmt: skip
     args = parser.parse_args()
     args.db = args.analyse or args.db or f"results/bench/short-{args.duration}s.db"
     if args.analyse:
         rounds = json.loads(Path(args.db).with_suffix(".rounds.json").read_text())
     else:
         rounds = measure(args)
-    for name, settings in METHODS.items():
+    variants = dict(METHODS)
+    variants["new --strict"] = replace(METHODS["new"], strict=True)
+    for fewer in args.min_intervals:  # where to cross over from requests to intervals
+        variants[f"requests below {fewer} intervals"] = replace(METHODS["new"], min_samples=fewer)
+    for name, settings in variants.items():
         print(json.dumps({"method": name, **analyse(args.db, rounds, settings)}))
-    strict = replace(METHODS["new"], strict=True)
-    print(json.dumps({"method": "new --strict", **analyse(args.db, rounds, strict)}))
 
 
 if __name__ == "__main__":

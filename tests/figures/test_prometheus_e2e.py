@@ -125,6 +125,10 @@ def test_the_capacity_search_reads_the_target_cpu_from_prometheus_and_names_it(s
     for the scrape (its process_cpu_seconds_total goes stale, n/a), but its core is measured."""
     platform, prometheus = stack
     db = tmp_path / "results.db"
+    # p(95)<1000, not tighter: on a CI machine the pinned core is shared with other shards, and
+    # a tight SLO broke the first step before the platform's own CPU was busy (CI: p95 480 ms at
+    # 50/s). Past saturation the queue grows without bound, so the step that breaks is still
+    # the one where the core is full.
     figures = yaml.safe_load(REFERENCE.read_text())
     figures["figures"]["cpu_seconds"] = (
         'sum(node_cpu_seconds_total{job="node", cpu="0", mode!="idle"})'
@@ -134,7 +138,7 @@ def test_the_capacity_search_reads_the_target_cpu_from_prometheus_and_names_it(s
     done = subprocess.run(
         ["taskset", "-c", "1", sys.executable, "-m", "obstack_load.cli", "capacity",
          "-f", "locustfiles/probe.py", "--host", platform.url, "--prometheus", prometheus.url,
-         "--capacity-slo", "p(95)<200", "--capacity-slo", "rate<0.01",
+         "--capacity-slo", "p(95)<1000", "--capacity-slo", "rate<0.01",
          "--capacity-start", "50", "--capacity-max", "800", "--capacity-step-time", "10",
          "--capacity-settle", "2", "--users", "100", "--capacity-report", str(tmp_path / "c.html"),
          "--results-db", str(db), "--prometheus-figures", str(pinned)],
