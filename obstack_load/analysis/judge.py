@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from obstack_load.core import histogram as histograms
+
 BETTER, SAME, WORSE, UNKNOWN = "better", "same", "worse", "too few data"
 # how a latency verdict was reached: per-interval values, or (a run too short for enough
 # intervals) every request's bucketed response time
@@ -231,8 +233,10 @@ def judge_requests(
     requests of one moment are not independent; no outlier fence (one slow request among
     hundreds moves a median-based shift by one rank, not the verdict). Its false-positive rate
     and power are measured: docs/regressions.md."""
-    base = _merged(baseline)
-    cand = _merged(candidate)
+    base, cand = (
+        {key: count for key, count in histograms.merged(run)[0].items() if count}
+        for run in (baseline, candidate)
+    )
     sizes = (sum(base.values()), sum(cand.values()))
     centres = (_median(base) if base else None, _median(cand) if cand else None)
 
@@ -266,15 +270,6 @@ def judge_requests(
         verdict, *centres, estimate / scale, low / scale, high / scale, p_value, sizes, (0, 0),
         BY_REQUESTS, f"design effect {design:.1f}",
     )  # fmt: skip
-
-
-def _merged(intervals: list[dict[int, int]]) -> dict[int, int]:
-    total: dict[int, int] = {}
-    for histogram in intervals:
-        for key, count in histogram.items():
-            if count:
-                total[int(key)] = total.get(int(key), 0) + int(count)
-    return total
 
 
 def _verdict(centre: float, low: float, high: float, settings: JudgeSettings) -> tuple[str, float]:

@@ -10,16 +10,7 @@ from locust.clients import HttpSession
 from locust.env import Environment
 
 from obstack_load.users.session import ApiSession
-from tests.support import start_platform, wait_for
-
-
-def refreshed(platform, token: str) -> float:
-    """Refreshes the platform has answered, from its own /metrics."""
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in platform.get("/metrics", token).text.splitlines()
-        if line.startswith("obstack_http_requests_total{") and 'handler="refresh"' in line
-    )
+from tests.support import answered, start_platform, wait_for
 
 
 def test_a_refresh_cut_short_then_a_logout_records_no_failure(tenants):
@@ -37,12 +28,15 @@ def test_a_refresh_cut_short_then_a_logout_records_no_failure(tenants):
         tenant = tenants.tenants[0]
         session = ApiSession(client, tenant, tenant.accounts[0])
         assert session.login()
-        token = platform.token_for(tenants, 0)
         with gevent.Timeout(0.2, False):  # the user is stopped while its refresh is in flight
             session.refresh()
         assert session.refresh_cut_short
         # the platform goes on to handle it, using the refresh token up
-        wait_for(lambda: refreshed(platform, token), timeout=60, interval=0.1)
+        wait_for(
+            lambda: answered(platform.url, tenant.api_key, "refresh", "200"),
+            timeout=60,
+            interval=0.1,
+        )
         session.expires_at = 0.0  # due for renewal, as after a stop
         session.logout()
     finally:
