@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from obstack_load.core.vocabulary import add_option
+from obstack_load.core.vocabulary import add_option, add_run_options, run_options
 
 EXIT_GENERATOR_BOUND = 7  # not Locust's 5 (results incomplete): a different thing
 
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local worker processes sharing the rate (default: standalone)")  # fmt: skip
     add_option(parser, "--capacity-report", "--report", default="results/capacity.html",
                help="the HTML report (default results/capacity.html)")  # fmt: skip
-    parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
+    add_run_options(parser)
     parser.add_argument("--prometheus", metavar="URL",
                         help="read the target's CPU, pool and throttling from this Prometheus "
                         "(Locust's --prometheus; default: the target's own /metrics)")  # fmt: skip
@@ -74,8 +74,7 @@ def locust_command(args: argparse.Namespace, host: str, summary: Path, report: s
         command += ["--capacity-slo", slo]
     if args.workers:
         command += ["--processes", str(args.workers)]
-    if args.results_db:
-        command += ["--results-db", args.results_db]
+    command += run_options(args)
     for option in ("prometheus", "prometheus_figures"):
         if getattr(args, option):
             command += [f"--{option.replace('_', '-')}", getattr(args, option)]

@@ -21,13 +21,14 @@ import subprocess
 import sys
 
 from obstack_load.core.config import ConfigError
+from obstack_load.core.vocabulary import add_run_options, run_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="the experiment file (Chaos Toolkit's format)")
     parser.add_argument("--host", help="the target's base URL; without it, the reference stack "
                         "is started for the run and taken down after it")  # fmt: skip
-    parser.add_argument("--results-db", help="the results database (Locust's --results-db)")
+    add_run_options(parser)
     parser.add_argument("--summary-json", help="write the run's summary, verdict included, here")
 
 
@@ -44,8 +45,7 @@ def locust_command(args: argparse.Namespace, settings, host: str) -> list[str]:
         "--exit-code-on-error", "0",
         "--chaos-experiment", args.experiment,
     ]  # fmt: skip
-    if args.results_db:
-        command += ["--results-db", args.results_db]
+    command += run_options(args)
     if args.summary_json:
         command += ["--summary-json", args.summary_json]
     return command + list(args.after_dashes)

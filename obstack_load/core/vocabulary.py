@@ -41,3 +41,29 @@ def add_option(parser, name: str, *old_names: str, **kwargs) -> argparse.Action:
             alias["default"] = []
         parser.add_argument(old, action=RenamedOption, **alias)
     return action
+
+
+# The options a command that starts a Locust run hands on to it under the same names
+# (``obstack-load capacity``, ``obstack-load chaos run``): declared once, so both spell them alike.
+RUN_OPTIONS = (
+    ("--results-db", (), "the results database (Locust's --results-db)"),
+    ("--run-label", ("--label",), "the run's label in the results database (Locust's --run-label)"),
+    ("--tenants-file", ("--tenants",), "the tenant population file (Locust's --tenants-file)"),
+)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``RUN_OPTIONS`` on a command that starts a Locust run."""
+    for name, old_names, help in RUN_OPTIONS:
+        add_option(parser, name, *old_names, metavar=name.removeprefix("--").split("-")[-1].upper(),
+                   help=help)  # fmt: skip
+
+
+def run_options(args: argparse.Namespace) -> list[str]:
+    """The Locust arguments for the ``RUN_OPTIONS`` given."""
+    command: list[str] = []
+    for name, _, _ in RUN_OPTIONS:
+        value = getattr(args, name.removeprefix("--").replace("-", "_"), None)
+        if value:
+            command += [name, value]
+    return command

@@ -94,3 +94,15 @@ def test_an_old_spelling_still_works_and_names_the_new_one(tmp_path, argv, old, 
     assert result.returncode == 0, result.stderr
     notices = [line for line in result.stderr.splitlines() if "is now" in line]
     assert f"obstack-load: {old} is now {new}; the old name goes in the next release" in notices
+
+
+@pytest.mark.parametrize("path", [("capacity",), ("chaos", "run")], ids=" ".join)
+def test_a_command_that_starts_a_run_takes_the_runs_options_and_hands_them_on(path):
+    from obstack_load.core.vocabulary import RUN_OPTIONS, run_options
+
+    parser = dict(ALL)[path]
+    assert {name for name, _, _ in RUN_OPTIONS} <= shown(parser)
+    argv = ["--results-db", "r.db", "--run-label", "nightly", "--tenants-file", "t.yaml"]
+    required = {("capacity",): ["-f", "x.py", "--host", "http://h"], ("chaos", "run"): ["e.yaml"]}
+    args = parser.parse_args([*required[path], *argv])
+    assert run_options(args) == argv
