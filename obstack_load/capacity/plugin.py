@@ -28,14 +28,13 @@ from obstack_load.capacity.verdict import Step, find
 from obstack_load.figures import window
 from obstack_load.figures.seam import source_of
 from obstack_load.results.schema import CAPACITY_FINDINGS, CAPACITY_STEPS
-from obstack_load.run import arrival
+from obstack_load.run import arrival, workers
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join, plugin_failed
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option, validator
 
 logger = logging.getLogger("obstack_load.capacity")
-RATE_MESSAGE = "obstack_capacity_rate"
 SLO_METRICS = ("p", "avg", "med", "max", "rate")
 DELIVERED = 0.9  # requests sent over the offered rate, below which a step cannot pass
 UNSETTLED_GROWTH = 1.25  # the second half's p95 over the first's, above which it is rising
@@ -107,18 +106,11 @@ class CapacitySearch:
 
     # ---- the offered rate, everywhere -----------------------------------------------------
 
-    def set_rate(self, environment, rate: float) -> None:
-        runner = environment.runner
-        if isinstance(runner, MasterRunner):
-            runner.send_message(RATE_MESSAGE, rate)
-        else:
-            self.apply_rate(environment, rate)
-
     @staticmethod
-    def apply_rate(environment, rate: float) -> None:
-        arrival.arrival_of(environment).schedule.retune(
-            arrival.process_share(environment, rate), time.time()
-        )
+    def set_rate(environment, rate: float) -> None:
+        """Every worker's share of ``rate`` holds within ``arrival.HOLD_S``: the settle time
+        covers it."""
+        workers.set_total(environment, arrival.SPLIT_NAME, rate)
 
     # ---- the search -----------------------------------------------------------------------
 
@@ -142,6 +134,8 @@ class CapacitySearch:
             from locust.runners import WORKER_REPORT_INTERVAL
 
             settle = max(settle, WORKER_REPORT_INTERVAL + 1.0)
+        # a new rate holds within HOLD_S: the slots handed out before it are worked off first
+        settle = max(settle, arrival.HOLD_S)
         window_s = settle if isinstance(environment.runner, MasterRunner) else 1.0
         try:
             while (rate := self.search.next_rate()) is not None:  # type: ignore[union-attr]
@@ -268,12 +262,6 @@ def _init(environment, **kwargs: Any) -> None:
         return
     if getattr(options, "capacity_search", False) and not getattr(options, "arrival_rate", 0):
         options.arrival_rate = float(options.capacity_start)  # the search is an open model
-    runner = environment.runner
-    if isinstance(runner, WorkerRunner):
-        runner.register_message(
-            RATE_MESSAGE,
-            lambda environment, msg, **kw: CapacitySearch.apply_rate(environment, msg.data),
-        )
 
     def worker_cpu(client_id: str, data: dict) -> None:
         if window.CPU_REPORT_KEY in data:

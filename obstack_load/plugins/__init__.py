@@ -26,6 +26,7 @@ import obstack_load.run.accounting  # noqa: F401  (the ingestion ledger: workers
 import obstack_load.run.arrival  # noqa: F401  (--arrival-rate: the open model)
 import obstack_load.run.options  # noqa: F401  (--tenants-file, --seed, --summary-json)
 import obstack_load.run.summary  # noqa: F401  (the end-of-run summary)
+import obstack_load.run.workers  # noqa: F401  (workers joining and leaving: the rates re-split)
 import obstack_load.thresholds.plugin  # noqa: F401  (--threshold SLO gates and the exit code)
 import obstack_load.ui.history_tab  # noqa: F401  (a History tab and /history pages in the web UI)
 import obstack_load.ui.ingest_tab  # noqa: F401  (an Ingestion tab in the web UI)

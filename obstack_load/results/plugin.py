@@ -254,3 +254,11 @@ def _thresholds(environment: Environment, **kwargs: Any) -> None:
 @suite.summary_assembling.add_listener
 def _summary(environment: Environment, **kwargs: Any) -> None:
     results_of(environment).on_summary(**kwargs)
+
+
+@suite.workers_changed.add_listener
+def _workers(environment: Environment, changes: list[dict[str, Any]], **kwargs: Any) -> None:
+    """The workers' count over the run, each join and leave, in the run row's notes."""
+    recorder = results_of(environment).run
+    if recorder is not None:
+        recorder.set_note("workers", changes)

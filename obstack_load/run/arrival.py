@@ -19,16 +19,18 @@ from typing import Any
 import gevent
 from locust import events
 from locust import stats as locust_stats
-from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load.core import histogram
+from obstack_load.run import workers
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
 from obstack_load.run.events import suite
 from obstack_load.run.options import add_option
 
 LATE_AFTER_S = 0.010
+HOLD_S = 1.0  # a new rate holds within this; sleepers for a later slot wake this often
 REPORT_KEY = "obstack_arrival"
+SPLIT_NAME = "arrival"  # the rate's name among the run's split rates (``run.workers``)
 LISTENER_ATTRIBUTE = "obstack_arrival_listener"  # the Environment's: the request listener on
 
 
@@ -51,11 +53,22 @@ def _add_options(parser) -> None:
 
 
 class Schedule:
+    """Slots at ``rate`` per second from ``start``; plain arithmetic, no clock of its own.
+
+    A slot is handed out when a user asks for its next one, which may be ahead of time (an idle
+    user sleeps until it). A new rate (``retune``) starts a new generation no later than
+    ``HOLD_S`` from now: the slots the old one handed out before that stay (the users holding
+    them are already asleep), those after it are void (``honoured``), and their users take a
+    slot of the new rate. So a change holds within ``HOLD_S`` whatever the pool's size, and is
+    never a burst of both rates at once."""
+
     def __init__(self) -> None:
         self.rate = 0.0
         self.max_lag = 1.0
         self.start = 0.0
         self.issued = 0
+        self.generation = 0
+        self.boundaries: list[float] = []  # [g]: when generation g + 1 began
 
     @property
     def enabled(self) -> bool:
@@ -64,11 +77,19 @@ class Schedule:
     def configure(self, rate: float, max_lag: float, start: float) -> None:
         self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
 
-    def retune(self, rate: float, now: float) -> None:
-        """A new rate from the next free slot on: slots already handed out to users stay, so
-        a change of rate is not a burst of both schedules at once."""
+    def retune(self, rate: float, now: float) -> float:
+        """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner (a
+        schedule that is behind keeps its backlog, up to ``max_lag``); returns when it holds."""
         following = self.start + self.issued / self.rate if self.rate > 0 else now
-        self.rate, self.start, self.issued = rate, max(following, now - self.max_lag), 0
+        start = max(min(following, now + HOLD_S), now - self.max_lag)
+        self.boundaries.append(start)
+        self.generation += 1
+        self.rate, self.start, self.issued = rate, start, 0
+        return start
+
+    def honoured(self, slot: float, generation: int) -> bool:
+        """Whether a slot handed out in ``generation`` still stands."""
+        return generation == self.generation or slot < self.boundaries[generation]
 
     def take(self, now: float) -> tuple[float, int]:
         """The next slot's start time, and how many slots were dropped to reach it."""
@@ -79,6 +100,25 @@ class Schedule:
             if now - slot <= self.max_lag:
                 return slot, dropped
             dropped += 1
+
+
+def wait_for_slot(schedule: Schedule) -> tuple[float, int, bool]:
+    """Sleep until this process's next slot: the slot, the slots dropped to reach it, and
+    whether it was late when taken. A slot that a new rate voids while its user sleeps is given
+    up for one of the new rate; the user wakes at least every ``HOLD_S`` to see (waking every
+    sleeper at a change instead would cost each wait an unlink from a list of all of them)."""
+    dropped = 0
+    while True:
+        now = time.time()
+        generation = schedule.generation
+        slot, skipped = schedule.take(now)
+        dropped += skipped
+        late = now - slot > LATE_AFTER_S
+        while slot > now and schedule.honoured(slot, generation):
+            gevent.sleep(min(slot - now, HOLD_S))
+            now = time.time()
+        if schedule.honoured(slot, generation):
+            return slot, dropped, late
 
 
 class ArrivalStats:
@@ -151,31 +191,6 @@ def arrival_of(environment) -> Arrival:
     return run_of(environment).slot(Arrival)
 
 
-WORKERS_OPTION = "obstack_workers"  # set by the master at start, read by the workers
-
-
-def process_share(environment, rate: float) -> float:
-    """This process's part of a run-wide rate: each worker of the run takes an equal share.
-
-    The master counts the workers connected when the run starts and sends the count with the
-    options every worker receives in its first spawn message; ``--expect-workers`` is only the
-    fallback (a web UI master, as in Kubernetes, may have more or fewer than it expects). A
-    worker that joins after the start does not change the others' shares."""
-    if isinstance(environment.runner, WorkerRunner):
-        options = environment.parsed_options
-        workers = getattr(options, WORKERS_OPTION, 0) or getattr(options, "expect_workers", 1)
-        return rate / max(workers or 1, 1)
-    return rate
-
-
-@events.test_start.add_listener
-def _count_workers(environment, **kwargs: Any) -> None:
-    """On the master, before it sends the spawn messages that carry the options."""
-    runner = environment.runner
-    if isinstance(runner, MasterRunner) and environment.parsed_options is not None:
-        setattr(environment.parsed_options, WORKERS_OPTION, runner.worker_count)
-
-
 def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
     """A Locust ``wait_time`` that follows the arrival schedule when one is set, else ``fallback``."""
 
@@ -183,14 +198,12 @@ def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
         arrival = arrival_of(user.environment)
         if not arrival.schedule.enabled:
             return fallback(user)
-        now = time.time()
-        slot, dropped = arrival.schedule.take(now)
+        slot, dropped, late = wait_for_slot(arrival.schedule)
         arrival.stats.dropped += dropped
         arrival.stats.iterations += 1
-        if now - slot > LATE_AFTER_S:
-            arrival.stats.late += 1
+        arrival.stats.late += late
         user.obstack_scheduled = slot
-        return max(0.0, slot - now)
+        return 0.0
 
     return wait
 
@@ -206,7 +219,11 @@ def start_on_schedule(user) -> None:
     the pool size bounds only how many iterations are in flight (k6's constant-arrival-rate
     executor starts its first iteration on the schedule too). Closed-model runs are unchanged.
     """
-    if enabled(user.environment):
+    environment = user.environment
+    if enabled(environment):
+        total = environment.parsed_options.arrival_rate
+        schedule = arrival_of(environment).schedule
+        workers.workers_of(environment).split(environment, SPLIT_NAME, total, schedule, user)
         gevent.sleep(user.wait_time())
 
 
@@ -226,8 +243,10 @@ def context(user) -> dict[str, Any]:
 def start(environment, run: RunContext) -> None:
     options = environment.parsed_options
     arrival = run.slot(Arrival)
-    rate = process_share(environment, getattr(options, "arrival_rate", 0.0) or 0.0)
+    total = getattr(options, "arrival_rate", 0.0) or 0.0
+    rate = workers.process_share(environment, total)
     arrival.schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
+
     # Listen to requests only in open-model runs: a listener costs every request of every run.
     listening = getattr(environment, LISTENER_ATTRIBUTE, None)
     if listening is not None:

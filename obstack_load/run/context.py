@@ -37,6 +37,8 @@ class RunContext:
     ended_at: float | None = None
     stop_requested_at: float | None = None  # monotonic: when its users were told to stop
     last_report: dict[str, float] = field(default_factory=dict)  # worker id -> monotonic time
+    final_reports: set[str] = field(default_factory=set)  # workers whose users had stopped
+    final_report_due: bool = False  # a worker's: its next report is its final one
     summary_printed: bool = False
     slots: dict[type, Any] = field(default_factory=dict)
 

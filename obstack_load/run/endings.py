@@ -69,7 +69,8 @@ from obstack_load.run.context import RunContext, begin, run_of
 
 logger = logging.getLogger("obstack_load.run.endings")
 PHASES = ("start", "stop", "judge", "flush", "decide", "record", "summarise")
-FINAL_REPORT_WAIT_S = 10.0  # workers report every 3 s
+FINAL_REPORT_WAIT_S = 15.0  # a worker's users may take --stop-timeout (10 s in CI) to stop
+FINAL_REPORT_KEY = "obstack_final_report"
 INTERRUPTING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 _phases: dict[str, EventHook] = {name: EventHook() for name in PHASES}
@@ -203,23 +204,34 @@ def summarise(environment: Environment, run: RunContext) -> None:
 def stop_users(environment: Environment, run: RunContext) -> None:
     """Stop the users (their ``on_stop`` too, such as logouts) before the run is closed, so the
     record counts what Locust's own tables count. On a master, then wait for every worker's
-    next report: workers report every 3 s, and the last one holds their final requests."""
+    final report: the one it sends once its users have stopped (``_final_report``)."""
     runner = environment.runner
     if isinstance(runner, MasterRunner):
-        stopped = time.monotonic()
-        waiting = [c.id for c in runner.clients.values() if c.state != STATE_MISSING]
         if running(runner):
             runner.stop()
-        stopped = run.stop_requested_at or stopped
-        deadline = time.monotonic() + FINAL_REPORT_WAIT_S
-        while time.monotonic() < deadline and any(
-            run.last_report.get(worker, 0.0) <= stopped for worker in waiting
-        ):
-            gevent.sleep(0.1)
+        wait_for_final_reports(environment, run)
         lost = [c.id for c in runner.clients.values() if c.state == STATE_MISSING]
         run.ending.missing_workers = sorted({*run.ending.missing_workers, *lost})
     elif running(runner):
         runner.stop()
+
+
+def wait_for_final_reports(environment: Environment, run: RunContext) -> None:
+    """Until every worker that took part in the run, and is not lost, has sent its final
+    report, at most ``FINAL_REPORT_WAIT_S``. Locust's own signs are no use here: a worker that
+    has stopped is dropped from the master's list until it is ready again, and a report that
+    arrives after the stop may still precede the requests its users finished under
+    ``--stop-timeout``."""
+    runner = environment.runner
+    deadline = time.monotonic() + FINAL_REPORT_WAIT_S
+    while time.monotonic() < deadline:
+        lost = {c.id for c in runner.clients.values() if c.state == STATE_MISSING}
+        if set(run.last_report) - lost <= run.final_reports:
+            return
+        gevent.sleep(0.1)
+    missing = sorted(set(run.last_report) - run.final_reports)
+    logger.warning("obstack-load: no final report from %s within %.0f s: their last seconds are "
+                   "not in the totals", ", ".join(missing), FINAL_REPORT_WAIT_S)  # fmt: skip
 
 
 def _interrupt(environment: Environment, signum: int, frame: Any) -> None:
@@ -270,8 +282,16 @@ def _install(environment: Environment, **kwargs: Any) -> None:
         _watch_stop_button(environment)
 
     # Locust hands these two events no environment: they are bound to this one here.
-    def reported(client_id: str, **kwargs: Any) -> None:
-        run_of(environment).last_report[client_id] = time.monotonic()
+    def reported(client_id: str, data: dict, **kwargs: Any) -> None:
+        run = run_of(environment)
+        run.last_report[client_id] = time.monotonic()
+        if data.get(FINAL_REPORT_KEY):
+            run.final_reports.add(client_id)
+
+    def mark_final(client_id: str, data: dict, **kwargs: Any) -> None:
+        run = run_of(environment)
+        if run.final_report_due:
+            data[FINAL_REPORT_KEY], run.final_report_due = True, False
 
     def summarise_at_quit(**kwargs: Any) -> None:
         """After Locust has printed its own tables, so the summary is the last thing shown."""
@@ -280,6 +300,7 @@ def _install(environment: Environment, **kwargs: Any) -> None:
             summarise(environment, run)
 
     environment.events.worker_report.add_listener(reported)
+    environment.events.report_to_master.add_listener(mark_final)
     environment.events.quit.add_listener(summarise_at_quit)
 
 
@@ -348,16 +369,24 @@ def _final_reports_before_quit(environment: Environment, **kwargs: Any) -> None:
     runner = environment.runner
     if not isinstance(runner, MasterRunner) or not runner.user_count:
         return  # a stop that told the workers has waited for their users already
-    run = run_of(environment)
-    asked = time.monotonic()
-    waiting = [c.id for c in runner.clients.values() if c.state != STATE_MISSING]
-    for client_id in waiting:
-        runner.server.send_to_client(Message("stop", None, client_id))
-    deadline = asked + FINAL_REPORT_WAIT_S
-    while time.monotonic() < deadline and (
-        runner.user_count or any(run.last_report.get(w, 0.0) <= asked for w in waiting)
-    ):
-        gevent.sleep(0.1)
+    for client in runner.clients.values():
+        if client.state != STATE_MISSING:
+            runner.server.send_to_client(Message("stop", None, client.id))
+    wait_for_final_reports(environment, run_of(environment))
+
+
+@events.test_stop.add_listener
+def _final_report(environment: Environment, **kwargs: Any) -> None:
+    """A worker whose users have all stopped reports at once, marked final, before it tells
+    the master it has stopped (or quits): Locust sends no report at a stop, so a worker's last
+    requests reached the master only with its next timed report, up to 3 s later, which the
+    master may not wait for. The master waits for these (``wait_for_final_reports``)."""
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        run_of(environment).final_report_due = True
+        # Locust's own report (its stats, and every report_to_master listener's part); Locust
+        # has no public way to send one out of turn
+        runner._send_stats()
 
 
 @events.quitting.add_listener

@@ -74,6 +74,16 @@ class SuiteEvents:
     :param info: what the results plugin reports of it (location, rows written and not)
     """
 
+    workers_changed: EventHook
+    """
+    Fired on the master at a run's start and whenever a worker joins or leaves it, after the
+    open-model rates were re-split among the workers now in it (``obstack_load.run.workers``).
+
+    :param environment: the Locust environment
+    :param changes: every change so far, oldest first: ``{"at", "after_s", "workers",
+        "joined", "left"}`` (worker ids), the first being the workers at the start
+    """
+
     def __init__(self) -> None:
         for name, kind in self.__annotations__.items():
             if kind == "EventHook":

@@ -21,7 +21,8 @@ import gevent
 from locust import FastHttpUser, events, task
 
 import obstack_load.run.accounting  # noqa: F401  (the ledger these users write: shipped, summed, summarised)
-from obstack_load.run.arrival import Schedule, process_share
+from obstack_load.run import workers
+from obstack_load.run.arrival import Schedule, wait_for_slot
 from obstack_load.run.context import run_of
 from obstack_load.run.options import preflight, validator
 from obstack_load.telemetry.clock import Clock
@@ -152,21 +153,25 @@ class OtlpIngestUser(FastHttpUser):
             return schedule
         if settings.total_rate:
             schedules = run_of(self.environment).slot(TotalRateSchedules)
+            total = settings.total_rate / batch
             if self.signal not in schedules:
-                rate = process_share(self.environment, settings.total_rate / batch)
-                schedules[self.signal] = Schedule()
-                schedules[self.signal].configure(rate, MAX_LAG_S, time.time())
+                schedule = schedules[self.signal] = Schedule()
+                schedule.configure(workers.process_share(self.environment, total), MAX_LAG_S,
+                                   time.time())  # fmt: skip
+            # its share re-split as workers and their users change (``run.workers``)
+            workers.workers_of(self.environment).split(
+                self.environment, f"otlp-{self.signal}", total, schedules[self.signal], self
+            )
             return schedules[self.signal]
         return None
 
     def wait_time(self) -> float:
         if self.schedule is None:
             return 0.0
-        now = time.time()
-        slot, skipped = self.schedule.take(now)
+        _, skipped, _ = wait_for_slot(self.schedule)
         if skipped:
             self.exporter.ledger.record(self.signal, self.tenant.tenant_id, skipped_batches=skipped)
-        return max(0.0, slot - now)
+        return 0.0
 
     @task
     def export(self) -> None:

@@ -1,0 +1,265 @@
+"""The workers of a distributed run: which are in it as it goes, and each run-wide rate's
+split among them.
+
+An open-model rate (``--arrival-rate``, ``--otlp-total-rate``) is a total for the whole run.
+Each worker that has users taking slots from it sends an equal share: ``total / n``, where
+``n`` counts the workers whose users include one of the rate's user classes (a worker with
+none of them sends none of it). The master looks every ``CHECK_S`` at the workers in the run
+and the user classes each runs (Locust's own view, which it updates as soon as a worker has
+spawned); when that changes (a worker joined, as Kubernetes scales workers up; one left or was
+lost; Locust moved users between workers), it tells every worker, and each re-tunes its
+schedules, so the run still offers what was asked. Before this, a third worker joining a
+two-worker run at 100/s took the whole rate for itself (issue 28), and users of one signal all
+moved to one worker sent a third of that signal's rate.
+
+Each re-split is fired as ``suite.workers_changed`` (the run's record keeps them all in its
+notes) and said in the summary. A rate that changes during the run (a capacity search's steps)
+goes out the same way, with ``set_total``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from locust import events
+from locust.runners import STATE_RUNNING, MasterRunner, WorkerRunner
+
+from obstack_load.run.context import RunContext, run_of
+from obstack_load.run.endings import join
+from obstack_load.run.events import suite
+
+if TYPE_CHECKING:
+    from obstack_load.run.arrival import Schedule
+
+WORKERS_OPTION = "obstack_workers"  # the count at the start, in the options a spawn carries
+# worker id -> the user classes it runs (None: not known yet), in the options a spawn carries
+CLASSES_OPTION = "obstack_worker_classes"
+RESPLIT_MESSAGE = "obstack_resplit"
+CHECK_S = 0.5
+IN_THE_RUN = ("ready", "spawning", "running")  # Locust's states of a worker that takes users
+
+
+@dataclass
+class Split:
+    """One run-wide rate: its total, this process's schedule for its share, and the user
+    classes that take slots from it."""
+
+    total: float
+    schedule: Schedule
+    classes: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Workers:
+    """A run's workers (in its ``RunContext``). On a worker: the rates it sends a share of.
+    On the master: the workers and classes it last saw, and every re-split since the start."""
+
+    splits: dict[str, Split] = field(default_factory=dict)
+    totals: dict[str, float] = field(default_factory=dict)  # the totals changed since the start
+    seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    watcher: gevent.Greenlet | None = None
+
+    def split(self, environment, name: str, total: float, schedule: Schedule, user) -> None:
+        """``user`` takes slots of ``schedule``, this process's share of ``total``; called in
+        each user's ``on_start``, which also tells the split which classes it serves."""
+        split = self.splits.get(name)
+        if split is None or split.schedule is not schedule:
+            split = self.splits[name] = Split(self.totals.get(name, total), schedule)
+        if type(user).__name__ not in split.classes:
+            split.classes.add(type(user).__name__)
+            split.schedule.retune(process_share(environment, total, split.classes), time.time())
+
+    def retune(self, environment) -> None:
+        for split in self.splits.values():
+            share = process_share(environment, split.total, split.classes)
+            split.schedule.retune(share, time.time())
+
+
+def workers_of(environment) -> Workers:
+    return run_of(environment).slot(Workers)
+
+
+def process_share(environment, total: float, classes: set[str] | None = None) -> float:
+    """This process's part of a run-wide rate taken by users of ``classes`` (None: any).
+
+    The master's view decides: which user classes each worker runs, sent with the options in
+    every spawn message and in every re-split; before it knows them, the count of workers at
+    the start; ``--expect-workers`` only as the fallback (a web UI master, as in Kubernetes,
+    may have more or fewer than it expects)."""
+    if not isinstance(environment.runner, WorkerRunner):
+        return total
+    options = environment.parsed_options
+    by_worker = getattr(options, CLASSES_OPTION, None)
+    if by_worker:
+        sharing = sum(
+            1 for runs in by_worker.values() if runs is None or not classes or set(runs) & classes
+        )
+    else:
+        sharing = getattr(options, WORKERS_OPTION, 0) or getattr(options, "expect_workers", 1)
+    return total / max(sharing or 1, 1)
+
+
+def set_total(environment, name: str, total: float) -> None:
+    """A new total for a split rate (a capacity search's next step): on the master, every
+    worker is told; standalone, the local schedule is re-tuned."""
+    if isinstance(environment.runner, MasterRunner):
+        _tell_workers(environment, {name: total})
+        return
+    split = workers_of(environment).splits.get(name)
+    if split is not None:
+        split.total = total
+        split.schedule.retune(total, time.time())
+
+
+def _classes_by_worker(runner: MasterRunner) -> dict[str, tuple[str, ...] | None]:
+    """Each worker in the run, and the user classes it runs (None before it first spawned)."""
+    return {
+        client.id: (
+            tuple(sorted(name for name, n in client.user_classes_count.items() if n))
+            if client.user_classes_count
+            else None
+        )
+        for client in runner.clients.values()
+        if client.state in IN_THE_RUN
+    }
+
+
+def _tell_workers(environment, totals: dict[str, float]) -> None:
+    """Every worker in the run gets who runs what, and every total changed since the start
+    (a worker that joined has not had them)."""
+    runner = environment.runner
+    workers = workers_of(environment)
+    workers.totals.update(totals)
+    seen = workers.seen or _classes_by_worker(runner)
+    # a worker spawned after this reads the same from the options its spawn message carries
+    setattr(environment.parsed_options, CLASSES_OPTION, seen)
+    message = {"classes": seen, "totals": workers.totals}
+    for client_id in seen:
+        runner.send_message(RESPLIT_MESSAGE, message, client_id)
+
+
+@events.test_start.add_listener
+def _count_workers(environment, **kwargs: Any) -> None:
+    """On the master, before it sends the spawn messages that carry the options."""
+    runner = environment.runner
+    if isinstance(runner, MasterRunner) and environment.parsed_options is not None:
+        setattr(environment.parsed_options, WORKERS_OPTION, runner.worker_count)
+        setattr(environment.parsed_options, CLASSES_OPTION, None)
+
+
+@join("start")
+def _watch(environment, run: RunContext) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    workers = run.slot(Workers)
+    workers.seen = _classes_by_worker(runner)
+    _record(environment, run, workers, joined=sorted(workers.seen), left=[])
+    workers.watcher = gevent.spawn(_watch_workers, environment, run, workers)
+
+
+def _watch_workers(environment, run: RunContext, workers: Workers) -> None:
+    runner = environment.runner
+    while True:
+        gevent.sleep(CHECK_S)
+        if run.ended or run.stop_requested_at is not None:
+            return  # workers that have stopped leave Locust's list: not a change of the run
+        now = _classes_by_worker(runner)
+        if now == workers.seen or not now:
+            continue  # the last worker gone ends the run (Locust's rule), not a re-split
+        joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
+        if left and runner.state == STATE_RUNNING:
+            _respawn_the_users_of_those_gone(runner)
+        workers.seen = now
+        _tell_workers(environment, {})
+        _record(environment, run, workers, joined=joined, left=left)
+
+
+def _respawn_the_users_of_those_gone(runner: MasterRunner) -> None:
+    """Start the users a worker took with it on the workers left, as Locust does itself when
+    a worker quits. Locust skips that while its dispatcher says a dispatch is in progress, and
+    after a rebalance for a worker that joined, its dispatcher (``UsersDispatcher._dispatcher``,
+    Locust 2.47) returns without clearing that flag: the next worker to quit took its users
+    with it for the rest of the run (tested: a signal's every user gone, and its rate with
+    them). A fresh dispatch, as Locust's own handling of a lost worker makes, puts them back;
+    when Locust has already done so, it sends each worker the count it has."""
+    runner._users_dispatcher = None
+    runner.start(runner.target_user_count, runner.spawn_rate)
+
+
+def _record(environment, run: RunContext, workers: Workers, joined: list, left: list) -> None:
+    at = time.time()
+    by_class: dict[str, int] = {}
+    for runs in workers.seen.values():
+        for name in runs or ():
+            by_class[name] = by_class.get(name, 0) + 1
+    workers.changes.append({
+        "at": at, "after_s": round(at - run.started_at, 1), "workers": len(workers.seen),
+        "joined": joined, "left": left, "workers_by_class": by_class,
+    })  # fmt: skip
+    suite.workers_changed.fire(environment=environment, changes=workers.changes)
+
+
+@join("stop")
+def _stop_watching(environment, run: RunContext) -> None:
+    workers = run.get(Workers)
+    if workers is not None and workers.watcher is not None:
+        workers.watcher.kill(block=False)
+
+
+@events.init.add_listener
+def _on_resplit(environment, **kwargs: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        return
+    # a listener added now, after the runner's own, runs before it: quitting fires in reverse
+    environment.events.quitting.add_listener(_hand_in_last_report)
+
+    def resplit(environment, msg, **kw) -> None:
+        setattr(environment.parsed_options, CLASSES_OPTION, msg.data["classes"])
+        workers = workers_of(environment)
+        workers.totals.update(msg.data["totals"])
+        for name, total in msg.data["totals"].items():
+            if name in workers.splits:
+                workers.splits[name].total = total
+        workers.retune(environment)
+
+    runner.register_message(RESPLIT_MESSAGE, resplit)
+
+
+def _hand_in_last_report(environment, **kwargs: Any) -> None:
+    """A worker leaving mid-run (SIGTERM; Kubernetes scaling down) stops its users and so sends
+    the master what they did since its last report (``endings._final_report``), before Locust
+    tells the master it quits: Locust itself sends no report on the way out, and up to 3 s of
+    the worker's requests, iterations and ingested items went missing from the run's totals."""
+    runner = environment.runner
+    if runner.user_count:
+        runner.stop()  # its users finish, within --stop-timeout; then it reports, marked final
+
+
+def summary_lines(changes: list[dict[str, Any]]) -> list[str]:
+    """``workers: 2 at the start; 3 from 10.2 s (1 joined); 2 from 20.5 s (1 left)``."""
+    moves = [c for c in changes[1:] if c["joined"] or c["left"]]
+    if not moves:
+        return []
+    steps = [f"{changes[0]['workers']} at the start"]
+    for change in moves:
+        moved = [f"{len(change[k])} {k}" for k in ("joined", "left") if change[k]]
+        steps.append(f"{change['workers']} from {change['after_s']} s ({', '.join(moved)})")
+    return [
+        f"  workers: {'; '.join(steps)}; open-model rates re-split {len(changes) - 1} times "
+        "(as workers and their users changed)"
+    ]
+
+
+@suite.summary_assembling.add_listener
+def _summary(environment, summary: dict, lines: list[str], **kwargs: Any) -> None:
+    workers = run_of(environment).get(Workers)
+    if workers is None or not workers.changes:
+        return
+    summary["workers"] = workers.changes
+    lines.extend(summary_lines(workers.changes))
