@@ -63,10 +63,11 @@ class PrometheusStack:
 
 
 def start_prometheus(workdir: Path, platform_url: str, api_key: str,
-                     postgres_dsn: str | None = None) -> PrometheusStack:  # fmt: skip
+                     postgres_dsn: str | None = None,
+                     more: dict[str, str] | None = None) -> PrometheusStack:  # fmt: skip
     """Prometheus scraping the platform (job ``obstack-platform``, with a tenant's key as its
-    bearer token), node-exporter (job ``node``) and, given a DSN, postgres-exporter (job
-    ``postgres``); returns once every job's ``up`` is 1."""
+    bearer token), node-exporter (job ``node``), given a DSN, postgres-exporter (job
+    ``postgres``), and ``more`` (job name: host:port); returns once every job's ``up`` is 1."""
     workdir.mkdir(parents=True, exist_ok=True)
     stack = PrometheusStack("")
 
@@ -95,6 +96,8 @@ def start_prometheus(workdir: Path, platform_url: str, api_key: str,
                    + "sslmode=disable", "PATH": "/usr/bin:/bin"})  # fmt: skip
         jobs.append({"job_name": "postgres",
                      "static_configs": [{"targets": [f"127.0.0.1:{pg_port}"]}]})  # fmt: skip
+    for name, target in (more or {}).items():
+        jobs.append({"job_name": name, "static_configs": [{"targets": [target]}]})
     config = workdir / "prometheus.yml"
     config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S:g}s",

@@ -41,6 +41,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("obstack-load: database users", ("--db-",)),
     ("obstack-load: target figures (Prometheus or the target's /metrics)",
      ("--prometheus", "--target-")),
+    ("obstack-load: the generator's own /metrics (a saturation signal for autoscalers)",
+     ("--metrics-",)),
 )  # fmt: skip
 
 # The options an ad-hoc user changes in the web UI's start form; every other option is set on

@@ -171,3 +171,57 @@ def test_compose_agrees_with_the_image():
     )
     for name in ("platform", "master", "worker"):
         assert services[name]["image"] == f"{IMAGE}:latest"
+
+
+def _exported_metrics() -> set[str]:
+    """The metric names the master's /metrics serves (a real scrape of a local runner)."""
+    import argparse
+
+    from locust.env import Environment
+    from prometheus_client import generate_latest
+
+    from obstack_load.run.saturation import registry_of
+
+    environment = Environment(user_classes=[], parsed_options=argparse.Namespace(arrival_rate=5.0))
+    environment.create_local_runner()
+    text = generate_latest(registry_of(environment)).decode()
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")} | {
+        line.split("{")[0].split()[0] for line in text.splitlines() if not line.startswith("#")
+    }
+
+
+def test_the_autoscaler_scales_the_workers_on_what_the_master_exports():
+    scaled = yaml.safe_load((K8S / "autoscaling" / "keda-scaledobject.yaml").read_text())
+    assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
+    assert "obstack-worker" == scaled["spec"]["scaleTargetRef"]["name"]
+    queried = {
+        name
+        for trigger in scaled["spec"]["triggers"]
+        for name in re.findall(r"obstack_load_\w+", trigger["metadata"]["query"])
+    }
+    assert queried and queried <= _exported_metrics(), queried
+    # the master's pod tells Prometheus where its /metrics is: the web UI's port
+    master = by_kind("Deployment")["obstack-master"]
+    annotations = master["spec"]["template"]["metadata"]["annotations"]
+    web = {p["name"]: p["containerPort"] for p in containers(master)[0]["ports"]}["web"]
+    assert annotations["prometheus.io/port"] == str(web)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    # not applied with the rest: a cluster without KEDA would refuse it
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert not any("autoscaling" in r for r in kustomization["resources"])
+
+
+def test_the_operator_example_expects_its_workers_and_holds_no_secret():
+    import shlex
+
+    (test,) = yaml.safe_load_all((REPO / "deploy" / "operator" / "locusttest.yaml").read_text())
+    assert test["apiVersion"] == "locust.cloud/v1" and test["kind"] == "LocustTest"
+    spec = test["spec"]
+    assert spec["image"].split(":")[0] == IMAGE
+    args = shlex.split(spec["args"])
+    assert int(arg(args, "--expect-workers")) == spec["workers"]
+    # the operator mounts the locustfile ConfigMap at /home/locust
+    assert arg(args, "-f").startswith("/home/locust/")
+    assert "--headless" in args and "--run-time" in args and "--threshold" in args
+    values = " ".join(str(e.get("value", "")) for e in spec.get("env", []))
+    assert "postgresql://" not in values and "password" not in values.lower()
