@@ -193,7 +193,7 @@ def _exported_metrics() -> set[str]:
 def test_the_autoscaler_scales_the_workers_on_what_the_master_exports():
     scaled = yaml.safe_load((K8S / "autoscaling" / "keda-scaledobject.yaml").read_text())
     assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
-    assert "obstack-worker" == scaled["spec"]["scaleTargetRef"]["name"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "obstack-worker"
     queried = {
         name
         for trigger in scaled["spec"]["triggers"]
