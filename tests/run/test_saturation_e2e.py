@@ -36,7 +36,9 @@ def platform():
 
 def test_late_iterations_rise_when_the_worker_is_starved_of_cpu(platform, tmp_path, tenants):
     if missing() or not cgroup.available():
-        pytest.fail(f"needs Debian's prometheus ({missing()}) and root for a CPU cgroup: CI has both")
+        pytest.fail(
+            f"needs Debian's prometheus ({missing()}) and root for a CPU cgroup: CI has both"
+        )
     port, metrics = str(free_port()), free_port()
     master = start_locust(
         "-f", "locustfiles/probe.py", "--headless", "--master", "--expect-workers", "1",
@@ -64,8 +66,8 @@ def test_late_iterations_rise_when_the_worker_is_starved_of_cpu(platform, tmp_pa
                 timeout=120, interval=0.5,
             )  # fmt: skip
             stack.wait_for("max_over_time(obstack_load_generator_bound[30s]) == 1", timeout=60)
-        assert stack.query('obstack_load_workers == 1')
-        assert stack.query('obstack_load_offered_iterations_per_second == 300')
+        assert stack.query("obstack_load_workers == 1")
+        assert stack.query("obstack_load_offered_iterations_per_second == 300")
         assert stack.query('obstack_load_worker_cpu_percent{worker=~".+"}')
     finally:
         stack.stop()
