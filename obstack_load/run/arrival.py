@@ -28,7 +28,7 @@ from obstack_load.run.events import suite
 from obstack_load.run.options import add_option
 
 LATE_AFTER_S = 0.010
-HOLD_S = 1.0  # a new rate holds within this; sleepers for a later slot wake this often
+HOLD_S = 0.5  # a new rate holds within this; sleepers for a later slot wake this often
 REPORT_KEY = "obstack_arrival"
 SPLIT_NAME = "arrival"  # the rate's name among the run's split rates (``run.workers``)
 LISTENER_ATTRIBUTE = "obstack_arrival_listener"  # the Environment's: the request listener on
@@ -77,11 +77,14 @@ class Schedule:
     def configure(self, rate: float, max_lag: float, start: float) -> None:
         self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
 
-    def retune(self, rate: float, now: float) -> float:
-        """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner (a
-        schedule that is behind keeps its backlog, up to ``max_lag``); returns when it holds."""
+    def retune(self, rate: float, now: float, backlog: bool = True) -> float:
+        """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner; returns
+        when it holds. A schedule that is behind keeps its backlog, up to ``max_lag``, unless
+        ``backlog`` is False: its slots had no user to run them (a rate of 0 here, the first
+        user of its kind), so none was late and none is counted skipped. A rate of 0 offers
+        no slot until the next retune (``wait_for_slot`` waits)."""
         following = self.start + self.issued / self.rate if self.rate > 0 else now
-        start = max(min(following, now + HOLD_S), now - self.max_lag)
+        start = max(min(following, now + HOLD_S), now - self.max_lag if backlog else now)
         self.boundaries.append(start)
         self.generation += 1
         self.rate, self.start, self.issued = rate, start, 0
@@ -109,6 +112,9 @@ def wait_for_slot(schedule: Schedule) -> tuple[float, int, bool]:
     sleeper at a change instead would cost each wait an unlink from a list of all of them)."""
     dropped = 0
     while True:
+        if not schedule.enabled:  # this process's share is 0 until the master says otherwise
+            gevent.sleep(HOLD_S)
+            continue
         now = time.time()
         generation = schedule.generation
         slot, skipped = schedule.take(now)
@@ -169,6 +175,7 @@ class Arrival:
 
     def __init__(self) -> None:
         self.schedule = Schedule()
+        self.open_model = False  # --arrival-rate given (this process's share may still be 0)
         self.stats = ArrivalStats()
         self.totals = ArrivalStats()
 
@@ -181,7 +188,7 @@ class Arrival:
 
     def summary(self) -> dict[str, Any] | None:
         """The run's arrival figures (master/standalone), or None when closed model."""
-        if not self.schedule.enabled and not self.totals.iterations and not self.stats.iterations:
+        if not self.open_model and not self.totals.iterations and not self.stats.iterations:
             return None
         self.totals.merge(self.stats.ship())  # the local process's own share (standalone)
         return self.totals.summary()
@@ -196,7 +203,7 @@ def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
 
     def wait(user) -> float:
         arrival = arrival_of(user.environment)
-        if not arrival.schedule.enabled:
+        if not arrival.open_model:
             return fallback(user)
         slot, dropped, late = wait_for_slot(arrival.schedule)
         arrival.stats.dropped += dropped
@@ -228,7 +235,7 @@ def start_on_schedule(user) -> None:
 
 
 def enabled(environment) -> bool:
-    return arrival_of(environment).schedule.enabled
+    return arrival_of(environment).open_model
 
 
 def context(user) -> dict[str, Any]:
@@ -246,13 +253,14 @@ def start(environment, run: RunContext) -> None:
     total = getattr(options, "arrival_rate", 0.0) or 0.0
     rate = workers.process_share(environment, total)
     arrival.schedule.configure(rate, getattr(options, "arrival_max_lag", 1.0), time.time())
+    arrival.open_model = total > 0
 
     # Listen to requests only in open-model runs: a listener costs every request of every run.
     listening = getattr(environment, LISTENER_ATTRIBUTE, None)
     if listening is not None:
         environment.events.request.remove_listener(listening)
         setattr(environment, LISTENER_ATTRIBUTE, None)
-    if arrival.schedule.enabled:
+    if arrival.open_model:
         environment.events.request.add_listener(arrival.on_request)
         setattr(environment, LISTENER_ATTRIBUTE, arrival.on_request)
 

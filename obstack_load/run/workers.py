@@ -38,7 +38,7 @@ WORKERS_OPTION = "obstack_workers"  # the count at the start, in the options a s
 # worker id -> the user classes it runs (None: not known yet), in the options a spawn carries
 CLASSES_OPTION = "obstack_worker_classes"
 RESPLIT_MESSAGE = "obstack_resplit"
-CHECK_S = 0.5
+CHECK_S = 0.25
 IN_THE_RUN = ("ready", "spawning", "running")  # Locust's states of a worker that takes users
 
 
@@ -67,16 +67,20 @@ class Workers:
         """``user`` takes slots of ``schedule``, this process's share of ``total``; called in
         each user's ``on_start``, which also tells the split which classes it serves."""
         split = self.splits.get(name)
-        if split is None or split.schedule is not schedule:
+        first = split is None or split.schedule is not schedule
+        if first:
             split = self.splits[name] = Split(self.totals.get(name, total), schedule)
         if type(user).__name__ not in split.classes:
             split.classes.add(type(user).__name__)
-            split.schedule.retune(process_share(environment, total, split.classes), time.time())
+            share = process_share(environment, split.total, split.classes)
+            # the slots before the first user had no one to run them: none was skipped
+            split.schedule.retune(share, time.time(), backlog=not first)
 
     def retune(self, environment) -> None:
         for split in self.splits.values():
             share = process_share(environment, split.total, split.classes)
-            split.schedule.retune(share, time.time())
+            # a schedule at 0 had no slots to fall behind on
+            split.schedule.retune(share, time.time(), backlog=split.schedule.enabled)
 
 
 def workers_of(environment) -> Workers:
@@ -84,7 +88,8 @@ def workers_of(environment) -> Workers:
 
 
 def process_share(environment, total: float, classes: set[str] | None = None) -> float:
-    """This process's part of a run-wide rate taken by users of ``classes`` (None: any).
+    """This process's part of a run-wide rate taken by users of ``classes`` (None: any); 0
+    while the master sees none of them on this worker (Locust moved them elsewhere).
 
     The master's view decides: which user classes each worker runs, sent with the options in
     every spawn message and in every re-split; before it knows them, the count of workers at
@@ -95,6 +100,9 @@ def process_share(environment, total: float, classes: set[str] | None = None) ->
     options = environment.parsed_options
     by_worker = getattr(options, CLASSES_OPTION, None)
     if by_worker:
+        mine = by_worker.get(environment.runner.client_id)
+        if classes and mine is not None and not set(mine) & classes:
+            return 0.0  # the master saw none of these users here: the others send it all
         sharing = sum(
             1 for runs in by_worker.values() if runs is None or not classes or set(runs) & classes
         )

@@ -131,7 +131,14 @@ def test_the_digest_shows_the_regression_in_html_and_plain_text(runs, tmp_path):
     attention = text.index("NEEDS ATTENTION")
     assert attention < text.index("LOAD RUNS") < text.index("WORST ENDPOINTS")
     assert f"WORSE            {b[:12]} pr-gate" in text
-    for method, name in ALERTS:
+    # the digest compares B with the run before it, A2: every endpoint that comparison finds
+    # worse is named (which of the two alerts endpoints clear the bar on a busy machine is the
+    # power's business, measured in benchmarks/regression_power.py; the A1/B test above asks
+    # for both)
+    found = json.loads(compare(db, runs[2], b, "--format", "json").stdout)
+    worse = {key for key, e in verdicts(found).items() if e["verdict"] == "worse"}
+    assert worse and worse <= ALERTS, worse
+    for method, name in worse:
         assert f"    {method} {name} +" in text[attention : text.index("LOAD RUNS")]
         assert (
             f"{method} {name}" in html[html.index('id="attention"') : html.index("<h2>Load runs")]

@@ -128,7 +128,9 @@ def test_the_capacity_search_reads_the_target_cpu_from_prometheus_and_names_it(s
     # p(95)<1000, not tighter: on a CI machine the pinned core is shared with other shards, and
     # a tight SLO broke the first step before the platform's own CPU was busy (CI: p95 480 ms at
     # 50/s). Past saturation the queue grows without bound, so the step that breaks is still
-    # the one where the core is full.
+    # the one where the core is full. A 20% bracket: bisecting finer, near the capacity, a step
+    # just above it could break on the shared core's noise alone (CI: 68.75/s broke with the
+    # platform's core at 58%, and the limit read "latency").
     figures = yaml.safe_load(REFERENCE.read_text())
     figures["figures"]["cpu_seconds"] = (
         'sum(node_cpu_seconds_total{job="node", cpu="0", mode!="idle"})'
@@ -140,7 +142,8 @@ def test_the_capacity_search_reads_the_target_cpu_from_prometheus_and_names_it(s
          "-f", "locustfiles/probe.py", "--host", platform.url, "--prometheus", prometheus.url,
          "--capacity-slo", "p(95)<1000", "--capacity-slo", "rate<0.01",
          "--capacity-start", "50", "--capacity-max", "800", "--capacity-step-time", "10",
-         "--capacity-settle", "2", "--users", "100", "--capacity-report", str(tmp_path / "c.html"),
+         "--capacity-settle", "2", "--capacity-precision", "0.2", "--users", "100",
+         "--capacity-report", str(tmp_path / "c.html"),
          "--results-db", str(db), "--prometheus-figures", str(pinned)],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
