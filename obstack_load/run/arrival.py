@@ -106,10 +106,12 @@ class Schedule:
 
 
 def wait_for_slot(schedule: Schedule) -> tuple[float, int, bool]:
-    """Sleep until this process's next slot: the slot, the slots dropped to reach it, and
-    whether it was late when taken. A slot that a new rate voids while its user sleeps is given
-    up for one of the new rate; the user wakes at least every ``HOLD_S`` to see (waking every
-    sleeper at a change instead would cost each wait an unlink from a list of all of them)."""
+    """Take this process's next slot, waiting while it is more than ``HOLD_S`` away: the slot,
+    the slots dropped to reach it, and whether it was late when taken. The caller sleeps the
+    last stretch (Locust's own sleep after ``wait_time``: one sleep, no extra yield before the
+    task). A slot that a new rate voids meanwhile is given up for one of the new rate; a slot
+    within ``HOLD_S`` always stands. A sleeper far ahead wakes every ``HOLD_S`` to see (waking
+    every sleeper at a change instead would cost each wait an unlink from a list of all)."""
     dropped = 0
     while True:
         if not schedule.enabled:  # this process's share is 0 until the master says otherwise
@@ -120,8 +122,8 @@ def wait_for_slot(schedule: Schedule) -> tuple[float, int, bool]:
         slot, skipped = schedule.take(now)
         dropped += skipped
         late = now - slot > LATE_AFTER_S
-        while slot > now and schedule.honoured(slot, generation):
-            gevent.sleep(min(slot - now, HOLD_S))
+        while slot - now > HOLD_S and schedule.honoured(slot, generation):
+            gevent.sleep(min(slot - now - HOLD_S, HOLD_S))
             now = time.time()
         if schedule.honoured(slot, generation):
             return slot, dropped, late
@@ -207,10 +209,10 @@ def wait_time(fallback: Callable[[Any], float]) -> Callable[[Any], float]:
             return fallback(user)
         slot, dropped, late = wait_for_slot(arrival.schedule)
         arrival.stats.dropped += dropped
-        arrival.stats.iterations += 1
-        arrival.stats.late += late
-        user.obstack_scheduled = slot
-        return 0.0
+        # counted when its first request goes (``context``): a user stopped here, in Locust's
+        # own yield after this returns, never runs it
+        user.obstack_scheduled, user.obstack_late, user.obstack_started = slot, late, False
+        return max(0.0, slot - time.time())
 
     return wait
 
@@ -239,10 +241,16 @@ def enabled(environment) -> bool:
 
 
 def context(user) -> dict[str, Any]:
-    """Request context for a user's requests: the scheduled start of its current iteration."""
+    """Request context for a user's requests: the scheduled start of its current iteration,
+    which its first request counts as run (on time or late)."""
     scheduled = getattr(user, "obstack_scheduled", None)
     if scheduled is None or not enabled(user.environment):
         return {}
+    if not user.obstack_started:
+        user.obstack_started = True
+        stats = arrival_of(user.environment).stats
+        stats.iterations += 1
+        stats.late += user.obstack_late
     return {"obstack_scheduled": scheduled}
 
 

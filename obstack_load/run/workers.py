@@ -62,6 +62,7 @@ class Workers:
     seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     watcher: gevent.Greenlet | None = None
+    idle_since: dict[str, float] = field(default_factory=dict)  # the master's: joined, no users
 
     def split(self, environment, name: str, total: float, schedule: Schedule, user) -> None:
         """``user`` takes slots of ``schedule``, this process's share of ``total``; called in
@@ -176,27 +177,50 @@ def _watch_workers(environment, run: RunContext, workers: Workers) -> None:
         gevent.sleep(CHECK_S)
         if run.ended or run.stop_requested_at is not None:
             return  # workers that have stopped leave Locust's list: not a change of the run
+        _give_users_to_the_idle(runner, workers)
         now = _classes_by_worker(runner)
         if now == workers.seen or not now:
             continue  # the last worker gone ends the run (Locust's rule), not a re-split
         joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
         if left and runner.state == STATE_RUNNING:
-            _respawn_the_users_of_those_gone(runner)
+            _redispatch(runner)
         workers.seen = now
         _tell_workers(environment, {})
         _record(environment, run, workers, joined=joined, left=left)
 
 
-def _respawn_the_users_of_those_gone(runner: MasterRunner) -> None:
-    """Start the users a worker took with it on the workers left, as Locust does itself when
-    a worker quits. Locust skips that while its dispatcher says a dispatch is in progress, and
-    after a rebalance for a worker that joined, its dispatcher (``UsersDispatcher._dispatcher``,
-    Locust 2.47) returns without clearing that flag: the next worker to quit took its users
-    with it for the rest of the run (tested: a signal's every user gone, and its rate with
-    them). A fresh dispatch, as Locust's own handling of a lost worker makes, puts them back;
-    when Locust has already done so, it sends each worker the count it has."""
+def _redispatch(runner: MasterRunner) -> None:
+    """Spread the run's users again over the workers in it, as Locust does itself when a
+    worker joins or quits. Locust skips that while its dispatcher says a dispatch is in
+    progress, and its dispatcher (``UsersDispatcher._dispatcher``, Locust 2.47) can return
+    without clearing that flag (after a rebalance for a worker that joined): the next worker
+    to quit took its users with it for the rest of the run (tested: a signal's every user
+    gone, and its rate with them), and a worker that joined got none (CI). A fresh dispatch,
+    as Locust's own handling of a lost worker makes, puts them right; when Locust has already
+    done so, it sends each worker the count it has."""
     runner._users_dispatcher = None
     runner.start(runner.target_user_count, runner.spawn_rate)
+
+
+IDLE_S = 3.0  # a joined worker with no users this long was skipped by Locust's dispatcher
+
+
+def _give_users_to_the_idle(runner: MasterRunner, workers: Workers) -> None:
+    """A worker that joined a running run and still has no users after ``IDLE_S`` gets them
+    (``_redispatch``); Locust gives a joining worker its share at once when it works."""
+    if runner.state != STATE_RUNNING or not runner.target_user_count:
+        workers.idle_since.clear()
+        return
+    now = time.monotonic()
+    idle = {c.id for c in runner.clients.values() if c.state == "ready"}
+    for worker in list(workers.idle_since):
+        if worker not in idle:
+            del workers.idle_since[worker]
+    for worker in idle:
+        workers.idle_since.setdefault(worker, now)
+    if any(now - since > IDLE_S for since in workers.idle_since.values()):
+        workers.idle_since.clear()
+        _redispatch(runner)
 
 
 def _record(environment, run: RunContext, workers: Workers, joined: list, left: list) -> None:

@@ -168,10 +168,10 @@ class OtlpIngestUser(FastHttpUser):
     def wait_time(self) -> float:
         if self.schedule is None:
             return 0.0
-        _, skipped, _ = wait_for_slot(self.schedule)
+        slot, skipped, _ = wait_for_slot(self.schedule)
         if skipped:
             self.exporter.ledger.record(self.signal, self.tenant.tenant_id, skipped_batches=skipped)
-        return 0.0
+        return max(0.0, slot - time.time())
 
     @task
     def export(self) -> None:
