@@ -23,7 +23,7 @@ from typing import Any
 import gevent
 from gevent.pywsgi import WSGIServer
 from locust import events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -105,7 +105,9 @@ def worker_cpu(environment) -> dict[str, float]:
     """Each worker's CPU percent (Locust's own, from its heartbeats); standalone, the process's."""
     runner = environment.runner
     if isinstance(runner, MasterRunner):
-        return {c.id: float(c.cpu_usage) for c in runner.clients.values() if c.state != "missing"}
+        return {
+            c.id: float(c.cpu_usage) for c in runner.clients.values() if c.state != STATE_MISSING
+        }
     return {"local": float(getattr(runner, "current_cpu_usage", 0.0))}
 
 

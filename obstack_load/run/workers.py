@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
-from locust.runners import STATE_RUNNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
@@ -39,7 +39,8 @@ WORKERS_OPTION = "obstack_workers"  # the count at the start, in the options a s
 CLASSES_OPTION = "obstack_worker_classes"
 RESPLIT_MESSAGE = "obstack_resplit"
 CHECK_S = 0.25
-IN_THE_RUN = ("ready", "spawning", "running")  # Locust's states of a worker that takes users
+# Locust's states of a worker that takes users ("ready" is STATE_INIT)
+IN_THE_RUN = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING)
 
 
 @dataclass
@@ -212,7 +213,7 @@ def _give_users_to_the_idle(runner: MasterRunner, workers: Workers) -> None:
         workers.idle_since.clear()
         return
     now = time.monotonic()
-    idle = {c.id for c in runner.clients.values() if c.state == "ready"}
+    idle = {c.id for c in runner.clients.values() if c.state == STATE_INIT}
     for worker in list(workers.idle_since):
         if worker not in idle:
             del workers.idle_since[worker]
