@@ -63,7 +63,6 @@ class Workers:
     seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     watcher: gevent.Greenlet | None = None
-    idle_since: dict[str, float] = field(default_factory=dict)  # the master's: joined, no users
 
     def split(self, environment, name: str, total: float, schedule: Schedule, user) -> None:
         """``user`` takes slots of ``schedule``, this process's share of ``total``; called in
@@ -101,13 +100,18 @@ def process_share(environment, total: float, classes: set[str] | None = None) ->
         return total
     options = environment.parsed_options
     by_worker = getattr(options, CLASSES_OPTION, None)
-    if by_worker:
+    known = {w: runs for w, runs in (by_worker or {}).items() if runs is not None}
+    if known:
         mine = by_worker.get(environment.runner.client_id)
         if classes and mine is not None and not set(mine) & classes:
             return 0.0  # the master saw none of these users here: the others send it all
-        sharing = sum(
-            1 for runs in by_worker.values() if runs is None or not classes or set(runs) & classes
-        )
+        # only workers the master has seen running users share: one that joined and has none
+        # yet (Locust may take seconds to give it some) must not take a share nobody sends
+        sharing = sum(1 for runs in known.values() if not classes or set(runs) & classes)
+        if mine is None:
+            sharing += 1  # this worker, whose users the master has not seen yet
+    elif by_worker:
+        sharing = len(by_worker)  # the start: no worker's users seen yet
     else:
         sharing = getattr(options, WORKERS_OPTION, 0) or getattr(options, "expect_workers", 1)
     return total / max(sharing or 1, 1)
@@ -178,7 +182,6 @@ def _watch_workers(environment, run: RunContext, workers: Workers) -> None:
         gevent.sleep(CHECK_S)
         if run.ended or run.stop_requested_at is not None:
             return  # workers that have stopped leave Locust's list: not a change of the run
-        _give_users_to_the_idle(runner, workers)
         now = _classes_by_worker(runner)
         if now == workers.seen or not now:
             continue  # the last worker gone ends the run (Locust's rule), not a re-split
@@ -196,32 +199,11 @@ def _redispatch(runner: MasterRunner) -> None:
     progress, and its dispatcher (``UsersDispatcher._dispatcher``, Locust 2.47) can return
     without clearing that flag (after a rebalance for a worker that joined): the next worker
     to quit took its users with it for the rest of the run (tested: a signal's every user
-    gone, and its rate with them), and a worker that joined got none (CI). A fresh dispatch,
+    gone, and its rate with them). A fresh dispatch,
     as Locust's own handling of a lost worker makes, puts them right; when Locust has already
     done so, it sends each worker the count it has."""
     runner._users_dispatcher = None
     runner.start(runner.target_user_count, runner.spawn_rate)
-
-
-IDLE_S = 3.0  # a joined worker with no users this long was skipped by Locust's dispatcher
-
-
-def _give_users_to_the_idle(runner: MasterRunner, workers: Workers) -> None:
-    """A worker that joined a running run and still has no users after ``IDLE_S`` gets them
-    (``_redispatch``); Locust gives a joining worker its share at once when it works."""
-    if runner.state != STATE_RUNNING or not runner.target_user_count:
-        workers.idle_since.clear()
-        return
-    now = time.monotonic()
-    idle = {c.id for c in runner.clients.values() if c.state == STATE_INIT}
-    for worker in list(workers.idle_since):
-        if worker not in idle:
-            del workers.idle_since[worker]
-    for worker in idle:
-        workers.idle_since.setdefault(worker, now)
-    if any(now - since > IDLE_S for since in workers.idle_since.values()):
-        workers.idle_since.clear()
-        _redispatch(runner)
 
 
 def _record(environment, run: RunContext, workers: Workers, joined: list, left: list) -> None:

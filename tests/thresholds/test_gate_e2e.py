@@ -42,7 +42,9 @@ def test_loose_threshold_exits_0_and_tight_one_fails_the_build(platform, tmp_pat
     tight, summary, db = smoke(platform, tmp_path, "--threshold", "p(50){name=/v1/logs}<0.001")
     assert tight.returncode == EXIT_BREACH, tight.stderr[-2000:]
     failed = [r for r in summary["thresholds"]["results"] if not r["passed"]]
-    assert [r["expression"] for r in failed] == ["p(50){name=/v1/logs}<0.001"]
+    # the profile's latency gate may fail too on a slow machine (CI), as above
+    assert "p(50){name=/v1/logs}<0.001" in [r["expression"] for r in failed]
+    assert {r["expression"] for r in failed} <= {"p(50){name=/v1/logs}<0.001", "p(95)<200"}
     assert "FAIL   p(50){name=/v1/logs}<0.001" in tight.stdout
     run, stored = _latest_run(db)
     assert run["thresholds_verdict"] == "failed" and run["exit_code"] == EXIT_BREACH
