@@ -68,6 +68,7 @@ class Schedule:
         self.start = 0.0
         self.issued = 0
         self.generation = 0
+        self.unclaimed = 0  # slots a re-tune dropped, counted by the next ``take``
         self.boundaries: list[float] = []  # [g]: when generation g + 1 began
 
     @property
@@ -79,12 +80,18 @@ class Schedule:
 
     def retune(self, rate: float, now: float, backlog: bool = True) -> float:
         """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner; returns
-        when it holds. A schedule that is behind keeps its backlog, up to ``max_lag``, unless
+        when it holds. A schedule that is behind keeps its backlog, up to ``max_lag`` (older slots
+        are dropped, and counted as ``take`` counts them), unless
         ``backlog`` is False: its slots had no user to run them (a rate of 0 here, the first
         user of its kind), so none was late and none is counted skipped. A rate of 0 offers
         no slot until the next retune (``wait_for_slot`` waits)."""
         following = self.start + self.issued / self.rate if self.rate > 0 else now
-        start = max(min(following, now + HOLD_S), now - self.max_lag if backlog else now)
+        kept_from = now - self.max_lag if backlog else now
+        if backlog and rate > 0 and following < kept_from:
+            # owed and never taken, no user being free: dropped, and counted (a share going to
+            # 0 is users that left this process: what they owed is the move's gap, not a drop)
+            self.unclaimed += int((kept_from - following) * self.rate)
+        start = max(min(following, now + HOLD_S), kept_from)
         self.boundaries.append(start)
         self.generation += 1
         self.rate, self.start, self.issued = rate, start, 0
@@ -96,7 +103,7 @@ class Schedule:
 
     def take(self, now: float) -> tuple[float, int]:
         """The next slot's start time, and how many slots were dropped to reach it."""
-        dropped = 0
+        dropped, self.unclaimed = self.unclaimed, 0
         while True:
             slot = self.start + self.issued / self.rate
             self.issued += 1

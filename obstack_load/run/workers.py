@@ -19,6 +19,7 @@ goes out the same way, with ``set_total``.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,10 @@ WORKERS_OPTION = "obstack_workers"  # the count at the start, in the options a s
 # worker id -> the user classes it runs (None: not known yet), in the options a spawn carries
 CLASSES_OPTION = "obstack_worker_classes"
 RESPLIT_MESSAGE = "obstack_resplit"
+# worker -> master: the user classes with users on the worker now, sent as soon as they change
+# (Locust tells the master only once a whole spawn is done, and in its 3 s reports)
+CLASSES_MESSAGE = "obstack_worker_classes"
+logger = logging.getLogger(__name__)
 CHECK_S = 0.25
 # Locust's states of a worker that takes users ("ready" is STATE_INIT)
 IN_THE_RUN = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING)
@@ -61,8 +66,9 @@ class Workers:
     splits: dict[str, Split] = field(default_factory=dict)
     totals: dict[str, float] = field(default_factory=dict)  # the totals changed since the start
     seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    reported: dict[str, tuple[str, ...]] = field(default_factory=dict)  # CLASSES_MESSAGE's
     changes: list[dict[str, Any]] = field(default_factory=list)
-    watcher: gevent.Greenlet | None = None
+    watcher: gevent.Greenlet | None = None  # master: the workers; worker: its own classes
 
     def split(self, environment, name: str, total: float, schedule: Schedule, user) -> None:
         """``user`` takes slots of ``schedule``, this process's share of ``total``; called in
@@ -71,50 +77,67 @@ class Workers:
         first = split is None or split.schedule is not schedule
         if first:
             split = self.splits[name] = Split(self.totals.get(name, total), schedule)
-        if type(user).__name__ not in split.classes:
-            split.classes.add(type(user).__name__)
-            share = process_share(environment, split.total, split.classes)
+        user_class = type(user).__name__
+        if user_class not in split.classes or not split.schedule.enabled:
+            # a class new here, or users back on a worker whose share was 0: it takes part now
+            split.classes.add(user_class)
+            here = live_classes(environment) | {user_class}
             # the slots before the first user had no one to run them: none was skipped
-            split.schedule.retune(share, time.time(), backlog=not first)
+            self._retune(environment, name, split, here, backlog=not first)
 
     def retune(self, environment) -> None:
-        for split in self.splits.values():
-            share = process_share(environment, split.total, split.classes)
-            # a schedule at 0 had no slots to fall behind on
-            split.schedule.retune(share, time.time(), backlog=split.schedule.enabled)
+        here = live_classes(environment)
+        for name, split in self.splits.items():
+            self._retune(environment, name, split, here)
+
+    @staticmethod
+    def _retune(environment, name: str, split: Split, here: set[str], backlog=True) -> None:
+        share = process_share(environment, split.total, split.classes, here)
+        if share == split.schedule.rate:
+            return
+        logger.info("obstack-load: %s: %.4g/s of %.4g/s here", name, share, split.total)
+        # a schedule at 0 had no slots to fall behind on
+        split.schedule.retune(share, time.time(), backlog=backlog and split.schedule.enabled)
 
 
 def workers_of(environment) -> Workers:
     return run_of(environment).slot(Workers)
 
 
-def process_share(environment, total: float, classes: set[str] | None = None) -> float:
-    """This process's part of a run-wide rate taken by users of ``classes`` (None: any); 0
-    while the master sees none of them on this worker (Locust moved them elsewhere).
+def live_classes(environment) -> set[str]:
+    """The user classes that have users on this process now."""
+    return {name for name, n in environment.runner.user_classes_count.items() if n}
 
-    The master's view decides: which user classes each worker runs, sent with the options in
-    every spawn message and in every re-split; before it knows them, the count of workers at
-    the start; ``--expect-workers`` only as the fallback (a web UI master, as in Kubernetes,
-    may have more or fewer than it expects)."""
+
+def process_share(
+    environment, total: float, classes: set[str] | None = None, here: set[str] | None = None
+) -> float:
+    """This process's part of a run-wide rate taken by users of ``classes`` (None: any), where
+    ``here`` are the classes with users on this process now.
+
+    The master's view decides for the other workers: which user classes each runs (None: it is
+    spawning users, which are not known yet), sent with the options in every spawn message and
+    in every re-split; before the first, the count of workers at the start; ``--expect-workers``
+    only as the fallback (a web UI master, as in Kubernetes, may have more or fewer than it
+    expects). A worker with no users (one that joined and that Locust has not given any yet,
+    which may take seconds) takes no share: nobody would send it. For this worker its own
+    users count too: the master hears of users moved here a moment later."""
     if not isinstance(environment.runner, WorkerRunner):
         return total
     options = environment.parsed_options
     by_worker = getattr(options, CLASSES_OPTION, None)
-    known = {w: runs for w, runs in (by_worker or {}).items() if runs is not None}
-    if known:
-        mine = by_worker.get(environment.runner.client_id)
-        if classes and mine is not None and not set(mine) & classes:
-            return 0.0  # the master saw none of these users here: the others send it all
-        # only workers the master has seen running users share: one that joined and has none
-        # yet (Locust may take seconds to give it some) must not take a share nobody sends
-        sharing = sum(1 for runs in known.values() if not classes or set(runs) & classes)
-        if mine is None:
-            sharing += 1  # this worker, whose users the master has not seen yet
-    elif by_worker:
-        sharing = len(by_worker)  # the start: no worker's users seen yet
-    else:
+    if not by_worker:
         sharing = getattr(options, WORKERS_OPTION, 0) or getattr(options, "expect_workers", 1)
-    return total / max(sharing or 1, 1)
+        return total / max(sharing or 1, 1)
+
+    def runs_it(runs) -> bool:
+        return runs is None or not classes or bool(set(runs) & classes)
+
+    me = environment.runner.client_id
+    if not ((here and runs_it(here)) or runs_it(by_worker.get(me))):
+        return 0.0  # none of these users here: the others send it all
+    sharing = 1 + sum(1 for w, runs in by_worker.items() if w != me and runs_it(runs))
+    return total / sharing
 
 
 def set_total(environment, name: str, total: float) -> None:
@@ -129,17 +152,21 @@ def set_total(environment, name: str, total: float) -> None:
         split.schedule.retune(total, time.time())
 
 
-def _classes_by_worker(runner: MasterRunner) -> dict[str, tuple[str, ...] | None]:
-    """Each worker in the run, and the user classes it runs (None before it first spawned)."""
-    return {
-        client.id: (
-            tuple(sorted(name for name, n in client.user_classes_count.items() if n))
-            if client.user_classes_count
-            else None
-        )
-        for client in runner.clients.values()
-        if client.state in IN_THE_RUN
-    }
+def _classes_by_worker(
+    runner: MasterRunner, reported: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...] | None]:
+    """Each worker in the run, and the user classes it runs: what the worker last said itself
+    (``CLASSES_MESSAGE``), else Locust's view; None while it spawns its first users, () while
+    it has none (a worker that joined and is ready)."""
+
+    def classes(client) -> tuple[str, ...] | None:
+        if client.id in reported:
+            return reported[client.id]
+        if client.user_classes_count:
+            return tuple(sorted(name for name, n in client.user_classes_count.items() if n))
+        return () if client.state == STATE_INIT else None
+
+    return {c.id: classes(c) for c in runner.clients.values() if c.state in IN_THE_RUN}
 
 
 def _tell_workers(environment, totals: dict[str, float]) -> None:
@@ -148,7 +175,7 @@ def _tell_workers(environment, totals: dict[str, float]) -> None:
     runner = environment.runner
     workers = workers_of(environment)
     workers.totals.update(totals)
-    seen = workers.seen or _classes_by_worker(runner)
+    seen = workers.seen or _classes_by_worker(runner, workers.reported)
     # a worker spawned after this reads the same from the options its spawn message carries
     setattr(environment.parsed_options, CLASSES_OPTION, seen)
     message = {"classes": seen, "totals": workers.totals}
@@ -168,29 +195,53 @@ def _count_workers(environment, **kwargs: Any) -> None:
 @join("start")
 def _watch(environment, run: RunContext) -> None:
     runner = environment.runner
+    workers = run.slot(Workers)
+    if isinstance(runner, WorkerRunner):
+        workers.watcher = gevent.spawn(_watch_own_classes, environment, workers)
+        return
     if not isinstance(runner, MasterRunner):
         return
-    workers = run.slot(Workers)
-    workers.seen = _classes_by_worker(runner)
+    workers.seen = _classes_by_worker(runner, workers.reported)
     _record(environment, run, workers, joined=sorted(workers.seen), left=[])
     workers.watcher = gevent.spawn(_watch_workers, environment, run, workers)
 
 
 def _watch_workers(environment, run: RunContext, workers: Workers) -> None:
-    runner = environment.runner
-    while True:
+    while not (run.ended or run.stop_requested_at is not None):
         gevent.sleep(CHECK_S)
-        if run.ended or run.stop_requested_at is not None:
-            return  # workers that have stopped leave Locust's list: not a change of the run
-        now = _classes_by_worker(runner)
-        if now == workers.seen or not now:
-            continue  # the last worker gone ends the run (Locust's rule), not a re-split
-        joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
-        if left and runner.state == STATE_RUNNING:
-            _redispatch(runner)
-        workers.seen = now
-        _tell_workers(environment, {})
-        _record(environment, run, workers, joined=joined, left=left)
+        _check(environment, run, workers)
+
+
+def _check(environment, run: RunContext, workers: Workers) -> None:
+    """Re-split if the workers in the run, or the classes they run, changed."""
+    if run.ended or run.stop_requested_at is not None:
+        return  # workers that have stopped leave Locust's list: not a change of the run
+    runner = environment.runner
+    now = _classes_by_worker(runner, workers.reported)
+    if now == workers.seen or not now:
+        return  # the last worker gone ends the run (Locust's rule), not a re-split
+    joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
+    # the new view first, before anything that yields: the tick and a worker's message may
+    # both be checking, and a change is one change
+    workers.seen = now
+    _record(environment, run, workers, joined=joined, left=left)
+    _tell_workers(environment, {})
+    if left and runner.state == STATE_RUNNING:
+        _redispatch(runner)
+
+
+def _watch_own_classes(environment, workers: Workers) -> None:
+    """On a worker: as soon as the classes with users here change (Locust moved users here or
+    away), re-tune this worker's shares and tell the master, which re-splits the others'."""
+    runner = environment.runner
+    last: tuple[str, ...] = ()  # none at the start: the master's view says so already
+    while True:
+        here = tuple(sorted(live_classes(environment)))
+        if here != last:
+            workers.retune(environment)
+            runner.send_message(CLASSES_MESSAGE, {"classes": here})
+            last = here
+        gevent.sleep(CHECK_S)
 
 
 def _redispatch(runner: MasterRunner) -> None:
@@ -226,9 +277,27 @@ def _stop_watching(environment, run: RunContext) -> None:
         workers.watcher.kill(block=False)
 
 
+@events.test_stop.add_listener
+def _worker_stops_watching(environment, **kwargs: Any) -> None:
+    """Workers run no ending phases (the master ends the run)."""
+    if isinstance(environment.runner, WorkerRunner):
+        _stop_watching(environment, run_of(environment))
+
+
 @events.init.add_listener
 def _on_resplit(environment, **kwargs: Any) -> None:
     runner = environment.runner
+    if isinstance(runner, MasterRunner):
+
+        def classes_reported(environment, msg, **kw) -> None:
+            run = run_of(environment)
+            workers = run.slot(Workers)
+            workers.reported[msg.node_id] = tuple(msg.data["classes"])
+            if workers.watcher is not None:  # the run has started: re-split at once
+                # in a greenlet of its own: a re-dispatch must not hold up Locust's receiver
+                gevent.spawn(_check, environment, run, workers)
+
+        runner.register_message(CLASSES_MESSAGE, classes_reported)
     if not isinstance(runner, WorkerRunner):
         return
     # a listener added now, after the runner's own, runs before it: quitting fires in reverse

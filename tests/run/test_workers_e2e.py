@@ -15,7 +15,17 @@ from dataclasses import dataclass
 
 import requests
 
-from tests.support import free_port, start_locust, start_platform, start_workers, wait_for
+from tests.support import (
+    REPO,
+    free_port,
+    start_locust,
+    start_platform,
+    start_workers,
+    wait_for,
+)
+
+# the master's and workers' logs, kept after the test (CI keeps results/ when a run fails)
+ARTIFACTS = REPO / "results" / "test-artifacts"
 
 USERS = 20
 PHASE_S = 15  # each of the three phases (2 workers, 3, 2 again) runs at least this long
@@ -109,6 +119,8 @@ def scale_during_a_run(tmp_path, tenants, locustfile: str, form: dict, handler: 
         wait_for(lambda: started_s() >= left + PHASE_S, timeout=120, interval=0.2)
         seconds = started_s()
         assert requests.post(f"{url}/stop", timeout=60).json()["success"]
+        (ARTIFACTS / f"workers-{handler}").mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"workers-{handler}" / "seconds").write_text(f"{seconds:.2f}\n")
         run = wait_for(lambda: _finalised(db), timeout=180, interval=0.5)
         summary = wait_for(lambda: summary_json.exists() and json.loads(summary_json.read_text()),
                            timeout=120, interval=0.5)  # fmt: skip
@@ -125,13 +137,15 @@ def scale_during_a_run(tmp_path, tenants, locustfile: str, form: dict, handler: 
             },
         )
     finally:
+        logs = ARTIFACTS / f"workers-{handler}"
+        logs.mkdir(parents=True, exist_ok=True)
         master.send_signal(signal.SIGTERM)
         out, err = master.communicate(timeout=300)
-        (tmp_path / "master.log").write_text(err)
+        (logs / "master.log").write_text(err)
         for n, worker in enumerate(workers):
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
-            (tmp_path / f"worker{n}.log").write_text(worker.communicate(timeout=120)[1])
+            (logs / f"worker{n}.log").write_text(worker.communicate(timeout=120)[1])
         assert platform.stop() == 0
 
 
