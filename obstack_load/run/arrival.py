@@ -78,19 +78,25 @@ class Schedule:
     def configure(self, rate: float, max_lag: float, start: float) -> None:
         self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
 
-    def retune(self, rate: float, now: float, backlog: bool = True) -> float:
+    def retune(
+        self, rate: float, now: float, backlog: bool = True, since: float | None = None
+    ) -> float:
         """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner; returns
         when it holds. A schedule that is behind keeps its backlog, up to ``max_lag`` (older slots
         are dropped, and counted as ``take`` counts them), unless
         ``backlog`` is False: its slots had no user to run them (a rate of 0 here, the first
         user of its kind), so none was late and none is counted skipped. A rate of 0 offers
-        no slot until the next retune (``wait_for_slot`` waits)."""
+        no slot until the next retune (``wait_for_slot`` waits). ``since``: the new rate is
+        owed from then (users taking over a rate nobody sent since), with the same backlog."""
         following = self.start + self.issued / self.rate if self.rate > 0 else now
+        owed = self.rate
+        if since is not None:
+            following, owed = min(since, now), rate
         kept_from = now - self.max_lag if backlog else now
         if backlog and rate > 0 and following < kept_from:
             # owed and never taken, no user being free: dropped, and counted (a share going to
             # 0 is users that left this process: what they owed is the move's gap, not a drop)
-            self.unclaimed += int((kept_from - following) * self.rate)
+            self.unclaimed += int((kept_from - following) * owed)
         start = max(min(following, now + HOLD_S), kept_from)
         self.boundaries.append(start)
         self.generation += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -121,8 +122,13 @@ def print_summary(environment: Environment, run: RunContext) -> None:
         print("\n".join(lines), flush=True)
         path = getattr(environment.parsed_options, "summary_json", None)
         if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # whole or not at all: a CI step (or a test) that polls for the file never reads
+            # half of it
+            partial = target.with_name(f".{target.name}.partial")
+            partial.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+            os.replace(partial, target)
         for place in result_locations(environment):
             print(f"  results -> {place}", flush=True)
     except Exception:

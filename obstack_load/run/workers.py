@@ -42,6 +42,9 @@ RESPLIT_MESSAGE = "obstack_resplit"
 # worker -> master: the user classes with users on the worker now, sent as soon as they change
 # (Locust tells the master only once a whole spawn is done, and in its 3 s reports)
 CLASSES_MESSAGE = "obstack_worker_classes"
+# user class -> since when no worker has run it (its users were on a worker that left, and
+# Locust has not started them elsewhere yet), in the options and in every re-split
+ORPHANED_OPTION = "obstack_orphaned_classes"
 logger = logging.getLogger(__name__)
 CHECK_S = 0.25
 # Locust's states of a worker that takes users ("ready" is STATE_INIT)
@@ -67,6 +70,7 @@ class Workers:
     totals: dict[str, float] = field(default_factory=dict)  # the totals changed since the start
     seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     reported: dict[str, tuple[str, ...]] = field(default_factory=dict)  # CLASSES_MESSAGE's
+    orphaned: dict[str, float] = field(default_factory=dict)  # ORPHANED_OPTION's
     changes: list[dict[str, Any]] = field(default_factory=list)
     watcher: gevent.Greenlet | None = None  # master: the workers; worker: its own classes
 
@@ -82,8 +86,12 @@ class Workers:
             # a class new here, or users back on a worker whose share was 0: it takes part now
             split.classes.add(user_class)
             here = live_classes(environment) | {user_class}
-            # the slots before the first user had no one to run them: none was skipped
-            self._retune(environment, name, split, here, backlog=not first)
+            # the slots before the first user had no one to run them: none was skipped; unless
+            # these users take over from a worker that left, whose rate is owed since it went
+            orphaned = getattr(environment.parsed_options, ORPHANED_OPTION, None) or {}
+            since = orphaned.get(user_class)
+            self._retune(environment, name, split, here, backlog=not first or since is not None,
+                         since=since)  # fmt: skip
 
     def retune(self, environment) -> None:
         here = live_classes(environment)
@@ -91,13 +99,16 @@ class Workers:
             self._retune(environment, name, split, here)
 
     @staticmethod
-    def _retune(environment, name: str, split: Split, here: set[str], backlog=True) -> None:
+    def _retune(
+        environment, name: str, split: Split, here: set[str], backlog=True, since=None
+    ) -> None:
         share = process_share(environment, split.total, split.classes, here)
         if share == split.schedule.rate:
             return
         logger.info("obstack-load: %s: %.4g/s of %.4g/s here", name, share, split.total)
-        # a schedule at 0 had no slots to fall behind on
-        split.schedule.retune(share, time.time(), backlog=backlog and split.schedule.enabled)
+        # a schedule at 0 had no slots to fall behind on, unless it takes over owed slots
+        backlog = backlog and (split.schedule.enabled or since is not None)
+        split.schedule.retune(share, time.time(), backlog=backlog, since=since)
 
 
 def workers_of(environment) -> Workers:
@@ -178,7 +189,8 @@ def _tell_workers(environment, totals: dict[str, float]) -> None:
     seen = workers.seen or _classes_by_worker(runner, workers.reported)
     # a worker spawned after this reads the same from the options its spawn message carries
     setattr(environment.parsed_options, CLASSES_OPTION, seen)
-    message = {"classes": seen, "totals": workers.totals}
+    setattr(environment.parsed_options, ORPHANED_OPTION, dict(workers.orphaned))
+    message = {"classes": seen, "totals": workers.totals, "orphaned": workers.orphaned}
     for client_id in seen:
         runner.send_message(RESPLIT_MESSAGE, message, client_id)
 
@@ -190,6 +202,7 @@ def _count_workers(environment, **kwargs: Any) -> None:
     if isinstance(runner, MasterRunner) and environment.parsed_options is not None:
         setattr(environment.parsed_options, WORKERS_OPTION, runner.worker_count)
         setattr(environment.parsed_options, CLASSES_OPTION, None)
+        setattr(environment.parsed_options, ORPHANED_OPTION, None)
 
 
 @join("start")
@@ -223,11 +236,26 @@ def _check(environment, run: RunContext, workers: Workers) -> None:
     joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
     # the new view first, before anything that yields: the tick and a worker's message may
     # both be checking, and a change is one change
+    _note_orphans(workers, workers.seen, now)
     workers.seen = now
     _record(environment, run, workers, joined=joined, left=left)
     _tell_workers(environment, {})
     if left and runner.state == STATE_RUNNING:
         _redispatch(runner)
+
+
+def _note_orphans(workers: Workers, before: dict, now: dict) -> None:
+    """User classes that no worker runs since a worker left (until Locust starts their users
+    on another): the worker that takes them over owes their rate since then."""
+
+    def running(view: dict) -> set[str]:
+        return {name for runs in view.values() for name in runs or ()}
+
+    at = time.time()
+    for name in running(before) - running(now):
+        workers.orphaned.setdefault(name, at)
+    for name in running(now):
+        workers.orphaned.pop(name, None)
 
 
 def _watch_own_classes(environment, workers: Workers) -> None:
@@ -305,6 +333,7 @@ def _on_resplit(environment, **kwargs: Any) -> None:
 
     def resplit(environment, msg, **kw) -> None:
         setattr(environment.parsed_options, CLASSES_OPTION, msg.data["classes"])
+        setattr(environment.parsed_options, ORPHANED_OPTION, msg.data.get("orphaned", {}))
         workers = workers_of(environment)
         workers.totals.update(msg.data["totals"])
         for name, total in msg.data["totals"].items():

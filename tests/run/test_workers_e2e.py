@@ -30,12 +30,11 @@ ARTIFACTS = REPO / "results" / "test-artifacts"
 USERS = 20
 PHASE_S = 15  # each of the three phases (2 workers, 3, 2 again) runs at least this long
 # The schedule's count over the run, within: the run's start and stop on a busy machine (users
-# spawning, the stop), and each move of users between workers (Locust stops them on one and
-# starts them on another; the slots a stopped user held are gone, and the master sees the
-# move within workers.CHECK_S, the new share holding within arrival.HOLD_S). A class whose
-# users all left with one worker sends nothing until they start on another: about 1.5 s here
-# (spawning, and the first user of a signal building that worker's payload pool), 3% of a
-# 48 s run, and why each phase lasts 15 s
+# spawning, the stop), and each move of users between workers that is not a take-over (a
+# worker joining: Locust stops users on one worker and starts them on another, and their rate
+# goes unsent meanwhile, 0.5 to 2 s of one class beside three busy test shards). Users taking
+# over a class from a worker that left owe its rate since it left: late, or counted skipped.
+# Measured beside three busy shards: 0.7% to 5.7% short (docs/distributed.md)
 TOLERANCE = 0.08
 
 
