@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 import requests
 
-from tests.support import free_port, start_locust, start_workers, wait_for
+from tests.support import REPO, free_port, start_locust, start_workers, wait_for
 
 RATE, SECONDS = 60, 10
 
@@ -20,6 +20,7 @@ RATE, SECONDS = 60, 10
     "expected", [[], ["--expect-workers", "3"]], ids=["expects-1", "expects-3"]
 )
 def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_path, expected):
+    label = f"expects-{expected[-1] if expected else 1}"
     web, port = free_port(), str(free_port())
     master = start_locust(
         "-f", "locustfiles/probe.py", "--master", *expected, "--master-bind-host", "127.0.0.1",
@@ -54,10 +55,13 @@ def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_p
         expected = RATE * SECONDS
         assert abs(total - expected) <= 0.15 * expected, (total, expected)
     finally:
+        # the master's and workers' logs, kept after the test (CI keeps results/)
+        logs = REPO / "results" / "test-artifacts" / f"rate-split-{label}"
+        logs.mkdir(parents=True, exist_ok=True)
         master.send_signal(signal.SIGTERM)
-        master.communicate(timeout=300)
-        for worker in workers:
-            worker.communicate(timeout=120)
+        (logs / "master.log").write_text(master.communicate(timeout=300)[1])
+        for n, worker in enumerate(workers):
+            (logs / f"worker{n}.log").write_text(worker.communicate(timeout=120)[1])
 
 
 def _finalised_total(db) -> int | None:
