@@ -74,7 +74,10 @@ class PayloadPool:
 
     def _fill_then_refresh(self) -> None:
         while len(self.slots) < self.size:
-            gevent.sleep(0)  # one body at a time, between the users' own work
+            # one body at a time, when the loop has nothing else to do: sleep(0) lets this
+            # greenlet run again before the loop polls, and a worker busy filling three
+            # signals' pools missed its heartbeats to the master (CI: marked missing)
+            gevent.idle()
             body = self._built()
             if body is None:
                 break  # the ring stays at the bodies it has
