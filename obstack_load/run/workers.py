@@ -91,7 +91,7 @@ class Workers:
             orphaned = getattr(environment.parsed_options, ORPHANED_OPTION, None) or {}
             since = orphaned.get(user_class)
             self._retune(environment, name, split, here, backlog=not first or since is not None,
-                         since=since)  # fmt: skip
+                         since=since, restart=first)  # fmt: skip
 
     def retune(self, environment) -> None:
         here = live_classes(environment)
@@ -100,10 +100,13 @@ class Workers:
 
     @staticmethod
     def _retune(
-        environment, name: str, split: Split, here: set[str], backlog=True, since=None
-    ) -> None:
+        environment, name: str, split: Split, here: set[str], backlog=True, since=None,
+        restart=False,
+    ) -> None:  # fmt: skip
+        """``restart``: the first user here, whose schedule starts now even at the same rate
+        (it was configured at the run's start, before any user could take its slots)."""
         share = process_share(environment, split.total, split.classes, here)
-        if share == split.schedule.rate:
+        if share == split.schedule.rate and not restart and since is None:
             return
         logger.info("obstack-load: %s: %.4g/s of %.4g/s here", name, share, split.total)
         # a schedule at 0 had no slots to fall behind on, unless it takes over owed slots

@@ -3,11 +3,13 @@ view of who runs what and the worker's own users, and the classes left without a
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 from locust.runners import WorkerRunner
 
 from obstack_load.run import workers
+from obstack_load.run.arrival import Schedule
 from obstack_load.run.workers import CLASSES_OPTION, WORKERS_OPTION, Workers, process_share
 
 LOGS, METRICS = "LogsIngestUser", "MetricsIngestUser"
@@ -55,3 +57,22 @@ def test_a_class_no_worker_runs_is_orphaned_until_one_does():
     assert run.orphaned == {LOGS: since}  # a spawning worker's users are not known yet
     workers._note_orphans(run, {"b": (METRICS,)}, {"b": (METRICS, LOGS)})
     assert run.orphaned == {}
+
+
+def test_the_first_user_starts_its_schedule_when_it_starts():
+    """The schedule was configured at the run's start; users spawned 5 s later owe nothing from
+    before (a burst, or skips), even when their share is the rate configured."""
+
+    class ProbeUser:
+        pass
+
+    schedule = Schedule()
+    schedule.configure(10.0, 1.0, time.time() - 5)
+    standalone = SimpleNamespace(
+        runner=SimpleNamespace(user_classes_count={"ProbeUser": 1}),
+        parsed_options=SimpleNamespace(),
+    )
+    Workers().split(standalone, "arrival", 10.0, schedule, ProbeUser())
+    now = time.time()
+    slot, dropped = schedule.take(now)
+    assert dropped == 0 and slot >= now - 0.5, (slot - now, dropped)
