@@ -19,6 +19,10 @@ from obstack_load.core.tenants import Population, load_population
 from obstack_load.platform.server import READY_LINE
 
 REPO = Path(__file__).resolve().parent.parent
+# A master's option for tests of what workers do, not of losing them: a worker starved past
+# Locust's 3 s without a heartbeat is marked missing (CI, four shards on two cores: two workers
+# at once, and the run ended)
+LIVENESS = ("--worker-liveness", "15")
 STARTUP_TIMEOUT = 60.0
 # The profiles' latency SLOs replaced by correctness gates only: a slow, shared machine must not
 # turn a test red (see tests/thresholds/correctness.yaml).

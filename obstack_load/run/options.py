@@ -43,6 +43,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("--prometheus", "--target-")),
     ("obstack-load: the generator's own /metrics (a saturation signal for autoscalers)",
      ("--metrics-",)),
+    ("obstack-load: workers (distributed runs)", ("--worker-",)),
 )  # fmt: skip
 
 # The options an ad-hoc user changes in the web UI's start form; every other option is set on

@@ -19,6 +19,7 @@ goes out the same way, with ``set_total``.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
+from locust import runners as locust_runners
 from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from obstack_load.run.context import RunContext, run_of
 from obstack_load.run.endings import join
 from obstack_load.run.events import suite
+from obstack_load.run.options import add_option
 
 if TYPE_CHECKING:
     from obstack_load.run.arrival import Schedule
@@ -49,6 +52,25 @@ logger = logging.getLogger(__name__)
 CHECK_S = 0.25
 # Locust's states of a worker that takes users ("ready" is STATE_INIT)
 IN_THE_RUN = (STATE_INIT, STATE_SPAWNING, STATE_RUNNING)
+
+
+def _liveness(text: str) -> int:
+    seconds = int(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 s or more, not {text}")
+    return seconds
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser) -> None:
+    add_option(
+        parser,
+        "--worker-liveness",
+        type=_liveness,
+        default=locust_runners.HEARTBEAT_LIVENESS,
+        help="master: seconds a worker may go without a heartbeat before it is marked missing "
+        "(Locust's own: 3; a worker starved of CPU on a busy node may need more)",
+    )
 
 
 @dataclass
@@ -319,6 +341,10 @@ def _worker_stops_watching(environment, **kwargs: Any) -> None:
 def _on_resplit(environment, **kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, MasterRunner):
+        liveness = getattr(environment.parsed_options, "worker_liveness", None)
+        if liveness:
+            # Locust reads it each time it hears from a worker (Locust 2.47 has no option)
+            locust_runners.HEARTBEAT_LIVENESS = liveness
 
         def classes_reported(environment, msg, **kw) -> None:
             run = run_of(environment)

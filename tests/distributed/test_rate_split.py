@@ -15,7 +15,7 @@ import sqlite3
 import pytest
 import requests
 
-from tests.support import REPO, free_port, start_locust, start_workers, wait_for
+from tests.support import LIVENESS, REPO, free_port, start_locust, start_workers, wait_for
 
 RATE, SECONDS = 60, 12
 EDGE_S = 2  # the seconds left out at each end: users spawning, the stop
@@ -31,7 +31,7 @@ def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_p
         "-f", "locustfiles/probe.py", "--master", *expected, "--master-bind-host", "127.0.0.1",
         "--master-bind-port", port, "--web-host", "127.0.0.1", "--web-port", str(web),
         "--host", platform.url, "--results-db", str(tmp_path / "results.db"),
-        "--results-interval", "1",
+        "--results-interval", "1", *LIVENESS,
     )  # fmt: skip
     workers = start_workers("locustfiles/probe.py", port)
     url = f"http://127.0.0.1:{web}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import requests
 
 from tests.support import (
+    LIVENESS,
     REPO,
     free_port,
     start_locust,
@@ -83,6 +84,7 @@ def scale_during_a_run(tmp_path, tenants, locustfile: str, form: dict, handler: 
         "-f", locustfile, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
         port, "--web-host", "127.0.0.1", "--web-port", str(web), "--host", platform.url,
         "--results-db", str(db), "--stop-timeout", "10", "--summary-json", str(summary_json),
+        *LIVENESS,
     )  # fmt: skip
     workers = start_workers(locustfile, port)
     url = f"http://127.0.0.1:{web}"
