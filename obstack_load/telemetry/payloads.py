@@ -74,9 +74,9 @@ class PayloadPool:
 
     def _fill_then_refresh(self) -> None:
         while len(self.slots) < self.size:
-            # one body at a time, when the loop has nothing else to do: sleep(0) lets this
-            # greenlet run again before the loop polls, and a worker busy filling three
-            # signals' pools missed its heartbeats to the master (CI: marked missing)
+            # one body at a time, when the loop has nothing else to do: sleep(0) may run this
+            # greenlet again before the loop polls for I/O (gevent's own docs), and a worker's
+            # heartbeats and requests must not wait on its pools
             gevent.idle()
             body = self._built()
             if body is None:
