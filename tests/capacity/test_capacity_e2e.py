@@ -27,6 +27,10 @@ def search(platform, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess
          "--capacity-report", str(report), "--results-db", str(tmp_path / "results.db"), *extra],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
+    # every search's log kept (CI keeps results/): a search on CI's busiest minute has found
+    # half a known capacity, and its steps are the place to look
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"capacity-{tmp_path.name}.log").write_text(done.stdout + done.stderr)
     return done, {"report": report, "db": tmp_path / "results.db"}
 
 
