@@ -59,8 +59,11 @@ def test_abort_on_fail_stops_the_run_early(platform, tmp_path):
     # a 300 s run that ends with exit code 4 can only have been stopped by the gate
     assert result.returncode == EXIT_ABORTED, result.stderr[-2000:]
     assert summary["thresholds"]["verdict"] == "aborted"
-    assert summary["thresholds"]["aborted_by"] == ["max<0.0001"]
-    assert "run ABORTED by: max<0.0001" in result.stdout
+    # the profile's latency gate (p(95)<200) aborts too when a slow machine misses it (CI did)
+    aborted_by = summary["thresholds"]["aborted_by"]
+    assert "max<0.0001" in aborted_by and set(aborted_by) <= {"max<0.0001", "p(95)<200"}
+    aborted_line = next(line for line in result.stdout.splitlines() if "run ABORTED by: " in line)
+    assert "max<0.0001" in aborted_line
 
 
 def test_bad_threshold_is_one_line_before_load(platform, tmp_path):
