@@ -78,25 +78,19 @@ class Schedule:
     def configure(self, rate: float, max_lag: float, start: float) -> None:
         self.rate, self.max_lag, self.start, self.issued = rate, max_lag, start, 0
 
-    def retune(
-        self, rate: float, now: float, backlog: bool = True, since: float | None = None
-    ) -> float:
+    def retune(self, rate: float, now: float, backlog: bool = True) -> float:
         """A new rate from the next free slot, or ``HOLD_S`` from now if that is sooner; returns
         when it holds. A schedule that is behind keeps its backlog, up to ``max_lag`` (older slots
         are dropped, and counted as ``take`` counts them), unless
         ``backlog`` is False: its slots had no user to run them (a rate of 0 here, the first
         user of its kind), so none was late and none is counted skipped. A rate of 0 offers
-        no slot until the next retune (``wait_for_slot`` waits). ``since``: the new rate is
-        owed from then (users taking over a rate nobody sent since), with the same backlog."""
+        no slot until the next retune (``wait_for_slot`` waits)."""
         following = self.start + self.issued / self.rate if self.rate > 0 else now
-        owed = self.rate
-        if since is not None:
-            following, owed = min(since, now), rate
         kept_from = now - self.max_lag if backlog else now
         if backlog and rate > 0 and following < kept_from:
             # owed and never taken, no user being free: dropped, and counted (a share going to
             # 0 is users that left this process: what they owed is the move's gap, not a drop)
-            self.unclaimed += int((kept_from - following) * owed)
+            self.unclaimed += int((kept_from - following) * self.rate)
         start = max(min(following, now + HOLD_S), kept_from)
         self.boundaries.append(start)
         self.generation += 1
@@ -308,6 +302,13 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
         f"{figures['dropped_iterations']} dropped; corrected for coordinated omission: "
         f"p50 {corrected['p50_ms']} ms, p95 {corrected['p95_ms']} ms, p99 {corrected['p99_ms']} ms"
     ]
+
+
+@suite.slots_skipped.add_listener
+def _skipped(environment, name: str, slots: int, **kwargs: Any) -> None:
+    """Slots of the arrival rate that no worker sent (its users were between workers)."""
+    if name == SPLIT_NAME:
+        arrival_of(environment).totals.dropped += slots
 
 
 @suite.summary_assembling.add_listener

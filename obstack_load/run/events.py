@@ -84,6 +84,17 @@ class SuiteEvents:
         "joined", "left"}`` (worker ids), the first being the workers at the start
     """
 
+    slots_skipped: EventHook
+    """
+    Fired on the master when slots of a run-wide open-model rate went unsent because no worker
+    ran users of its classes for a while (a worker left with them all, and Locust had not
+    started them on another yet): the plugin that owns the rate counts them skipped.
+
+    :param environment: the Locust environment
+    :param name: the rate's name among the split rates (``arrival``, ``otlp-logs``, ...)
+    :param slots: how many slots (iterations, or batches) went unsent
+    """
+
     def __init__(self) -> None:
         for name, kind in self.__annotations__.items():
             if kind == "EventHook":

@@ -45,9 +45,6 @@ RESPLIT_MESSAGE = "obstack_resplit"
 # worker -> master: the user classes with users on the worker now, sent as soon as they change
 # (Locust tells the master only once a whole spawn is done, and in its 3 s reports)
 CLASSES_MESSAGE = "obstack_worker_classes"
-# user class -> since when no worker has run it (its users were on a worker that left, and
-# Locust has not started them elsewhere yet), in the options and in every re-split
-ORPHANED_OPTION = "obstack_orphaned_classes"
 logger = logging.getLogger(__name__)
 CHECK_S = 0.25
 # Locust's states of a worker that takes users ("ready" is STATE_INIT)
@@ -92,7 +89,9 @@ class Workers:
     totals: dict[str, float] = field(default_factory=dict)  # the totals changed since the start
     seen: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     reported: dict[str, tuple[str, ...]] = field(default_factory=dict)  # CLASSES_MESSAGE's
-    orphaned: dict[str, float] = field(default_factory=dict)  # ORPHANED_OPTION's
+    # master: each split rate the workers said they send a share of: its total, its classes
+    rates: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+    orphaned: dict[str, float] = field(default_factory=dict)  # split rate -> since when unsent
     changes: list[dict[str, Any]] = field(default_factory=list)
     watcher: gevent.Greenlet | None = None  # master: the workers; worker: its own classes
 
@@ -108,12 +107,9 @@ class Workers:
             # a class new here, or users back on a worker whose share was 0: it takes part now
             split.classes.add(user_class)
             here = live_classes(environment) | {user_class}
-            # the slots before the first user had no one to run them: none was skipped; unless
-            # these users take over from a worker that left, whose rate is owed since it went
-            orphaned = getattr(environment.parsed_options, ORPHANED_OPTION, None) or {}
-            since = orphaned.get(user_class)
-            self._retune(environment, name, split, here, backlog=not first or since is not None,
-                         since=since, restart=first)  # fmt: skip
+            # the slots before the first user had no one to run them: none was skipped here (a
+            # rate no worker sent meanwhile is counted once, by the master: ``_note_orphans``)
+            self._retune(environment, name, split, here, backlog=not first, restart=first)
 
     def retune(self, environment) -> None:
         here = live_classes(environment)
@@ -122,18 +118,23 @@ class Workers:
 
     @staticmethod
     def _retune(
-        environment, name: str, split: Split, here: set[str], backlog=True, since=None,
-        restart=False,
-    ) -> None:  # fmt: skip
+        environment, name: str, split: Split, here: set[str], backlog=True, restart=False
+    ) -> None:
         """``restart``: the first user here, whose schedule starts now even at the same rate
         (it was configured at the run's start, before any user could take its slots)."""
         share = process_share(environment, split.total, split.classes, here)
-        if share == split.schedule.rate and not restart and since is None:
+        if share == split.schedule.rate and not restart:
             return
-        logger.info("obstack-load: %s: %.4g/s of %.4g/s here", name, share, split.total)
-        # a schedule at 0 had no slots to fall behind on, unless it takes over owed slots
-        backlog = backlog and (split.schedule.enabled or since is not None)
-        split.schedule.retune(share, time.time(), backlog=backlog, since=since)
+        # a schedule at 0 had no slots to fall behind on
+        backlog = backlog and split.schedule.enabled
+        unclaimed = split.schedule.unclaimed
+        split.schedule.retune(share, time.time(), backlog=backlog)
+        # each share, and what a re-tune drops, in the worker's log: a run whose totals are
+        # off is read from these lines
+        dropped = split.schedule.unclaimed - unclaimed
+        skipped = f"; {dropped} slots over --arrival-max-lag skipped" if dropped else ""
+        logger.info("obstack-load: %s: %.4g/s of %.4g/s here%s", name, share, split.total,
+                    skipped)  # fmt: skip
 
 
 def workers_of(environment) -> Workers:
@@ -214,8 +215,7 @@ def _tell_workers(environment, totals: dict[str, float]) -> None:
     seen = workers.seen or _classes_by_worker(runner, workers.reported)
     # a worker spawned after this reads the same from the options its spawn message carries
     setattr(environment.parsed_options, CLASSES_OPTION, seen)
-    setattr(environment.parsed_options, ORPHANED_OPTION, dict(workers.orphaned))
-    message = {"classes": seen, "totals": workers.totals, "orphaned": workers.orphaned}
+    message = {"classes": seen, "totals": workers.totals}
     for client_id in seen:
         runner.send_message(RESPLIT_MESSAGE, message, client_id)
 
@@ -227,7 +227,6 @@ def _count_workers(environment, **kwargs: Any) -> None:
     if isinstance(runner, MasterRunner) and environment.parsed_options is not None:
         setattr(environment.parsed_options, WORKERS_OPTION, runner.worker_count)
         setattr(environment.parsed_options, CLASSES_OPTION, None)
-        setattr(environment.parsed_options, ORPHANED_OPTION, None)
 
 
 @join("start")
@@ -261,7 +260,7 @@ def _check(environment, run: RunContext, workers: Workers) -> None:
     joined, left = sorted(now.keys() - workers.seen), sorted(workers.seen.keys() - now)
     # the new view first, before anything that yields: the tick and a worker's message may
     # both be checking, and a change is one change
-    _note_orphans(workers, workers.seen, now)
+    _note_orphans(environment, workers, workers.seen, now)
     workers.seen = now
     _record(environment, run, workers, joined=joined, left=left)
     _tell_workers(environment, {})
@@ -269,18 +268,32 @@ def _check(environment, run: RunContext, workers: Workers) -> None:
         _redispatch(runner)
 
 
-def _note_orphans(workers: Workers, before: dict, now: dict) -> None:
-    """User classes that no worker runs since a worker left (until Locust starts their users
-    on another): the worker that takes them over owes their rate since then."""
-
-    def running(view: dict) -> set[str]:
-        return {name for runs in view.values() for name in runs or ()}
-
+def _note_orphans(environment, workers: Workers, before: dict, now: dict) -> None:
+    """Split rates that no worker sends since a worker left with all the users of their
+    classes, until Locust starts such users on another: their slots over that gap went
+    unsent, and are counted skipped (``suite.slots_skipped``) here, once. The workers that take
+    over start afresh: each would owe the whole gap while it believed itself alone."""
     at = time.time()
-    for name in running(before) - running(now):
-        workers.orphaned.setdefault(name, at)
-    for name in running(now):
-        workers.orphaned.pop(name, None)
+    for name, (_, classes) in workers.rates.items():
+        if _sent(before, classes) and not _sent(now, classes):
+            workers.orphaned.setdefault(name, at)
+        elif _sent(now, classes) and name in workers.orphaned:
+            _count_gap(environment, workers, name, at)
+
+
+def _sent(view: dict[str, tuple[str, ...] | None], classes: frozenset[str]) -> bool:
+    """Whether a worker in ``view`` runs users of ``classes`` (one spawning: not known yet)."""
+    return any(set(runs or ()) & classes for runs in view.values())
+
+
+def _count_gap(environment, workers: Workers, name: str, until: float) -> None:
+    since = workers.orphaned.pop(name)
+    total = workers.totals.get(name, workers.rates[name][0])
+    slots = int((until - since) * total)
+    logger.info("obstack-load: %s: no worker sent it for %.1f s; %d slots skipped",
+                name, until - since, slots)  # fmt: skip
+    if slots:
+        suite.slots_skipped.fire(environment=environment, name=name, slots=slots)
 
 
 def _watch_own_classes(environment, workers: Workers) -> None:
@@ -288,12 +301,17 @@ def _watch_own_classes(environment, workers: Workers) -> None:
     away), re-tune this worker's shares and tell the master, which re-splits the others'."""
     runner = environment.runner
     last: tuple[str, ...] = ()  # none at the start: the master's view says so already
+    rates: dict[str, list] = {}
     while True:
         here = tuple(sorted(live_classes(environment)))
         if here != last:
             workers.retune(environment)
-            runner.send_message(CLASSES_MESSAGE, {"classes": here})
-            last = here
+        # the master counts a rate's gaps (``_note_orphans``): it learns each rate from here
+        now_rates = {name: [split.total, sorted(split.classes)]
+                     for name, split in workers.splits.items()}  # fmt: skip
+        if here != last or now_rates != rates:
+            runner.send_message(CLASSES_MESSAGE, {"classes": here, "rates": now_rates})
+            last, rates = here, now_rates
         gevent.sleep(CHECK_S)
 
 
@@ -328,6 +346,9 @@ def _stop_watching(environment, run: RunContext) -> None:
     workers = run.get(Workers)
     if workers is not None and workers.watcher is not None:
         workers.watcher.kill(block=False)
+    if workers is not None and isinstance(environment.runner, MasterRunner):
+        for name in list(workers.orphaned):  # unsent until the end
+            _count_gap(environment, workers, name, run.stop_requested_at or time.time())
 
 
 @events.test_stop.add_listener
@@ -350,6 +371,9 @@ def _on_resplit(environment, **kwargs: Any) -> None:
             run = run_of(environment)
             workers = run.slot(Workers)
             workers.reported[msg.node_id] = tuple(msg.data["classes"])
+            for name, (total, classes) in msg.data.get("rates", {}).items():
+                known = workers.rates.get(name, (total, frozenset()))[1]
+                workers.rates[name] = (total, known | frozenset(classes))
             if workers.watcher is not None:  # the run has started: re-split at once
                 # in a greenlet of its own: a re-dispatch must not hold up Locust's receiver
                 gevent.spawn(_check, environment, run, workers)
@@ -362,7 +386,6 @@ def _on_resplit(environment, **kwargs: Any) -> None:
 
     def resplit(environment, msg, **kw) -> None:
         setattr(environment.parsed_options, CLASSES_OPTION, msg.data["classes"])
-        setattr(environment.parsed_options, ORPHANED_OPTION, msg.data.get("orphaned", {}))
         workers = workers_of(environment)
         workers.totals.update(msg.data["totals"])
         for name, total in msg.data["totals"].items():

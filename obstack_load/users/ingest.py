@@ -24,6 +24,7 @@ import obstack_load.run.accounting  # noqa: F401  (the ledger these users write:
 from obstack_load.run import workers
 from obstack_load.run.arrival import Schedule, wait_for_slot
 from obstack_load.run.context import run_of
+from obstack_load.run.events import suite
 from obstack_load.run.options import preflight, validator
 from obstack_load.telemetry.clock import Clock
 from obstack_load.telemetry.fleet import Fleet
@@ -86,6 +87,20 @@ class Payloads:
         for source in self.sources.values():
             source.close()
         self.sources.clear()
+
+
+SPLIT_PREFIX = "otlp-"  # a signal's --otlp-total-rate among the run's split rates (run.workers)
+# the ledger's tenant for batches that no worker sent: not any tenant's, the run's
+NO_WORKER_TENANT = "(no worker)"
+
+
+@suite.slots_skipped.add_listener
+def _skipped(environment, name: str, slots: int, **kwargs: Any) -> None:
+    """Batches of a signal's total rate that no worker sent (its users were between workers)."""
+    if name.startswith(SPLIT_PREFIX):
+        run_of(environment).ledger.record(
+            name.removeprefix(SPLIT_PREFIX), NO_WORKER_TENANT, skipped_batches=slots
+        )
 
 
 class TotalRateSchedules(dict[str, Schedule]):
@@ -160,7 +175,7 @@ class OtlpIngestUser(FastHttpUser):
                                    time.time())  # fmt: skip
             # its share re-split as workers and their users change (``run.workers``)
             workers.workers_of(self.environment).split(
-                self.environment, f"otlp-{self.signal}", total, schedules[self.signal], self
+                self.environment, SPLIT_PREFIX + self.signal, total, schedules[self.signal], self
             )
             return schedules[self.signal]
         return None

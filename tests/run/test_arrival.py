@@ -45,17 +45,6 @@ def test_a_rate_change_holds_within_the_hold_whatever_was_handed_out():
     assert schedule.honoured(100.4, generation) and not schedule.honoured(101.0, generation)
 
 
-def test_users_taking_over_owe_the_rate_since_nobody_sent_it():
-    """A worker left at 100.0; its users start on another at 102.5. The last second is run
-    late, the 1.5 s before it is counted dropped: none silently missing."""
-    schedule = Schedule()
-    schedule.configure(0, 1.0, 100.0)  # this worker sent none of it before
-    start = schedule.retune(10, now=102.5, since=100.0)
-    assert start == 101.5
-    slot, dropped = schedule.take(now=102.5)
-    assert (slot, dropped) == (101.5, 15)
-
-
 def test_first_users_owe_nothing_from_before_they_started():
     schedule = Schedule()
     schedule.configure(0, 1.0, 100.0)

@@ -3,13 +3,12 @@ view of who runs what and the worker's own users, and the classes left without a
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 from locust.runners import WorkerRunner
 
 from obstack_load.run import workers
-from obstack_load.run.arrival import Schedule
+from obstack_load.run.events import suite
 from obstack_load.run.workers import CLASSES_OPTION, WORKERS_OPTION, Workers, process_share
 
 LOGS, METRICS = "LogsIngestUser", "MetricsIngestUser"
@@ -48,31 +47,30 @@ def test_users_moved_here_count_before_the_master_has_heard():
     assert process_share(worker("a", view), 10.0, {LOGS}, {METRICS}) == 0.0
 
 
-def test_a_class_no_worker_runs_is_orphaned_until_one_does():
-    run = Workers()
-    workers._note_orphans(run, {"a": (LOGS,), "b": (METRICS,)}, {"b": (METRICS,)})
-    assert set(run.orphaned) == {LOGS}
-    since = run.orphaned[LOGS]
-    workers._note_orphans(run, {"b": (METRICS,)}, {"b": (METRICS,), "c": None})
-    assert run.orphaned == {LOGS: since}  # a spawning worker's users are not known yet
-    workers._note_orphans(run, {"b": (METRICS,)}, {"b": (METRICS, LOGS)})
-    assert run.orphaned == {}
-
-
-def test_the_first_user_starts_its_schedule_when_it_starts():
-    """The schedule was configured at the run's start; users spawned 5 s later owe nothing from
-    before (a burst, or skips), even when their share is the rate configured."""
-
-    class ProbeUser:
-        pass
-
-    schedule = Schedule()
-    schedule.configure(10.0, 1.0, time.time() - 5)
-    standalone = SimpleNamespace(
-        runner=SimpleNamespace(user_classes_count={"ProbeUser": 1}),
-        parsed_options=SimpleNamespace(),
+def test_a_rate_no_worker_sends_is_counted_skipped_once_by_the_master(monkeypatch):
+    """A worker left with every logs user at 100 s; two workers take them over at 103 s, one
+    0.3 s after the other. Each taker starts afresh (both would have owed the whole gap while
+    each believed itself alone: CI counted a 12 s gap twice); the master counts the 3 s of
+    the logs rate's slots once. A rate some worker still sent is not a gap."""
+    run, skipped, clock = Workers(), [], iter([100.0, 102.0, 103.0, 103.3])
+    run.rates = {
+        "otlp-logs": (10.0, frozenset({LOGS})),
+        "otlp-metrics": (10.0, frozenset({METRICS})),
+    }
+    monkeypatch.setattr(workers.time, "time", lambda: next(clock))
+    listener = suite.slots_skipped.add_listener(
+        lambda **kw: skipped.append((kw["name"], kw["slots"]))
     )
-    Workers().split(standalone, "arrival", 10.0, schedule, ProbeUser())
-    now = time.time()
-    slot, dropped = schedule.take(now)
-    assert dropped == 0 and slot >= now - 0.5, (slot - now, dropped)
+    try:
+        workers._note_orphans(None, run, {"a": (LOGS, METRICS), "b": (METRICS,)}, {"b": (METRICS,)})
+        assert set(run.orphaned) == {"otlp-logs"} and skipped == []
+        # a worker spawning users (None) is not known to send anything yet
+        workers._note_orphans(None, run, {"b": (METRICS,)}, {"b": (METRICS,), "c": None})
+        assert set(run.orphaned) == {"otlp-logs"} and skipped == []
+        workers._note_orphans(None, run, {"b": (METRICS,)}, {"b": (METRICS, LOGS), "c": None})
+        workers._note_orphans(
+            None, run, {"b": (METRICS, LOGS)}, {"b": (METRICS, LOGS), "c": (LOGS,)}
+        )
+    finally:
+        suite.slots_skipped.remove_listener(listener)
+    assert run.orphaned == {} and skipped == [("otlp-logs", 30)]
