@@ -347,8 +347,10 @@ def _stop_watching(environment, run: RunContext) -> None:
     if workers is not None and workers.watcher is not None:
         workers.watcher.kill(block=False)
     if workers is not None and isinstance(environment.runner, MasterRunner):
-        for name in list(workers.orphaned):  # unsent until the end
-            _count_gap(environment, workers, name, run.stop_requested_at or time.time())
+        # unsent until the stop (``stop_requested_at`` is on the monotonic clock)
+        stopped = time.time() - (time.monotonic() - (run.stop_requested_at or time.monotonic()))
+        for name in list(workers.orphaned):
+            _count_gap(environment, workers, name, stopped)
 
 
 @events.test_stop.add_listener
