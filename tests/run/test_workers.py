@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from obstack_load.run import workers
+from obstack_load.run.context import RunContext
 from obstack_load.run.events import suite
 from obstack_load.run.workers import CLASSES_OPTION, WORKERS_OPTION, Workers, process_share
 
@@ -74,3 +75,26 @@ def test_a_rate_no_worker_sends_is_counted_skipped_once_by_the_master(monkeypatc
     finally:
         suite.slots_skipped.remove_listener(listener)
     assert run.orphaned == {} and skipped == [("otlp-logs", 30)]
+
+
+def test_a_gap_still_open_at_the_stop_ends_at_the_stop(monkeypatch):
+    """The last worker with the logs users left at 100 s; the run was told to stop at 104 s
+    (on the monotonic clock, as the run keeps it) and its ending counts the 4 s."""
+    runner = MasterRunner.__new__(MasterRunner)  # its type only: no workers to bind for
+    runner.greenlet = None
+    master = SimpleNamespace(runner=runner, parsed_options=None)
+    run, skipped = RunContext(), []
+    state = run.slot(Workers)
+    state.rates = {"otlp-logs": (10.0, frozenset({LOGS}))}
+    state.orphaned = {"otlp-logs": 100.0}
+    run.stop_requested_at = 50.0  # monotonic
+    monkeypatch.setattr(workers.time, "time", lambda: 105.0)
+    monkeypatch.setattr(workers.time, "monotonic", lambda: 51.0)
+    listener = suite.slots_skipped.add_listener(
+        lambda **kw: skipped.append((kw["name"], kw["slots"]))
+    )
+    try:
+        workers._stop_watching(master, run)
+    finally:
+        suite.slots_skipped.remove_listener(listener)
+    assert skipped == [("otlp-logs", 40)] and state.orphaned == {}
