@@ -14,13 +14,15 @@ from __future__ import annotations
 import email
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from email import policy
+from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, run_locust, smtp_server, start_platform
+from tests.support import REPO, smtp_server, start_locust, start_platform, wait_for
 
 ALERTS = {("GET", "/api/v1/alerts"), ("POST", "/api/v1/alerts/[id]/ack")}
 SMTP_PASSWORD = "digest-secret-41f7"
@@ -33,28 +35,55 @@ def compare(db: str, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def short_run(db: str, tmp_path, name: str, *platform_args: str) -> str:
-    platform = start_platform(*platform_args)
+def start_short_run(db: str, tmp_path, name: str, url: str) -> tuple[subprocess.Popen, Path]:
     summary = tmp_path / f"{name}.json"
+    process = start_locust(
+        "-f", "locustfiles/api.py", "--headless", "--host", url, "-u", "30", "-r", "30",
+        "-t", "25s", "--only-summary", "--results-db", db, "--run-label", "pr-gate",
+        "--summary-json", str(summary),
+    )  # fmt: skip
+    return process, summary
+
+
+def runs_stored(db: str) -> int:
     try:
-        done = run_locust(
-            "-f", "locustfiles/api.py", "--headless", "--host", platform.url, "-u", "30",
-            "-r", "30", "-t", "25s", "--only-summary", "--results-db", db,
-            "--run-label", "pr-gate", "--summary-json", str(summary),
-        )  # fmt: skip
-    finally:
-        platform.stop()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(summary.read_text())["results"]["run_id"]
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
+    """The three runs side by side, so that the machine's load is the same for all three: run
+    one after the other on CI's busy machine, each met a different load, and the comparison once
+    said "same" for B's slowed ack (33 requests a side). Each starts once the one before it is
+    stored, so their order (the digest's "run before") is A1, A2, B."""
     tmp_path = tmp_path_factory.mktemp("short")
     db = str(tmp_path / "results.db")
-    a1 = short_run(db, tmp_path, "a1")
-    a2 = short_run(db, tmp_path, "a2")
-    b = short_run(db, tmp_path, "b", "--test-slow-path", "/api/v1/alerts*", "--test-slow-ms", "10")
+    platforms = [
+        start_platform(),
+        start_platform(),
+        start_platform("--test-slow-path", "/api/v1/alerts*", "--test-slow-ms", "10"),
+    ]
+    started = []
+    try:
+        for n, (name, platform) in enumerate(zip(("a1", "a2", "b"), platforms, strict=True)):
+            started.append(start_short_run(db, tmp_path, name, platform.url))
+            wait_for(lambda n=n: runs_stored(db) == n + 1, timeout=120, interval=0.2)
+        ids = []
+        for process, summary in started:
+            out, err = process.communicate(timeout=300)
+            assert process.returncode == 0, out[-3000:] + err[-3000:]
+            ids.append(json.loads(summary.read_text())["results"]["run_id"])
+    finally:
+        for process, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        for platform in platforms:
+            platform.stop()
+    a1, a2, b = ids
     return db, a1, a2, b
 
 

@@ -11,7 +11,14 @@ import requests
 
 from obstack_load.results.store import StoreError, open_store
 from tests import netns
-from tests.support import CORRECTNESS_ONLY, REPO, locust_command, start_platform, wait_for
+from tests.support import (
+    CORRECTNESS_ONLY,
+    LIVENESS,
+    REPO,
+    locust_command,
+    start_platform,
+    wait_for,
+)
 
 MASTER_PORT = "5557"
 
@@ -49,7 +56,7 @@ def cluster(network, tmp_path, run_time: str):
         "--master-bind-host", addresses["master"], "--master-bind-port", MASTER_PORT, "--expect-workers", "2",
         "--run-time", run_time, "--users", "8", "--spawn-rate", "8", "--html", "", "--csv", "",
         "--results-db", str(db), "--results-requests", "all", "--summary-json", str(summary),
-        *CORRECTNESS_ONLY,
+        *CORRECTNESS_ONLY, *LIVENESS,
     )  # fmt: skip
     workers = [
         start_in(
@@ -135,7 +142,9 @@ def test_totals_add_up_across_hosts(network, tmp_path, tenants):
 
 
 def test_a_worker_killed_mid_run_is_survived_and_recorded(network, tmp_path, tenants):
-    platform, master, workers, db, summary_path = cluster(network, tmp_path, "30s")
+    # the master marks the victim missing after LIVENESS's 15 s without a heartbeat (Locust's 3 s
+    # marked a starved worker missing in the test above, on CI); the run outlasts that by far
+    platform, master, workers, db, summary_path = cluster(network, tmp_path, "45s")
     try:
         # readiness: both workers' requests have reached the database through the master
         def both_workers_reported() -> bool:

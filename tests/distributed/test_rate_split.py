@@ -17,8 +17,11 @@ import requests
 
 from tests.support import LIVENESS, REPO, free_port, start_locust, start_workers, wait_for
 
-RATE, SECONDS = 60, 12
+RATE, SECONDS = 60, 15
 EDGE_S = 2  # the seconds left out at each end: users spawning, the stop
+# the steady seconds the rate is read on, at least: the run's time counts from the swarm, and
+# a busy machine takes seconds to start the workers' users (CI: 9 seconds of 12 had requests)
+STEADY_S = 3
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,7 @@ def test_two_workers_share_the_rate_whatever_the_master_expected(platform, tmp_p
         )
         per_second = _per_second(tmp_path / "results.db")
         steady = per_second[EDGE_S:-EDGE_S]
-        assert len(steady) >= SECONDS - 2 * EDGE_S - 2, per_second
+        assert len(steady) >= STEADY_S, per_second
         rate = sum(steady) / len(steady)
         assert abs(rate - RATE) <= 0.15 * RATE, (rate, per_second, total)
     finally:
