@@ -234,11 +234,12 @@ class CapacitySearch:
         p95 = float(total.get_response_time_percentile(0.95)) if total.num_requests else None
         raw = window.window_stats(begin, end, corrected=False).total
         raw_p95 = float(raw.get_response_time_percentile(0.95)) if raw.num_requests else None
+        raw_p50 = float(raw.get_response_time_percentile(0.5)) if raw.num_requests else None
         return Step(
             offered_rate=rate, achieved_rps=total.num_requests / seconds, seconds=seconds,
             iterations_per_s=iterations,
             requests=total.num_requests, failures=total.num_failures, p95_ms=p95,
-            raw_p95_ms=raw_p95,
+            raw_p95_ms=raw_p95, raw_p50_ms=raw_p50,
             passed=all(r["passed"] for r in results) and not growing and total.num_requests > 0,
             settled=not growing, slo_results=results,
             endpoints_p95_ms={e.name: float(e.get_response_time_percentile(0.95))

@@ -81,3 +81,19 @@ def test_a_latency_limit_with_the_target_cpu_na_claims_nothing_of_the_cpu():
     text = " ".join(finding.words)
     assert finding.limit == "latency" and "short of saturation" not in text
     assert "the target's CPU was n/a" in text
+
+
+def test_a_busy_machine_doubling_the_raw_p95_does_not_hide_a_starved_generator():
+    """One user against a fast target: its steps past ~45/s break with late iterations. A busy
+    machine's hiccups can double the raw p95 (here 25 to 60 ms) while the raw median stays at
+    21 ms: the target kept up, and the generator was the limit (CI named the target's queue)."""
+    steps = [step(20, 25, True, raw_p50_ms=21.0), step(40, 25, True, raw_p50_ms=21.0)]
+    for rate in (80, 60):
+        broken = step(rate, 1000, False, raw_p50_ms=21.0, late_ratio=0.7)
+        broken.raw_p95_ms = 60.0
+        steps.append(broken)
+    assert find(steps, "bracketed", 40, 60).limit == "generator"
+    # a target whose queue grew moves its median too: that is the target's limit
+    for broken in steps[2:]:
+        broken.raw_p50_ms = 400.0
+    assert find(steps, "bracketed", 40, 60).limit != "generator"
