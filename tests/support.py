@@ -236,11 +236,13 @@ def run_master_and_workers(
     master_args: list[str], worker_args: list[str], workers: int = 2
 ) -> subprocess.CompletedProcess:
     """A real Locust master and ``workers`` real worker processes on a free loopback port;
-    returns once the master has finished and every worker has stopped."""
+    returns once the master has finished and every worker has stopped. For tests of what
+    workers do: a worker starved of CPU is not marked missing (``LIVENESS``; CI lost both
+    workers of a 10 s run to Locust's 3 s, and the run ended ``degraded``)."""
     port = str(free_port())
     master = start_locust(
         *master_args, "--master", "--expect-workers", str(workers),
-        "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", port, *LIVENESS,
     )  # fmt: skip
     started = [
         start_locust(*worker_args, "--worker", "--master-host", "127.0.0.1", "--master-port", port)

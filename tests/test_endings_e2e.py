@@ -15,6 +15,7 @@ import pytest
 
 from tests.support import (
     CORRECTNESS_ONLY,
+    LIVENESS,
     LOCUST_TIMEOUT,
     REPO,
     free_port,
@@ -133,7 +134,7 @@ def test_a_signal_to_a_master_with_two_workers_finalises_the_run(
         "--host", platform.url, "--master", "--expect-workers", "2",
         "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
         "--results-db", str(tmp_path / "results.db"), "--results-requests", "all",
-        "--summary-json", str(tmp_path / "summary.json"),
+        "--summary-json", str(tmp_path / "summary.json"), *LIVENESS,
     )  # fmt: skip
     workers = start_workers("locustfiles/smoke.py", port)
     try:

@@ -13,6 +13,7 @@ import requests
 from tests import cgroup
 from tests.prometheus import missing, start_prometheus
 from tests.support import (
+    LIVENESS,
     free_port,
     one_error,
     run_locust,
@@ -45,7 +46,7 @@ def test_late_iterations_rise_when_the_worker_is_starved_of_cpu(platform, tmp_pa
         "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
         "--metrics-port", str(metrics), "--metrics-host", "127.0.0.1",
         "-u", "60", "-r", "60", "-t", "90s", "--arrival-rate", str(RATE),
-        "--host", platform.url, "--results-db", str(tmp_path / "results.db"),
+        "--host", platform.url, "--results-db", str(tmp_path / "results.db"), *LIVENESS,
     )  # fmt: skip
     wait_for(lambda: _answers(f"http://127.0.0.1:{metrics}/metrics"), timeout=120, interval=0.2)
     stack = start_prometheus(tmp_path / "prometheus", platform.url, tenants.tenants[0].api_key,
