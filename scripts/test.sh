@@ -29,4 +29,14 @@ for k in $(seq 1 "$shards"); do
         cat "results/test-shard-$k.log"
     fi
 done
+# then the tests that need the machine to themselves (marked alone: capacity searches), one
+# process, after every shard has finished
+if "$venv/bin/python" -m pytest -m alone --junitxml results/junit-alone.xml \
+        > results/test-alone.log 2>&1; then
+    echo "alone: $(tail -n 1 results/test-alone.log)"
+else
+    status=1
+    echo "alone FAILED; its log (results/test-alone.log):"
+    cat results/test-alone.log
+fi
 exit "$status"

@@ -5,6 +5,9 @@ for gevent before any test imports (tests/__init__.py, as Locust itself does); e
 channel then never comes up. Most end-to-end tests wait on the clock, not the CPU, so whole
 processes side by side (scripts/test.sh starts them) give the same gain.
 
+Tests marked ``alone`` (capacity searches: they measure what the machine can do) are in no
+shard; scripts/test.sh runs them after the shards, one process on a quiet machine.
+
 Modules stay whole (their fixtures start platforms, databases and load runs once per module).
 They are dealt to the shards heaviest first, by the seconds in tests/durations.json, each to the
 lightest shard so far. Every shard writes the seconds its modules took to
@@ -54,9 +57,11 @@ def pytest_collection_modifyitems(config, items) -> None:
         return
     k, n = shard
     seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
-    modules = sorted({item.nodeid.split("::")[0] for item in items})
+    # tests marked ``alone`` are in no shard: they need the machine to themselves
+    shared = [item for item in items if item.get_closest_marker("alone") is None]
+    modules = sorted({item.nodeid.split("::")[0] for item in shared})
     mine = set(deal(modules, seconds, n)[k - 1])
-    keep = [item for item in items if item.nodeid.split("::")[0] in mine]
+    keep = [item for item in shared if item.nodeid.split("::")[0] in mine]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep
 
