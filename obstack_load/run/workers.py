@@ -344,9 +344,11 @@ def _record(environment, run: RunContext, workers: Workers, joined: list, left: 
 @join("stop")
 def _stop_watching(environment, run: RunContext) -> None:
     workers = run.get(Workers)
-    if workers is not None and workers.watcher is not None:
+    if workers is None:
+        return
+    if workers.watcher is not None:
         workers.watcher.kill(block=False)
-    if workers is not None and isinstance(environment.runner, MasterRunner):
+    if isinstance(environment.runner, MasterRunner):
         # unsent until the stop (``stop_requested_at`` is on the monotonic clock)
         stopped = time.time() - (time.monotonic() - (run.stop_requested_at or time.monotonic()))
         for name in list(workers.orphaned):
