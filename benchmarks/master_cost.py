@@ -17,6 +17,11 @@ arrived inside it are counted by a listener that notes each one's time (``report
 A worker reports every 3 s and sends a heartbeat every second, so the cost per report is the
 master's whole cost per worker per 3 s.
 
+The same listener also times each report's own handling on the master's thread: unpacking the
+message and running every ``worker_report`` listener (Locust's stats merge, and the plugins').
+That is the part of a report's cost the plugins can add to, measured per report rather than
+fitted from the process's CPU, so it is far less noisy than the slope; both are printed.
+
     python benchmarks/master_cost.py [--workers 4 8 16 32] [--duration 45]
 
 Needs nginx (the sink) and the ``taskset`` command.
@@ -53,6 +58,11 @@ class Measured:
     reports: int
     seconds: float
     cpu_s: float
+    handling_s: float  # the reports' own handling inside the window: unpack + listeners
+
+    @property
+    def handling_per_report_ms(self) -> float:
+        return 1000 * self.handling_s / self.reports
 
     @property
     def cpu_per_report_ms(self) -> float:
@@ -128,12 +138,13 @@ def measure(name: str, workers: int, host: str, args) -> Measured:
                 worker.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        reports = json.loads(reports_file.read_text())
+        clock = json.loads(reports_file.read_text())
+    reports = clock["times"]
     begin, end = reports[0] + SETTLE_S, reports[-1] - TAIL_S
     inside = [s for s in samples if begin <= s[0] <= end]
     (t0, c0), (t1, c1) = inside[0], inside[-1]
-    counted = sum(1 for t in reports if t0 < t <= t1)
-    return Measured(workers, counted, t1 - t0, c1 - c0)
+    counted = [h for t, h in zip(reports, clock["handling"], strict=True) if t0 < t <= t1]
+    return Measured(workers, len(counted), t1 - t0, c1 - c0, sum(counted))
 
 
 def fit(points: list[Measured]) -> tuple[float, float]:
@@ -166,7 +177,8 @@ def main() -> None:
                 results[name].append(measured)
                 print(f"{workers} workers, {name}: {measured.reports} reports in "
                       f"{measured.seconds:.0f} s, master {measured.cpu_share:.1%} of a core, "
-                      f"{measured.cpu_per_report_ms:.2f} ms per report", flush=True)  # fmt: skip
+                      f"{measured.cpu_per_report_ms:.2f} ms per report, of which handling "
+                      f"{measured.handling_per_report_ms:.3f} ms", flush=True)  # fmt: skip
     print()
     print("| workers | " + " | ".join(f"{n}: ms per report" for n in names)
           + " | suite/plain, aggregates | suite/plain, all rows |")  # fmt: skip
@@ -175,6 +187,15 @@ def main() -> None:
         plain = results["plain"][i].cpu_per_report_ms
         cells = [f"{results[n][i].cpu_per_report_ms:.2f}" for n in names]
         ratios = [f"{results[n][i].cpu_per_report_ms / plain:.2f}" for n in names[1:]]
+        print(f"| {workers} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+    print()
+    print("| workers | " + " | ".join(f"{n}: handling ms per report" for n in names)
+          + " | suite/plain, aggregates | suite/plain, all rows |")  # fmt: skip
+    print("| ---: |" + " ---: |" * (len(names) + 2))
+    for i, workers in enumerate(args.workers):
+        plain = results["plain"][i].handling_per_report_ms
+        cells = [f"{results[n][i].handling_per_report_ms:.3f}" for n in names]
+        ratios = [f"{results[n][i].handling_per_report_ms / plain:.2f}" for n in names[1:]]
         print(f"| {workers} | {' | '.join(cells)} | {' | '.join(ratios)} |")
     if len(args.workers) < 2:
         return

@@ -4,8 +4,9 @@
     sends every report); the master unpacks them and COPYs them into PostgreSQL;
 (b) from the workers: each worker COPYs its own rows into PostgreSQL.
 
-It also measures what the results plugin's ``request`` listener costs per request with every
-row kept, next to Locust's own per-request bookkeeping (``RequestStats.log_request``).
+It also measures what the results plugin's ``request`` listener costs per successful request,
+with every row kept and with aggregates only (read from Locust's stats, so the listener has
+nothing to do), next to Locust's own per-request bookkeeping (``RequestStats.log_request``).
 
 What matters is CPU on the workers, which generate the load. Both paths run here in one
 process, side by side, on the same rows, so the machine's noise hits both alike.
@@ -41,15 +42,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    options = SimpleNamespace(
-        results_requests="all", results_interval=5.0, results_buffer_rows=args.rows
-    )
     times = [1.5 + i % 50 for i in range(args.rows)]
 
-    def listened() -> tuple[NodeRecorder, float]:
+    def listened(mode: str = "all") -> tuple[NodeRecorder, float]:
         """The results listener fed that many requests, and its CPU seconds doing it."""
+        options = SimpleNamespace(
+            results_requests=mode, results_interval=5.0, results_buffer_rows=args.rows
+        )
         recorder = NodeRecorder()
-        recorder.configure(options, "worker-1", "worker")
+        recorder.configure(options, "worker-1", "worker", RequestStats())
         on_request = recorder.on_request
         start = time.process_time()
         for response_time in times:
@@ -75,7 +76,8 @@ def main() -> None:
     results: dict[str, list[float]] = {
         "Locust's own stats, per request (RequestStats.log_request)": [],
         "results listener, per request, every row kept": [],
-        "worker turns its arrays into histograms and row blocks": [],
+        "results listener, per request, aggregates only": [],
+        "worker ships its row blocks": [],
         "worker packs them into its report": [],
         "master unpacks and COPYs": [],
         "worker COPYs itself": [],
@@ -87,11 +89,10 @@ def main() -> None:
             )
             recorder, cpu = listened()
             results["results listener, per request, every row kept"].append(cpu)
+            results["results listener, per request, aggregates only"].append(listened("none")[1])
             start = time.process_time()
             shipment = recorder.ship()
-            results["worker turns its arrays into histograms and row blocks"].append(
-                time.process_time() - start
-            )
+            results["worker ships its row blocks"].append(time.process_time() - start)
             start = time.process_time()
             packed = Message("stats", {"obstack_results": shipment}, "w1").serialize()
             results["worker packs them into its report"].append(time.process_time() - start)

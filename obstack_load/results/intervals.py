@@ -1,9 +1,9 @@
 """Interval aggregates per request name, built from mergeable histograms.
 
-Response times are bucketed as Locust buckets them (``obstack_load.core.histogram``, or the
-locustfile's own ``locust.stats.bucket_response_time`` if it replaced Locust's), so merging every
-interval of a run gives exactly Locust's histogram and exactly its percentiles. Workers ship their
-buckets to the master with each report; the master adds them up.
+The histograms are Locust's own (``window.StatsWindow`` reads them from Locust's stats, in
+whatever buckets ``locust.stats.bucket_response_time`` makes, a locustfile's own included), so
+merging every interval of a run gives exactly Locust's histogram and exactly its percentiles.
+Workers ship their buckets to the master with each report; the master adds them up.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import numpy as np
-from locust import stats as locust_stats
-
 from obstack_load.core import histogram
-from obstack_load.results.rows import FAILED, ITEMS, LENGTH, RESPONSE_TIME, TS
 
 
 class Bucket:
@@ -77,14 +73,6 @@ class Bucket:
 
 
 Key = tuple[float, str, str]  # (interval start, method, name)
-_LOCUST_BUCKETING = locust_stats.bucket_response_time
-
-
-def bucket_keys(times: np.ndarray) -> np.ndarray:
-    """Locust's bucket for each response time: ``histogram.bucket_keys``, or the locustfile's
-    own ``bucket_response_time`` for every value when it replaced Locust's (looked up now)."""
-    bucketing = locust_stats.bucket_response_time
-    return histogram.bucket_keys(times, None if bucketing is _LOCUST_BUCKETING else bucketing)
 
 
 class IntervalAggregator:
@@ -92,27 +80,12 @@ class IntervalAggregator:
         self.interval_s = interval_s
         self.buckets: dict[Key, Bucket] = {}
 
-    def add_table(self, method: str, name: str, table: np.ndarray) -> None:
-        """Count many requests of one name at once: rows of ``rows.REQUEST_FIELDS``."""
-        starts = table[:, TS] - table[:, TS] % self.interval_s
-        distinct = np.unique(starts).tolist()
-        for start in distinct:
-            part = table if len(distinct) == 1 else table[starts == start]
-            key = (start, method, name)
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                bucket = self.buckets[key] = Bucket()
-            times = part[:, RESPONSE_TIME]
-            low = float(times.min())
-            bucket.count += len(part)
-            bucket.failures += int(part[:, FAILED].sum())
-            bucket.total_ms += float(times.sum())
-            bucket.min_ms = low if bucket.min_ms is None else min(bucket.min_ms, low)
-            bucket.max_ms = max(bucket.max_ms, float(times.max()))
-            bucket.bytes += int(part[:, LENGTH].sum())
-            bucket.items += int(part[:, ITEMS].sum())
-            keys, counts = np.unique(bucket_keys(times), return_counts=True)
-            histogram.add(bucket.histogram, zip(keys.tolist(), counts.tolist(), strict=True))
+    def add(self, start: float, method: str, name: str, bucket: Bucket) -> None:
+        key = (start, method, name)
+        if key in self.buckets:
+            self.buckets[key].merge(bucket)
+        else:
+            self.buckets[key] = bucket
 
     def ship(self) -> list:
         """Everything counted so far, for the master; this side starts again from zero."""
@@ -125,12 +98,7 @@ class IntervalAggregator:
 
     def merge(self, shipped: list) -> None:
         for start, method, name, data in shipped:
-            incoming = Bucket.unship(data)
-            key = (start, method, name)
-            if key in self.buckets:
-                self.buckets[key].merge(incoming)
-            else:
-                self.buckets[key] = incoming
+            self.add(start, method, name, Bucket.unship(data))
 
     def close(self, before: float | None = None) -> list[tuple[Key, Bucket]]:
         """Remove and return the buckets that ended before ``before`` (all when None)."""

@@ -1,5 +1,7 @@
-"""What every process of a run records: the ``request`` listener's hot path, this process's CPU
-and memory, and shipping it all (to the master in a worker's report, or to the local run).
+"""What every process of a run records: interval aggregates read from Locust's own stats, the
+``request`` listener's hot path (OTLP items, failures, and raw rows when every row is kept), this
+process's CPU and memory, and shipping it all (to the master in a worker's report, or to the
+local run).
 
 Workers need no database access and no options of their own: their shipment rides in Locust's
 report, and the master's ``RunRecorder`` merges it.
@@ -13,10 +15,11 @@ from typing import Any
 
 import gevent
 import psutil
-from locust.stats import StatsError
+from locust.stats import RequestStats, StatsError
 
 from obstack_load.results.intervals import IntervalAggregator
-from obstack_load.results.rows import REQUEST_FIELDS, RawRows, success_rows, take_requests
+from obstack_load.results.rows import VALUES_PER_ROW, RawRows
+from obstack_load.results.window import StatsWindow
 
 SAMPLE_INTERVAL = 2.0
 # 24 bytes a raw row (rows.py): 10 million is 240 MB, about 12 minutes of a database outage at
@@ -32,7 +35,9 @@ class NodeRecorder:
         self.keep_all, self.keep_failures = False, True
         self.interval_s = 5.0
         self.max_rows = DEFAULT_BUFFER_ROWS
-        self.requests: dict[tuple[str, str], array] = {}  # (method, name) -> REQUEST_FIELDS...
+        self.stats: RequestStats | None = None  # Locust's, read for intervals; None on a master
+        self.window = StatsWindow(self.interval_s, time.time())
+        self.intervals = IntervalAggregator(self.interval_s)  # read, not yet shipped
         self.raw = RawRows()
         self.errors: dict[tuple[str, str, str], list] = {}
         self.system: list[tuple] = []
@@ -40,15 +45,24 @@ class NodeRecorder:
         self.node = "local"
         self.role = "standalone"
         self.sampler: gevent.Greenlet | None = None
+        self.reader: gevent.Greenlet | None = None
 
-    def configure(self, options: Any, node: str, role: str) -> None:
+    def configure(
+        self, options: Any, node: str, role: str, stats: RequestStats | None = None
+    ) -> None:
+        """``stats``: this process's Locust stats, where its users count their requests (none
+        on a master, whose stats are its workers' added up and come with their reports)."""
         self.mode = getattr(options, "results_requests", "failures")
         self.keep_all = self.mode == "all"
         self.keep_failures = self.mode == "failures"
         self.interval_s = float(getattr(options, "results_interval", 5.0))
         self.max_rows = int(getattr(options, "results_buffer_rows", DEFAULT_BUFFER_ROWS))
-        self.requests, self.raw, self.errors, self.system, self.dropped = {}, RawRows(), {}, [], 0
-        self.node, self.role = node, role
+        self.raw, self.errors, self.system, self.dropped = RawRows(), {}, [], 0
+        self.node, self.role, self.stats = node, role, stats
+        self.window = StatsWindow(self.interval_s, time.time())
+        self.intervals = IntervalAggregator(self.interval_s)
+        if stats is not None:
+            self.window.take(stats, time.time(), None)
 
     def on_request(
         self,
@@ -62,33 +76,37 @@ class NodeRecorder:
     ) -> None:
         """The ``request`` listener itself: the hot path, run inline for every request.
 
-        It appends five numbers (``rows.REQUEST_FIELDS``) and returns: at 14,000 requests/s on
-        one core each microsecond here is 1.4% of the generator. Histograms and raw rows are
-        made from these numbers in bulk when they are shipped (``ship``).
+        Interval figures come from Locust's own stats (``window``), so a successful request
+        costs only the call unless every raw row is kept: then its three numbers are appended
+        to an array (``rows.RawRows``). At 14,000 requests/s on one core each microsecond here
+        is 1.4% of the generator.
         """
         try:
-            values = self.requests.get((request_type, name))
-            if values is None:
-                values = self.requests[(request_type, name)] = array("d")
-            now = time.time()
-            response_time = response_time or 0.0
-            response_length = response_length or 0
-            values.extend(
-                (
-                    now,
-                    response_time,
-                    response_length,
-                    context.get("obstack_items", 0) if context else 0,
-                    0.0 if exception is None else 1.0,
-                )
-            )
             if exception is not None:
-                self._failed(request_type, name, now, response_time, response_length, exception)
+                now = time.time()
+                self._failed(
+                    request_type, name, now, response_time or 0.0, response_length or 0, exception
+                )
+            elif self.keep_all:
+                raw = self.raw
+                if raw.count < self.max_rows:  # raw.add, inlined: this runs for every request
+                    values = raw.groups.get((request_type, name, None))
+                    if values is None:
+                        values = raw.groups[(request_type, name, None)] = array("d")
+                    values.extend((time.time(), response_time or 0.0, response_length or 0))
+                    raw.count += 1
+                else:
+                    self.dropped += 1
+            if context:
+                items = context.get("obstack_items")
+                if items:
+                    key = (request_type, name)
+                    self.window.items[key] = self.window.items.get(key, 0) + items
         except Exception:  # counted, never raised: a raise here would change Locust's exit code
             self.dropped += 1
-            values = self.requests.get((request_type, name))
+            values = self.raw.groups.get((request_type, name, None))
             if values is not None:  # a value that was not a number: undo its partial row
-                del values[len(values) - len(values) % len(REQUEST_FIELDS) :]
+                del values[len(values) - len(values) % VALUES_PER_ROW :]
 
     def _failed(
         self, method: str, name: str, now: float, response_time: float, length: int, exception: Any
@@ -127,24 +145,30 @@ class NodeRecorder:
     def start_sampler(self) -> None:
         if self.sampler is None or self.sampler.dead:
             self.sampler = gevent.spawn(self.sample_forever)
+        if self.stats is not None and (self.reader is None or self.reader.dead):
+            self.reader = gevent.spawn(self.read_forever)
+
+    def read_forever(self) -> None:
+        """Read Locust's stats at every interval boundary (``window``), so that each reading's
+        span lies within one interval."""
+        while True:
+            gevent.sleep(max(self.window.next_boundary(time.time()) - time.time(), 0.0) + 0.001)
+            self.read()
+
+    def read(self) -> None:
+        if self.stats is not None:
+            self.window.take(self.stats, time.time(), self.intervals)
+
+    def carry(self, shipped: list[dict[str, Any]]) -> None:
+        """A worker's Locust has just shipped and reset these entries (``window.carry``)."""
+        self.window.carry(shipped)
 
     def ship(self) -> dict[str, Any]:
         """Everything recorded since the last call, for the master (or the local run)."""
-        log, self.requests = self.requests, {}  # the listener appends to fresh arrays from now
-        intervals = IntervalAggregator(self.interval_s)
-        for method, name, table in take_requests(log):
-            intervals.add_table(method, name, table)
-            if self.keep_all:
-                rows = success_rows(table)
-                room = max(self.max_rows - self.raw.count, 0)
-                if len(rows) > room:
-                    self.dropped += len(rows) - room
-                    rows = rows[:room]
-                if len(rows):
-                    self.raw.add_block(method, name, None, rows)
+        self.read()
         data = {
             "node": self.node,
-            "intervals": intervals.ship(),
+            "intervals": self.intervals.ship(),
             "requests": self.raw.ship(),
             "errors": [[*k, *v] for k, v in self.errors.items()],
             "system": self.system,

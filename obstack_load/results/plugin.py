@@ -158,17 +158,24 @@ class ResultsPlugin:
 
     def start(self, environment: Environment, run: RunContext) -> None:
         runner = environment.runner
+        options = environment.parsed_options
         if isinstance(runner, WorkerRunner):
-            self.node.configure(environment.parsed_options, runner.client_id, "worker")
-        else:
-            role = "master" if isinstance(runner, MasterRunner) else "standalone"
+            self.node.configure(options, runner.client_id, "worker", environment.stats)
+        elif isinstance(runner, MasterRunner):  # its stats are the workers', from their reports
             if self.run is not None:
                 self.run.start_run()
-            self.node.configure(environment.parsed_options, role, role)
+            self.node.configure(options, "master", "master")
+        else:
+            if self.run is not None:
+                self.run.start_run()
+            self.node.configure(options, "standalone", "standalone", environment.stats)
         self.node.start_sampler()
 
     @_guard
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
+        # Locust's own listener ran first (it was added with the runner, before ``init``): it
+        # has put its entries in the report and reset them
+        self.node.carry(data.get("stats", []))
         data[REPORT_KEY] = self.node.ship()
 
     @_guard

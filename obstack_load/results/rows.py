@@ -1,11 +1,10 @@
-"""What the results listener records per request, held as numbers in arrays.
+"""Raw request rows, held as numbers in arrays.
 
-The ``request`` listener runs for every request on the load generator's one core, so it only
-appends five floats (``REQUEST_FIELDS``) to an ``array`` per (method, name): no Python object
-per request, nothing for the garbage collector to track. Everything else is done in bulk, a
-name at a time, when the rows are shipped every few seconds: interval histograms with numpy
-(``intervals.IntervalAggregator.add_table``), and raw rows as blocks that share their text
-fields, shipped as bytes and COPYed into PostgreSQL in one binary body (``binary_copy``).
+The ``request`` listener runs for every request on the load generator's one core, so when every
+row is kept it only appends three floats (ts, response time, length) to an ``array`` per
+(method, name, error): no Python object per request, nothing for the garbage collector to
+track. The rows travel as blocks that share their text fields, shipped as bytes and COPYed into
+PostgreSQL in one binary body (``binary_copy``).
 Measured in ``benchmarks/raw_rows_path.py``: the tuple-per-request design cost about 0.6 µs
 per row in psycopg's ``write_row`` alone, and 2 µs on the master once unpacked from msgpack.
 """
@@ -20,9 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# One request in the listener's arrays; ``failed`` is 1.0 or 0.0.
-REQUEST_FIELDS = ("ts", "response_time_ms", "response_length", "items", "failed")
-TS, RESPONSE_TIME, LENGTH, ITEMS, FAILED = range(len(REQUEST_FIELDS))
 VALUES_PER_ROW = 3  # a raw row's numbers: ts, response_time_ms, response_length
 
 # Column order of a binary COPY row: the block's shared text first, then the three numbers.
@@ -71,25 +67,11 @@ class RowBlock:
             )  # fmt: skip
 
 
-def take_requests(log: dict[tuple[str, str], array]) -> list[tuple[str, str, np.ndarray]]:
-    """The listener's arrays as (method, name, table) with one row of REQUEST_FIELDS each."""
-    return [
-        (method, name, np.frombuffer(values, dtype=np.float64).reshape(-1, len(REQUEST_FIELDS)))
-        for (method, name), values in log.items()
-        if values
-    ]
-
-
-def success_rows(table: np.ndarray) -> np.ndarray:
-    """The raw-row numbers (ts, response time, length) of a table's successful requests."""
-    return table[table[:, FAILED] == 0.0][:, :VALUES_PER_ROW]
-
-
 class RawRows:
     """Raw rows grouped by (method, name, error), waiting to be shipped to the writer.
 
-    The listener keeps failed requests here as they come (they carry their error text);
-    successful requests come from its arrays in bulk (``add_block``).
+    The listener adds each kept request here as it comes: a failure with its error text, a
+    success (when every row is kept) under the error None.
     """
 
     def __init__(self) -> None:
@@ -99,13 +81,13 @@ class RawRows:
     def add(
         self, method: str, name: str, error: str | None, ts: float, response_time: float, size: int
     ) -> None:
-        self._group(method, name, error).extend((ts, response_time, size))
+        values = self._group(method, name, error)
+        try:
+            values.extend((ts, response_time, size))
+        except TypeError:  # a value that was not a number: undo the part of the row it left
+            del values[len(values) - len(values) % VALUES_PER_ROW :]
+            raise
         self.count += 1
-
-    def add_block(self, method: str, name: str, error: str | None, numbers: np.ndarray) -> None:
-        """Rows of (ts, response time, length), as ``success_rows`` gives them."""
-        self._group(method, name, error).frombytes(np.ascontiguousarray(numbers).tobytes())
-        self.count += len(numbers)
 
     def _group(self, method: str, name: str, error: str | None) -> array:
         values = self.groups.get((method, name, error))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from array import array
 from types import SimpleNamespace
 
+from locust.stats import RequestStats
+
 from obstack_load.results.node import NodeRecorder
 from obstack_load.results.rows import RawRows, RowBlock, unship
 from obstack_load.results.writer import Outbox
@@ -47,22 +49,32 @@ def test_a_failed_write_keeps_the_rows():
 
 
 def test_listener_counts_a_bad_value_as_dropped_and_keeps_its_arrays_aligned():
+    stats = RequestStats()  # the process's Locust stats, counting as Locust does
     recorder = NodeRecorder()
     recorder.configure(
         SimpleNamespace(results_requests="all", results_interval=5.0, results_buffer_rows=100),
         "worker-1",
         "worker",
+        stats,
     )
-    recorder.on_request("POST", "/v1/logs", 2.0, 10, None, {"obstack_items": 5})
-    recorder.on_request("POST", "/v1/logs", 3.0, 10, None, {"obstack_items": "five"})
-    recorder.on_request("POST", "/v1/logs", 4.0, 10, RuntimeError("boom"), {"obstack_items": 1})
+    for rt, exception, items in [
+        (2.0, None, 5),
+        (3.0, None, "five"),
+        (4.0, RuntimeError("boom"), 1),
+    ]:
+        stats.log_request("POST", "/v1/logs", rt, 10)
+        if exception is not None:
+            stats.log_error("POST", "/v1/logs", exception)
+        recorder.on_request("POST", "/v1/logs", rt, 10, exception, {"obstack_items": items})
+    recorder.on_request("POST", "/v1/logs", "slow", 10, None, None)  # not a number: no row
     shipped = recorder.ship()
-    assert shipped["dropped"] == 1
+    assert shipped["dropped"] == 2
     (interval,) = shipped["intervals"]
     count, failures, total_ms, _low, _high, size, items, _histogram = interval[3]
-    assert (count, failures, total_ms, size, items) == (2, 1, 6.0, 20, 6)
+    assert (count, failures, total_ms, size, items) == (3, 1, 9.0, 30, 6)
     rows = sorted(r for b in unship(shipped["requests"], "run", "worker-1") for r in b.tuples())
     assert [(r[5], r[7], r[8]) for r in rows] == [
         (2.0, True, None),
+        (3.0, True, None),
         (4.0, False, "RuntimeError('boom')"),
     ]
