@@ -37,6 +37,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from obstack_load.chaos import netem, runs
 from obstack_load.chaos.control import locust_stats
+from obstack_load.chaos.experiment import longest_window_s
 
 logger = logging.getLogger("obstack_load.chaos")
 NO_REQUESTS_ERROR_RATE = 1.0  # a window in which nothing completed is not a healthy one
@@ -349,7 +350,7 @@ def _wait_for_hypothesis(experiment: dict[str, Any], removed: float, budget_s: f
     the method, a moment later, counts them (CI: the wait returned at 2.1 s after the database
     came back, and the check after it found a p95 of 1.5 s)."""
     deadline = removed + budget_s
-    confirm_s = _longest_window_s(experiment)
+    confirm_s = longest_window_s(experiment)
     # the hypothesis judges a window since the removal: give it a poll's worth of requests
     time.sleep(max(0.0, removed + poll_s - time.time()))
     held_since: float | None = None
@@ -369,16 +370,6 @@ def _wait_for_hypothesis(experiment: dict[str, Any], removed: float, budget_s: f
             if now >= deadline:
                 return None
         time.sleep(poll_s)
-
-
-def _longest_window_s(experiment: dict[str, Any]) -> float:
-    """The longest ``window_s`` of the hypothesis's load probes (0 when none has one)."""
-    probes = (experiment.get("steady-state-hypothesis") or {}).get("probes", [])
-    windows = [
-        float(((probe.get("provider") or {}).get("arguments") or {}).get("window_s", 0) or 0)
-        for probe in probes
-    ]
-    return max(windows, default=0.0)
 
 
 def _wait_unattached(poll_s: float, budget_s: float, configuration: dict | None) -> float:

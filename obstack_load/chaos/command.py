@@ -34,13 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def locust_command(args: argparse.Namespace, settings, host: str) -> list[str]:
     load = settings.load
-    bound = int(settings.longest_s() + 60)  # the experiment ends the run; this is the backstop
     command = [sys.executable, "-m", "locust", "-f", load.locustfile_path]
     if load.config_path:
         command += ["--config", load.config_path]
     command += [
         "--headless", "--host", host, "-u", str(load.users), "-r", str(load.spawn_rate),
-        "-t", f"{bound}s", "--stop-timeout", "10", "--monitor",
+        "-t", f"{settings.backstop_s()}s", "--stop-timeout", "10", "--monitor",
         # requests fail while a fault is on: the verdict, not Locust's failures, is the exit code
         "--exit-code-on-error", "0",
         "--chaos-experiment", args.experiment,

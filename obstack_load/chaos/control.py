@@ -50,7 +50,7 @@ def before_experiment_control(
         command += ["--config", load.config_path]
     command += [
         "--autostart", "--host", host, "-u", str(load.users), "-r", str(load.spawn_rate),
-        "-t", f"{int(settings.longest_s() + 60)}s", "--stop-timeout", "10",
+        "-t", f"{settings.backstop_s()}s", "--stop-timeout", "10",
         "--web-host", where.hostname or "127.0.0.1", "--web-port", str(where.port or 8089),
         "--exit-code-on-error", "0",
     ]  # fmt: skip

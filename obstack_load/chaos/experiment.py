@@ -64,6 +64,19 @@ def located(experiment_path: str | Path, written: str, source: str | Path, key: 
     return str(found)
 
 
+BACKSTOP_MARGIN_S = 60.0
+
+
+def longest_window_s(experiment: dict[str, Any]) -> float:
+    """The longest ``window_s`` of the hypothesis's load probes (0 when none has one)."""
+    probes = (experiment.get("steady-state-hypothesis") or {}).get("probes", [])
+    windows = [
+        float(((probe.get("provider") or {}).get("arguments") or {}).get("window_s", 0) or 0)
+        for probe in probes
+    ]
+    return max(windows, default=0.0)
+
+
 @dataclass
 class ChaosSettings:
     source: str
@@ -81,8 +94,11 @@ class ChaosSettings:
         return str(self.experiment.get("title", ""))
 
     def longest_s(self) -> float:
-        """An upper bound on the experiment's length: every pause, the warm-up, the budget."""
-        total = self.warmup_s + self.recovery_budget_s
+        """An upper bound on the experiment's length: the warm-up and up to another one for the
+        steady state (``plugin.await_steady_state``), the recovery budget and the window the
+        recovered hypothesis must then hold for (``activities.wait_for_recovery``), and every
+        pause."""
+        total = 2 * self.warmup_s + self.recovery_budget_s + longest_window_s(self.experiment)
         for activity in [*self.experiment.get("method", []), *self.experiment.get("rollbacks", [])]:
             pauses = activity.get("pauses") or {}
             total += float(pauses.get("before", 0)) + float(pauses.get("after", 0))
@@ -91,6 +107,12 @@ class ChaosSettings:
             if seconds is not None:
                 total += self.number(seconds)
         return total
+
+    def backstop_s(self) -> int:
+        """The load's ``--run-time``: the experiment ends the run, this only bounds it. The
+        margin is for what no setting bounds: the probes' own time, the data read back, a
+        busy machine."""
+        return int(self.longest_s() + BACKSTOP_MARGIN_S)
 
     def number(self, value: Any) -> float:
         """An argument's value in seconds, a ``${name}`` read as Chaos Toolkit will: from the

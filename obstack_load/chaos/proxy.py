@@ -26,6 +26,7 @@ import contextlib
 import random
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +148,7 @@ class Link:
             if not data:
                 for toxic in self.toxics(stream):
                     if toxic.type == "slow_close":
-                        await asyncio.sleep(toxic.attributes["delay"] / 1000)
+                        await sleep_at_least(toxic.attributes["delay"] / 1000)
                 self.close()
                 return
             if await self.hold(stream):
@@ -160,12 +161,12 @@ class Link:
         """The connection-wide toxics: True when the link was closed by one."""
         for toxic in self.toxics(stream):
             if toxic.type == "reset_peer":
-                await asyncio.sleep(toxic.attributes["timeout"] / 1000)
+                await sleep_at_least(toxic.attributes["timeout"] / 1000)
                 self.close(reset=True)
                 return True
             if toxic.type == "timeout":
                 if toxic.attributes["timeout"] > 0:
-                    await asyncio.sleep(toxic.attributes["timeout"] / 1000)
+                    await sleep_at_least(toxic.attributes["timeout"] / 1000)
                     self.close()
                     return True
                 while toxic.name in self.proxy.toxics:  # held until the toxic is removed
@@ -179,9 +180,9 @@ class Link:
             a = toxic.attributes
             if toxic.type == "latency":
                 jitter = random.uniform(-a["jitter"], a["jitter"]) if a["jitter"] else 0.0
-                await asyncio.sleep(max(0.0, a["latency"] + jitter) / 1000)
+                await sleep_at_least(max(0.0, a["latency"] + jitter) / 1000)
             elif toxic.type == "bandwidth" and a["rate"] > 0:
-                await asyncio.sleep(len(data) / (a["rate"] * 1000))
+                await sleep_at_least(len(data) / (a["rate"] * 1000))
             elif toxic.type == "slicer" and a["average_size"] > 0:
                 pieces = list(slices(data, int(a["average_size"]), int(a["size_variation"])))
             elif toxic.type == "limit_data":
@@ -201,6 +202,16 @@ class Link:
             await writer.drain()
         self.passed[stream] += len(data)
         return True
+
+
+async def sleep_at_least(seconds: float) -> None:
+    """``asyncio.sleep``, but never shorter. The API server runs on uvloop when it is installed
+    (uvicorn's default), whose timers count whole milliseconds from a cached loop time, so a
+    300 ms sleep can end a fraction of a millisecond early; a toxic promises at least its
+    latency (CI measured 499.88 ms through 300 + 200 ms of latency)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(left)
 
 
 def slices(data: bytes, average: int, variation: int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from obstack_load.chaos import activities
+from obstack_load.chaos.experiment import longest_window_s
 
 EXPERIMENT = {
     "steady-state-hypothesis": {
@@ -47,5 +48,5 @@ def test_a_steady_state_that_never_holds_for_the_window_is_not_recovered(monkeyp
 
 
 def test_the_longest_window_of_the_hypothesis_is_the_one_to_hold():
-    assert activities._longest_window_s(EXPERIMENT) == 5.0
-    assert activities._longest_window_s({}) == 0.0
+    assert longest_window_s(EXPERIMENT) == 5.0
+    assert longest_window_s({}) == 0.0

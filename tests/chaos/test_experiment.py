@@ -120,3 +120,14 @@ def test_paths_in_an_experiment_are_its_own_not_the_current_directorys(tmp_path,
         f"{mine / 'y.yaml'}: extensions.obstack.load.locustfile: nowhere.py: no such file next "
         "to the experiment or in a folder above it"
     )
+
+
+def test_the_loads_backstop_outlasts_everything_the_experiment_may_wait_for():
+    """The load's --run-time only bounds the run: it must cover the warm-up, up to another one
+    for the steady state, the recovery budget, the window the recovered hypothesis must then
+    hold for, and the method's pauses (CI: a killed platform's run hit a backstop that counted
+    only the warm-up and the budget)."""
+    settings = experiment.load(REPO / "config" / "chaos" / "platform-killed.yaml")
+    waits = 2 * settings.warmup_s + settings.recovery_budget_s + 5.0  # 5 s: the probes' window
+    assert settings.longest_s() == waits
+    assert settings.backstop_s() == int(waits + experiment.BACKSTOP_MARGIN_S)
