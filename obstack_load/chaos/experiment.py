@@ -64,7 +64,9 @@ def located(experiment_path: str | Path, written: str, source: str | Path, key: 
     return str(found)
 
 
-BACKSTOP_MARGIN_S = 60.0
+BACKSTOP_MARGIN_S = (
+    120.0  # the probes' own time (a hung target takes their timeouts), a busy machine
+)
 
 
 def longest_window_s(experiment: dict[str, Any]) -> float:

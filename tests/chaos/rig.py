@@ -65,6 +65,17 @@ def chaos_run(rig: Rig, experiment: str, tmp_path: Path) -> tuple[int, str, dict
     return done.returncode, output, json.loads(summary.read_text())["chaos"]
 
 
+def story(output: str) -> str:
+    """The run's own account of itself, without Locust's tables: the experiment's log lines
+    and the summary's (how the run ended, what the verdict found)."""
+    told = [
+        line
+        for line in output.splitlines()
+        if any(word in line for word in ("chaos", "steady", "obstack-load", "ended", "exit"))
+    ]
+    return "\n".join(told[-80:])
+
+
 def stored(tmp_path: Path) -> dict:
     with sqlite3.connect(tmp_path / "results.db") as conn:
         conn.row_factory = sqlite3.Row
@@ -74,7 +85,7 @@ def stored(tmp_path: Path) -> dict:
 
 
 def assert_passed(code: int, output: str, chaos: dict, tmp_path: Path) -> None:
-    assert code == 0 and chaos["passed"], (chaos["reason"], output[-5000:])
+    assert code == 0 and chaos["passed"], (chaos["reason"], story(output), output[-3000:])
     assert "chaos verdict: PASSED; recovery time" in output
     assert chaos["recovery_s"] is not None and chaos["recovery_s"] >= 0
     assert chaos["data"]["accepted"] > 0 and chaos["data"]["lost"] == 0, chaos["data"]
