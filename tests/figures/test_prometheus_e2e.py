@@ -160,7 +160,10 @@ def test_the_capacity_search_reads_the_target_cpu_from_prometheus_and_names_it(s
         ).fetchone()
     assert limit == "target-cpu", (steps, done.stdout[-2000:])
     assert all(cpu is not None for _, _, cpu in steps), steps
-    assert capacity < 1000 / CPU_MS, steps  # the CPU cost alone caps it
+    # the CPU cost alone caps it: one core serves at most 1000 / CPU_MS requests/s. A step at
+    # exactly that rate fills the core and may pass (its queue grows too slowly to break a 10 s
+    # step; CI: 250/s passed at 99.5% CPU), so the cap itself is a possible answer
+    assert capacity <= 1000 / CPU_MS, steps
     assert target[0] > 0 and target[1] > 80, target  # the report's target CPU chart
     assert f"target figures: Prometheus {prometheus.url}" in done.stdout + done.stderr
     assert "target CPU" in (tmp_path / "c.html").read_text()
