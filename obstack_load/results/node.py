@@ -9,6 +9,7 @@ report, and the master's ``RunRecorder`` merges it.
 
 from __future__ import annotations
 
+import logging
 import time
 from array import array
 from typing import Any
@@ -20,6 +21,8 @@ from locust.stats import RequestStats, StatsError
 from obstack_load.results.intervals import IntervalAggregator
 from obstack_load.results.rows import VALUES_PER_ROW, RawRows
 from obstack_load.results.window import StatsWindow
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_INTERVAL = 2.0
 # 24 bytes a raw row (rows.py): 10 million is 240 MB, about 12 minutes of a database outage at
@@ -153,7 +156,10 @@ class NodeRecorder:
         span lies within one interval."""
         while True:
             gevent.sleep(max(self.window.next_boundary(time.time()) - time.time(), 0.0) + 0.001)
-            self.read()
+            try:
+                self.read()
+            except Exception:  # logged, never raised: a dead greenlet would change the exit code
+                logger.exception("obstack-load results: reading Locust's stats failed")
 
     def read(self) -> None:
         if self.stats is not None:
