@@ -21,11 +21,13 @@ percentiles.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from locust.stats import RequestStats, StatsEntry
 
+from obstack_load.core import histogram as histograms
 from obstack_load.results.intervals import Bucket, IntervalAggregator
 
 Key = tuple[str, str]  # (method, name)
@@ -39,20 +41,20 @@ class Totals:
     failures: int = 0
     total_ms: float = 0.0
     size: int = 0
-    histogram: dict[int, int] = field(default_factory=dict)
+    histogram: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, count: int, failures: int, total_ms: float, size: int, histogram: dict) -> None:
         self.count += count
         self.failures += failures
         self.total_ms += total_ms
         self.size += size
-        for key, number in histogram.items():
-            self.histogram[key] = self.histogram.get(key, 0) + number
+        histograms.add(self.histogram, histogram)
 
     def plus(
         self, count: int, failures: int, total_ms: float, size: int, histogram: dict
     ) -> Totals:
-        both = Totals(self.count, self.failures, self.total_ms, self.size, dict(self.histogram))
+        copied = defaultdict(int, self.histogram)
+        both = Totals(self.count, self.failures, self.total_ms, self.size, copied)
         both.add(count, failures, total_ms, size, histogram)
         return both
 
