@@ -161,6 +161,22 @@ def fit(points: list[Measured]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
+def per_report_table(
+    results: dict[str, list[Measured]], workers: list[int], label: str, figure: str, digits: int
+) -> None:
+    """One row per worker count: each variant's ``figure``, and the suite's ratios to plain."""
+    names = list(results)
+    print()
+    print("| workers | " + " | ".join(f"{n}: {label}" for n in names)
+          + " | suite/plain, aggregates | suite/plain, all rows |")  # fmt: skip
+    print("| ---: |" + " ---: |" * (len(names) + 2))
+    for i, count in enumerate(workers):
+        values = [getattr(results[n][i], figure) for n in names]
+        cells = [f"{v:.{digits}f}" for v in values]
+        ratios = [f"{v / values[0]:.2f}" for v in values[1:]]
+        print(f"| {count} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[4, 8, 16, 32])
@@ -179,24 +195,8 @@ def main() -> None:
                       f"{measured.seconds:.0f} s, master {measured.cpu_share:.1%} of a core, "
                       f"{measured.cpu_per_report_ms:.2f} ms per report, of which handling "
                       f"{measured.handling_per_report_ms:.3f} ms", flush=True)  # fmt: skip
-    print()
-    print("| workers | " + " | ".join(f"{n}: ms per report" for n in names)
-          + " | suite/plain, aggregates | suite/plain, all rows |")  # fmt: skip
-    print("| ---: |" + " ---: |" * (len(names) + 2))
-    for i, workers in enumerate(args.workers):
-        plain = results["plain"][i].cpu_per_report_ms
-        cells = [f"{results[n][i].cpu_per_report_ms:.2f}" for n in names]
-        ratios = [f"{results[n][i].cpu_per_report_ms / plain:.2f}" for n in names[1:]]
-        print(f"| {workers} | {' | '.join(cells)} | {' | '.join(ratios)} |")
-    print()
-    print("| workers | " + " | ".join(f"{n}: handling ms per report" for n in names)
-          + " | suite/plain, aggregates | suite/plain, all rows |")  # fmt: skip
-    print("| ---: |" + " ---: |" * (len(names) + 2))
-    for i, workers in enumerate(args.workers):
-        plain = results["plain"][i].handling_per_report_ms
-        cells = [f"{results[n][i].handling_per_report_ms:.3f}" for n in names]
-        ratios = [f"{results[n][i].handling_per_report_ms / plain:.2f}" for n in names[1:]]
-        print(f"| {workers} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+    per_report_table(results, args.workers, "ms per report", "cpu_per_report_ms", 2)
+    per_report_table(results, args.workers, "handling ms per report", "handling_per_report_ms", 3)
     if len(args.workers) < 2:
         return
     print()

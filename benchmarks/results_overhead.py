@@ -43,6 +43,22 @@ def timescale_schema() -> str:
     )
 
 
+def results_variants(dsn: str) -> dict[str, tuple[str, list[str]]]:
+    """Locustfile and options of the same GETs with the plugin off, and with the results plugin
+    keeping every row or aggregates only (``worker_profile.py`` profiles the same three)."""
+    return {
+        "plugin off": ("benchmarks/locustfiles/plain_get.py", []),
+        "obstack-load results, all rows, PostgreSQL": (
+            "benchmarks/locustfiles/results_get.py",
+            ["--results-db", dsn, "--results-requests", "all"],
+        ),
+        "obstack-load results, aggregates only": (
+            "benchmarks/locustfiles/results_get.py",
+            ["--results-db", dsn, "--results-requests", "none"],
+        ),
+    }
+
+
 def run_variant(locustfile: str, extra: list[str], host: str, args) -> float:
     command = [
         "taskset", "-c", args.locust_cpu, sys.executable, "-m", "locust", "-f", locustfile, "--headless",
@@ -91,15 +107,7 @@ def main() -> None:
         "obstack",
     ]
     variants = {
-        "plugin off": ("benchmarks/locustfiles/plain_get.py", []),
-        "obstack-load results, all rows, PostgreSQL": (
-            "benchmarks/locustfiles/results_get.py",
-            ["--results-db", postgres.dsn, "--results-requests", "all"],
-        ),
-        "obstack-load results, aggregates only": (
-            "benchmarks/locustfiles/results_get.py",
-            ["--results-db", postgres.dsn, "--results-requests", "none"],
-        ),
+        **results_variants(postgres.dsn),
         "locust-plugins Timescale listener": (
             "benchmarks/locustfiles/timescale_get.py",
             ["--timescale", *pg, "--pgpassword", "pg-test-Secr3t"],

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import tests  # noqa: E402, F401  (patches gevent before requests loads ssl, as the tests do)
+from benchmarks.results_overhead import results_variants  # noqa: E402
 from benchmarks.sink import nginx_sink  # noqa: E402
 from tests.postgres import start_postgres  # noqa: E402
 
@@ -55,17 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     postgres = start_postgres()
-    variants = {
-        "plugin off": ("benchmarks/locustfiles/plain_get.py", []),
-        "aggregates only": (
-            "benchmarks/locustfiles/results_get.py",
-            ["--results-db", postgres.dsn, "--results-requests", "none"],
-        ),
-        "all rows": (
-            "benchmarks/locustfiles/results_get.py",
-            ["--results-db", postgres.dsn, "--results-requests", "all"],
-        ),
-    }
+    variants = results_variants(postgres.dsn)
     shares: dict[str, dict[str, float]] = {}
     try:
         with nginx_sink("0") as host, tempfile.TemporaryDirectory() as tmp:

@@ -64,9 +64,8 @@ def located(experiment_path: str | Path, written: str, source: str | Path, key: 
     return str(found)
 
 
-BACKSTOP_MARGIN_S = (
-    120.0  # the probes' own time (a hung target takes their timeouts), a busy machine
-)
+# the probes' own time (a hung target makes each take its timeout), a busy machine
+BACKSTOP_MARGIN_S = 120.0
 
 
 def longest_window_s(experiment: dict[str, Any]) -> float:

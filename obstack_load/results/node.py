@@ -19,7 +19,7 @@ import psutil
 from locust.stats import RequestStats, StatsError
 
 from obstack_load.results.intervals import IntervalAggregator
-from obstack_load.results.rows import VALUES_PER_ROW, RawRows
+from obstack_load.results.rows import RawRows, drop_partial_row
 from obstack_load.results.window import StatsWindow
 
 logger = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ class NodeRecorder:
         except Exception:  # counted, never raised: a raise here would change Locust's exit code
             self.dropped += 1
             values = self.raw.groups.get((request_type, name, None))
-            if values is not None:  # a value that was not a number: undo its partial row
-                del values[len(values) - len(values) % VALUES_PER_ROW :]
+            if values is not None:
+                drop_partial_row(values)
 
     def _failed(
         self, method: str, name: str, now: float, response_time: float, length: int, exception: Any

@@ -67,6 +67,11 @@ class RowBlock:
             )  # fmt: skip
 
 
+def drop_partial_row(values: array) -> None:
+    """Undo the numbers an ``extend`` with a value that was not a number left of its row."""
+    del values[len(values) - len(values) % VALUES_PER_ROW :]
+
+
 class RawRows:
     """Raw rows grouped by (method, name, error), waiting to be shipped to the writer.
 
@@ -84,8 +89,8 @@ class RawRows:
         values = self._group(method, name, error)
         try:
             values.extend((ts, response_time, size))
-        except TypeError:  # a value that was not a number: undo the part of the row it left
-            del values[len(values) - len(values) % VALUES_PER_ROW :]
+        except TypeError:  # a value that was not a number
+            drop_partial_row(values)
             raise
         self.count += 1
 
